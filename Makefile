@@ -1,0 +1,33 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint install clean-db
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Create the environment, migrate the SQLite database, load the demo data and serve the admin.
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py loaddata demo
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+## Create the environment and run the whole test suite (DATABASE_URL picks the database).
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+## Remove the embedded SQLite database (the demo reloads it).
+clean-db:
+	rm -f var/db.sqlite3 var/db.sqlite3-wal var/db.sqlite3-shm

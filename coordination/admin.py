@@ -1,0 +1,497 @@
+"""Admin pages for every coordination record; rules live in models and services."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from coordination import selectors, services
+from coordination.models import (
+    Agreement,
+    AgreementParty,
+    FollowUp,
+    Indicator,
+    Meeting,
+    Person,
+    Signatory,
+    Task,
+    Unit,
+)
+from coordination.text import fold
+
+# ---------------------------------------------------------------------------
+# Shared pieces
+# ---------------------------------------------------------------------------
+
+
+class FoldedSearchMixin:
+    """Search ignoring case and diacritics: search_fields use `__fold__contains` lookups."""
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, fold(search_term))
+
+
+class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
+    """Defaults for every coordination admin."""
+
+    # The full count is a second COUNT(*) over the whole table on every page.
+    show_full_result_count = False
+    list_per_page = 50
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class OutstandingFilter(admin.SimpleListFilter):
+    """Not done, resolved, cancelled or closed, whatever the deadline."""
+
+    title = _("outstanding")
+    parameter_name = "outstanding"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Outstanding")), ("no", _("Finished"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.outstanding()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=queryset.outstanding().values("pk"))
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Outstanding with a due date before today (derived from status and due date)."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.overdue()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=queryset.overdue().values("pk"))
+        return queryset
+
+
+class AgreementYearFilter(admin.SimpleListFilter):
+    """Agreements in force during a year (start year ≤ year ≤ end year)."""
+
+    title = _("year")
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        span = Agreement.objects.order_by().values_list("start_year", "end_year")
+        years = sorted(
+            {year for start, end in span for year in range(start, end + 1)}, reverse=True
+        )
+        return [(str(year), str(year)) for year in years]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.in_year(int(self.value()))
+        return queryset
+
+
+@admin.display(description=_("days overdue"))
+def days_overdue(obj):
+    return obj.days_overdue() or ""
+
+
+def _report(modeladmin, request, result, changed_message, skipped_message):
+    if result.changed:
+        modeladmin.message_user(request, changed_message(result.changed), messages.SUCCESS)
+    if result.skipped:
+        modeladmin.message_user(request, skipped_message(result.skipped), messages.WARNING)
+
+
+# ---------------------------------------------------------------------------
+# Units and people
+# ---------------------------------------------------------------------------
+
+
+@admin.register(Unit)
+class UnitAdmin(RecordAdmin):
+    list_display = [
+        "full_name",
+        "short_name",
+        "kind",
+        "level",
+        "locality",
+        "parent",
+        "is_active",
+        "dissolved_on",
+        "successor",
+    ]
+    list_filter = ["kind", "level", "is_active", "locality"]
+    list_select_related = ["parent", "successor"]
+    search_fields = [
+        "full_name__fold__contains",
+        "short_name__fold__contains",
+        "locality__fold__contains",
+    ]
+    autocomplete_fields = ["parent", "successor"]
+    fieldsets = [
+        (None, {"fields": ["full_name", "short_name", "kind", "level", "locality", "parent"]}),
+        (_("Status"), {"fields": ["is_active", "dissolved_on", "successor"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+
+@admin.register(Person)
+class PersonAdmin(RecordAdmin):
+    list_display = ["full_name", "position", "unit", "is_active"]
+    list_filter = ["is_active", "unit__kind", "unit__level"]
+    list_select_related = ["unit"]
+    search_fields = [
+        "full_name__fold__contains",
+        "position__fold__contains",
+        "unit__full_name__fold__contains",
+        "unit__short_name__fold__contains",
+    ]
+    autocomplete_fields = ["unit"]
+    fields = ["full_name", "position", "unit", "is_active", "created_at", "updated_at"]
+
+
+# ---------------------------------------------------------------------------
+# Agreements
+# ---------------------------------------------------------------------------
+
+
+class AgreementPartyInline(admin.TabularInline):
+    model = AgreementParty
+    extra = 0
+    autocomplete_fields = ["unit"]
+    fields = ["unit", "role"]
+
+
+class SignatoryInline(admin.TabularInline):
+    model = Signatory
+    extra = 0
+    autocomplete_fields = ["person", "unit"]
+    fields = ["person", "unit", "position", "signed_on"]
+
+
+class TaskInline(admin.TabularInline):
+    model = Task
+    extra = 0
+    show_change_link = True
+    autocomplete_fields = ["lead_unit"]
+    fields = ["year", "content", "lead_unit", "due_date", "status", "progress", "completed_on"]
+
+
+class IndicatorInline(admin.TabularInline):
+    model = Indicator
+    extra = 0
+    autocomplete_fields = ["unit"]
+    fields = ["year", "unit", "name", "measure", "comparison", "target", "actual"]
+
+
+@admin.register(Agreement)
+class AgreementAdmin(RecordAdmin):
+    list_display = [
+        "number",
+        "title",
+        "kind",
+        "start_year",
+        "end_year",
+        "signed_on",
+        "status",
+        "party_names",
+    ]
+    list_display_links = ["number", "title"]
+    list_filter = [
+        AgreementYearFilter,
+        "kind",
+        "status",
+        ("parties", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "number__fold__contains",
+        "title__fold__contains",
+        "party_links__unit__full_name__fold__contains",
+        "party_links__unit__short_name__fold__contains",
+    ]
+    date_hierarchy = "signed_on"
+    autocomplete_fields = ["parent", "supersedes"]
+    inlines = [AgreementPartyInline, SignatoryInline, TaskInline, IndicatorInline]
+    fieldsets = [
+        (None, {"fields": ["number", "title", "kind", "status"]}),
+        (
+            _("Validity"),
+            {"fields": ["signed_on", "start_year", "end_year", "parent", "supersedes"]},
+        ),
+        (_("Document"), {"fields": ["scan", "notes"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return selectors.agreement_list()
+
+    @admin.display(description=_("parties"))
+    def party_names(self, obj):
+        return format_html_join(
+            ", ",
+            "{}",
+            ((link.unit.short_name or link.unit.full_name,) for link in obj.party_links.all()),
+        )
+
+
+@admin.register(Signatory)
+class SignatoryAdmin(RecordAdmin):
+    list_display = ["person", "position", "unit", "agreement", "signed_on"]
+    list_filter = [("unit", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["person", "unit", "agreement"]
+    search_fields = [
+        "person__full_name__fold__contains",
+        "position__fold__contains",
+        "agreement__number__fold__contains",
+        "unit__short_name__fold__contains",
+    ]
+    date_hierarchy = "signed_on"
+    autocomplete_fields = ["agreement", "person", "unit"]
+    fields = ["agreement", "person", "unit", "position", "signed_on", "created_at", "updated_at"]
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(RecordAdmin):
+    list_display = ["name", "agreement", "year", "unit", "measure", "target", "actual", "met"]
+    list_filter = ["year", ("unit", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["agreement", "unit"]
+    search_fields = [
+        "name__fold__contains",
+        "agreement__number__fold__contains",
+        "unit__short_name__fold__contains",
+        "unit__full_name__fold__contains",
+    ]
+    autocomplete_fields = ["agreement", "unit"]
+    fields = [
+        "agreement",
+        "year",
+        "unit",
+        "name",
+        "measure",
+        "comparison",
+        "target",
+        "actual",
+        "note",
+        "created_at",
+        "updated_at",
+    ]
+
+    @admin.display(description=_("met"), boolean=True)
+    def met(self, obj):
+        return obj.is_met
+
+
+# ---------------------------------------------------------------------------
+# Meetings
+# ---------------------------------------------------------------------------
+
+
+class FollowUpInline(admin.TabularInline):
+    model = FollowUp
+    fk_name = "meeting"
+    extra = 0
+    show_change_link = True
+    autocomplete_fields = ["responsible_unit"]
+    fields = ["kind", "year", "content", "responsible_unit", "due_date", "status", "resolved_on"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(RecordAdmin):
+    list_display = ["title", "kind", "held_on", "venue", "period_from_year", "period_to_year"]
+    list_filter = ["kind", ("attending_units", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "title__fold__contains",
+        "venue__fold__contains",
+        "summary__fold__contains",
+        "agreements__number__fold__contains",
+    ]
+    date_hierarchy = "held_on"
+    autocomplete_fields = ["agreements", "co_chairs", "attending_units"]
+    inlines = [FollowUpInline]
+    fieldsets = [
+        (None, {"fields": ["title", "kind", "held_on", "venue", "source_url"]}),
+        (
+            _("Reviewed"),
+            {"fields": ["agreements", "period_from_year", "period_to_year"]},
+        ),
+        (_("Participants"), {"fields": ["co_chairs", "attending_units"]}),
+        (_("Content"), {"fields": ["summary", "conclusions"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Tasks
+# ---------------------------------------------------------------------------
+
+
+@admin.register(Task)
+class TaskAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "year",
+        "agreement__number",
+        "lead_unit",
+        "due_date",
+        "status",
+        "progress",
+        days_overdue,
+    ]
+    list_filter = [
+        "year",
+        OutstandingFilter,
+        OverdueFilter,
+        "status",
+        ("lead_unit", admin.RelatedOnlyFieldListFilter),
+        ("coordinating_units", admin.RelatedOnlyFieldListFilter),
+        "agreement__kind",
+    ]
+    search_fields = [
+        "content__fold__contains",
+        "result__fold__contains",
+        "agreement__number__fold__contains",
+        "lead_unit__full_name__fold__contains",
+        "lead_unit__short_name__fold__contains",
+    ]
+    date_hierarchy = "due_date"
+    autocomplete_fields = ["agreement", "lead_unit", "coordinating_units", "assignee", "meeting"]
+    actions = ["mark_done"]
+    fieldsets = [
+        (None, {"fields": ["agreement", "year", "content"]}),
+        (
+            _("Responsibility"),
+            {"fields": ["lead_unit", "coordinating_units", "assignee", "meeting"]},
+        ),
+        (
+            _("Progress"),
+            {"fields": ["start_date", "due_date", "status", "progress", "completed_on", "result"]},
+        ),
+        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return selectors.task_list()
+
+    @admin.action(description=_("Mark selected tasks done (today)"), permissions=["change"])
+    def mark_done(self, request, queryset):
+        result = services.task_mark_done(tasks=queryset)
+        _report(
+            self,
+            request,
+            result,
+            lambda n: ngettext("%(n)d task marked done.", "%(n)d tasks marked done.", n) % {"n": n},
+            lambda n: (
+                ngettext(
+                    "%(n)d task was already done or cancelled and was left unchanged.",
+                    "%(n)d tasks were already done or cancelled and were left unchanged.",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Follow-up items
+# ---------------------------------------------------------------------------
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "kind",
+        "year",
+        "responsible_unit",
+        "due_date",
+        "status",
+        days_overdue,
+        "resolved_on",
+    ]
+    list_filter = [
+        "year",
+        OutstandingFilter,
+        OverdueFilter,
+        "kind",
+        "status",
+        ("responsible_unit", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "content__fold__contains",
+        "resolution__fold__contains",
+        "source_reference__fold__contains",
+        "responsible_unit__full_name__fold__contains",
+        "responsible_unit__short_name__fold__contains",
+    ]
+    date_hierarchy = "due_date"
+    autocomplete_fields = ["responsible_unit", "agreement", "meeting", "carried_over_from"]
+    actions = ["resolve", "carry_over"]
+    fieldsets = [
+        (None, {"fields": ["kind", "year", "content", "responsible_unit"]}),
+        (
+            _("Source"),
+            {
+                "fields": [
+                    "agreement",
+                    "meeting",
+                    "raised_on",
+                    "source_reference",
+                    "carried_over_from",
+                ]
+            },
+        ),
+        (_("Handling"), {"fields": ["due_date", "status", "resolution", "resolved_on"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return selectors.followup_list()
+
+    @admin.action(description=_("Mark selected items resolved (today)"), permissions=["change"])
+    def resolve(self, request, queryset):
+        result = services.followup_resolve(followups=queryset)
+        _report(
+            self,
+            request,
+            result,
+            lambda n: (
+                ngettext("%(n)d item marked resolved.", "%(n)d items marked resolved.", n)
+                % {"n": n}
+            ),
+            lambda n: (
+                ngettext(
+                    "%(n)d item left unchanged: not outstanding, or raised after today.",
+                    "%(n)d items left unchanged: not outstanding, or raised after today.",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )
+
+    @admin.action(description=_("Carry selected items over to next year"), permissions=["change"])
+    def carry_over(self, request, queryset):
+        result = services.followup_carry_over(followups=queryset)
+        _report(
+            self,
+            request,
+            result,
+            lambda n: (
+                ngettext(
+                    "%(n)d item carried over to next year.",
+                    "%(n)d items carried over to next year.",
+                    n,
+                )
+                % {"n": n}
+            ),
+            lambda n: (
+                ngettext(
+                    "%(n)d item left unchanged: not outstanding, or already carried over.",
+                    "%(n)d items left unchanged: not outstanding, or already carried over.",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoordinationConfig(AppConfig):
+    name = "coordination"
+    verbose_name = _("Coordination records")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.backends.signals import connection_created
+
+        from coordination.search import register_fold, register_lookups
+
+        register_lookups()
+        connection_created.connect(register_fold, dispatch_uid="coordination_fold")
+
+
+class CoordinationAdminConfig(AdminConfig):
+    default_site = "coordination.admin_site.CoordinationAdminSite"

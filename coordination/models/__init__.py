@@ -1,0 +1,24 @@
+"""The coordination data model (see shared DOMAIN.md)."""
+
+from coordination.models.agreements import (
+    Agreement,
+    AgreementParty,
+    Indicator,
+    Signatory,
+)
+from coordination.models.followups import FollowUp
+from coordination.models.meetings import Meeting
+from coordination.models.tasks import Task
+from coordination.models.units import Person, Unit
+
+__all__ = [
+    "Agreement",
+    "AgreementParty",
+    "FollowUp",
+    "Indicator",
+    "Meeting",
+    "Person",
+    "Signatory",
+    "Task",
+    "Unit",
+]

@@ -1,0 +1,144 @@
+"""Follow-up items tracked until resolved: limitations, conclusions, petitions, ..."""
+
+import datetime
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from coordination.choices import FOLLOWUP_OUTSTANDING_STATUSES, FollowUpKind, FollowUpStatus
+from coordination.constraints import FieldCheckConstraint
+from coordination.models.agreements import Agreement
+from coordination.models.base import (
+    DeadlineMixin,
+    Record,
+    RecordQuerySet,
+    year_range_condition,
+)
+from coordination.models.meetings import Meeting
+from coordination.models.units import Unit
+
+
+class FollowUpQuerySet(RecordQuerySet):
+    def outstanding(self):
+        """Items still waiting for their responsible unit (open or in progress)."""
+        return self.filter(status__in=FOLLOWUP_OUTSTANDING_STATUSES)
+
+    def overdue(self, today: datetime.date | None = None):
+        """Outstanding items whose due date has passed (derived, never stored)."""
+        return self.outstanding().filter(due_date__lt=today or timezone.localdate())
+
+
+class FollowUp(DeadlineMixin, Record):
+    """A limitation, conclusion, petition or recommendation that a unit must resolve."""
+
+    kind = models.CharField(_("kind"), max_length=32, choices=FollowUpKind)
+    year = models.PositiveSmallIntegerField(_("year"))
+    content = models.TextField(_("content"))
+    responsible_unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("responsible unit"),
+        on_delete=models.PROTECT,
+        related_name="followups",
+    )
+    agreement = models.ForeignKey(
+        Agreement,
+        verbose_name=_("agreement"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="followups",
+    )
+    meeting = models.ForeignKey(
+        Meeting,
+        verbose_name=_("raised at meeting"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="followups",
+    )
+    raised_on = models.DateField(_("raised on"), null=True, blank=True)
+    source_reference = models.CharField(
+        _("source reference"),
+        max_length=255,
+        blank=True,
+        help_text=_("The document, report or petition the item comes from."),
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=FollowUpStatus, default=FollowUpStatus.OPEN
+    )
+    resolution = models.TextField(_("resolution"), blank=True)
+    resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+    carried_over_from = models.OneToOneField(
+        "self",
+        verbose_name=_("carried over from"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carried_over_to",
+    )
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("follow-up item")
+        verbose_name_plural = _("follow-up items")
+        ordering = ["-year", "due_date", "pk"]
+        constraints = [
+            FieldCheckConstraint(
+                condition=year_range_condition("year"),
+                name="coordination_followup_year_range",
+                error_field="year",
+                violation_error_message=_("The year must be between 1945 and 2100."),
+            ),
+            FieldCheckConstraint(
+                condition=~models.Q(status=FollowUpStatus.RESOLVED)
+                | models.Q(resolved_on__isnull=False),
+                name="coordination_followup_resolved_has_date",
+                error_field="resolved_on",
+                violation_error_message=_("A resolved item needs its resolution date."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(status__in=[FollowUpStatus.RESOLVED, FollowUpStatus.CLOSED])
+                | models.Q(resolved_on__isnull=True),
+                name="coordination_followup_open_has_no_resolution_date",
+                error_field="resolved_on",
+                violation_error_message=_("Only a resolved or closed item has a resolution date."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(due_date__gte=models.F("raised_on")),
+                name="coordination_followup_due_after_raised",
+                error_field="due_date",
+                violation_error_message=_("The due date cannot be before the date it was raised."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(resolved_on__gte=models.F("raised_on")),
+                name="coordination_followup_resolved_after_raised",
+                error_field="resolved_on",
+                violation_error_message=_(
+                    "The resolution date cannot be before the date it was raised."
+                ),
+            ),
+            FieldCheckConstraint(
+                condition=~models.Q(carried_over_from=models.F("pk")),
+                name="coordination_followup_not_carried_from_self",
+                error_field="carried_over_from",
+                violation_error_message=_("An item cannot be carried over from itself."),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["year", "responsible_unit", "status"], name="coordination_fu_year_unit"
+            ),
+            models.Index(fields=["year", "due_date"], name="coordination_fu_year_due"),
+            models.Index(fields=["status", "due_date"], name="coordination_fu_status_due"),
+            models.Index(fields=["kind", "year"], name="coordination_fu_kind_year"),
+        ]
+
+    def __str__(self):
+        return self.content if len(self.content) <= 80 else f"{self.content[:79]}…"
+
+    @property
+    def is_outstanding(self) -> bool:
+        return self.status in FOLLOWUP_OUTSTANDING_STATUSES

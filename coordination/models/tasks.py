@@ -1,0 +1,136 @@
+"""Yearly coordination tasks assigned by an agreement."""
+
+import datetime
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from coordination.choices import TASK_CLOSED_STATUSES, TaskStatus
+from coordination.constraints import FieldCheckConstraint
+from coordination.models.agreements import Agreement
+from coordination.models.base import (
+    DeadlineMixin,
+    Record,
+    RecordQuerySet,
+    validate_year_within_agreement,
+    year_range_condition,
+)
+from coordination.models.meetings import Meeting
+from coordination.models.units import Person, Unit
+
+
+class TaskQuerySet(RecordQuerySet):
+    def outstanding(self):
+        """Tasks not done and not cancelled, whatever their deadline."""
+        return self.exclude(status__in=TASK_CLOSED_STATUSES)
+
+    def overdue(self, today: datetime.date | None = None):
+        """Outstanding tasks whose due date has passed (derived, never stored)."""
+        return self.outstanding().filter(due_date__lt=today or timezone.localdate())
+
+    def for_unit(self, unit):
+        """Tasks a unit leads or coordinates."""
+        return self.filter(
+            models.Q(lead_unit=unit)
+            | models.Q(
+                pk__in=Task.coordinating_units.through.objects.filter(unit=unit).values("task")
+            )
+        )
+
+
+class Task(DeadlineMixin, Record):
+    """A coordination task (nhiệm vụ phối hợp) with a lead unit, a deadline and a result."""
+
+    agreement = models.ForeignKey(
+        Agreement, verbose_name=_("agreement"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    content = models.TextField(_("content"))
+    lead_unit = models.ForeignKey(
+        Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT, related_name="led_tasks"
+    )
+    coordinating_units = models.ManyToManyField(
+        Unit, verbose_name=_("coordinating units"), related_name="coordinated_tasks", blank=True
+    )
+    assignee = models.ForeignKey(
+        Person,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=TaskStatus, default=TaskStatus.NOT_STARTED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    meeting = models.ForeignKey(
+        Meeting,
+        verbose_name=_("from meeting"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["-year", "due_date", "pk"]
+        constraints = [
+            FieldCheckConstraint(
+                condition=year_range_condition("year"),
+                name="coordination_task_year_range",
+                error_field="year",
+                violation_error_message=_("The year must be between 1945 and 2100."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(due_date__gte=models.F("start_date")),
+                name="coordination_task_due_after_start",
+                error_field="due_date",
+                violation_error_message=_("The due date cannot be before the start date."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(progress__gte=0, progress__lte=100),
+                name="coordination_task_progress_range",
+                error_field="progress",
+                violation_error_message=_("Progress must be between 0 and 100%."),
+            ),
+            FieldCheckConstraint(
+                condition=~models.Q(status=TaskStatus.DONE) | models.Q(completed_on__isnull=False),
+                name="coordination_task_done_has_completion_date",
+                error_field="completed_on",
+                violation_error_message=_("A done task needs its completion date."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(status=TaskStatus.DONE) | models.Q(completed_on__isnull=True),
+                name="coordination_task_completion_date_only_when_done",
+                error_field="completed_on",
+                violation_error_message=_("Only a done task has a completion date."),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["year", "lead_unit", "status"], name="coordination_task_year_unit"
+            ),
+            models.Index(fields=["year", "due_date"], name="coordination_task_year_due"),
+            models.Index(fields=["status", "due_date"], name="coordination_task_status_due"),
+        ]
+
+    def __str__(self):
+        return self.content if len(self.content) <= 80 else f"{self.content[:79]}…"
+
+    def clean(self):
+        super().clean()
+        validate_year_within_agreement(self)
+
+    @property
+    def is_outstanding(self) -> bool:
+        return self.status not in TASK_CLOSED_STATUSES

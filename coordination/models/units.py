@@ -1,0 +1,129 @@
+"""Units of the local political system and the people who work in them."""
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from coordination.choices import UnitKind, UnitLevel
+from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
+from coordination.models.base import Record
+
+
+class Unit(Record):
+    """A body that signs agreements and owns tasks: People's Committee, Front, unions, ..."""
+
+    full_name = models.CharField(_("full name"), max_length=255)
+    short_name = models.CharField(
+        _("short name"),
+        max_length=100,
+        blank=True,
+        help_text=_("The name used in reports, e.g. “UBMTTQVN huyện”."),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=UnitKind)
+    level = models.CharField(_("level"), max_length=16, choices=UnitLevel)
+    locality = models.CharField(
+        _("locality"),
+        max_length=150,
+        help_text=_("The place the unit serves, e.g. “huyện Hàm Tân, tỉnh Bình Thuận”."),
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    successor = models.ForeignKey(
+        "self",
+        verbose_name=_("successor unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="predecessors",
+        help_text=_("The unit that took over this unit's work when it was dissolved or merged."),
+    )
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["locality", "full_name"]
+        constraints = [
+            FieldUniqueConstraint(
+                Lower("locality"),
+                Lower("full_name"),
+                name="coordination_unit_unique_name_in_locality",
+                error_field="full_name",
+                violation_error_message=_(
+                    "A unit with this full name already exists in this locality."
+                ),
+            ),
+            FieldUniqueConstraint(
+                Lower("locality"),
+                Lower("short_name"),
+                condition=~models.Q(short_name=""),
+                name="coordination_unit_unique_short_name_in_locality",
+                error_field="short_name",
+                violation_error_message=_(
+                    "A unit with this short name already exists in this locality."
+                ),
+            ),
+            FieldCheckConstraint(
+                condition=~models.Q(parent=models.F("pk")),
+                name="coordination_unit_parent_not_self",
+                error_field="parent",
+                violation_error_message=_("A unit cannot be its own parent."),
+            ),
+            FieldCheckConstraint(
+                condition=~models.Q(successor=models.F("pk")),
+                name="coordination_unit_successor_not_self",
+                error_field="successor",
+                violation_error_message=_("A unit cannot be its own successor."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(successor__isnull=True) | models.Q(dissolved_on__isnull=False),
+                name="coordination_unit_successor_needs_dissolution",
+                error_field="dissolved_on",
+                violation_error_message=_("A unit with a successor must have a dissolution date."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(dissolved_on__isnull=True) | models.Q(is_active=False),
+                name="coordination_unit_dissolved_is_inactive",
+                error_field="is_active",
+                violation_error_message=_("A dissolved unit cannot be active."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "level"], name="coordination_unit_kind_level"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+
+class Person(Record):
+    """A cadre (cán bộ) who signs agreements, chairs meetings or carries out tasks."""
+
+    full_name = models.CharField(_("full name"), max_length=150)
+    position = models.CharField(
+        _("current position"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "The position held now; signatures keep the position held on the signing date."
+        ),
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="people"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["full_name", "pk"]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.position})" if self.position else self.full_name

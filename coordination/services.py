@@ -1,0 +1,104 @@
+"""Writes that span several records or change a status, each in one transaction."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from coordination.choices import FollowUpStatus, TaskStatus
+from coordination.models import FollowUp, Task
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """How many of the selected records a bulk service changed, and how many it left alone."""
+
+    changed: int
+    skipped: int
+
+
+def _shift_year(day: datetime.date | None) -> datetime.date | None:
+    if day is None:
+        return None
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+@transaction.atomic
+def task_mark_done(
+    *, tasks: QuerySet[Task], completed_on: datetime.date | None = None
+) -> BulkResult:
+    """Mark the outstanding tasks among `tasks` done on `completed_on` (today by default)."""
+    completed_on = completed_on or timezone.localdate()
+    selected = Task.objects.filter(pk__in=tasks.values("pk"))
+    total = selected.count()
+    # Locked so that a concurrent edit cannot reopen a task between the check and the write.
+    pks = list(selected.outstanding().select_for_update().values_list("pk", flat=True))
+    changed = Task.objects.filter(pk__in=pks).update(
+        status=TaskStatus.DONE,
+        completed_on=completed_on,
+        progress=100,
+        updated_at=timezone.now(),
+    )
+    return BulkResult(changed=changed, skipped=total - changed)
+
+
+@transaction.atomic
+def followup_resolve(
+    *, followups: QuerySet[FollowUp], resolved_on: datetime.date | None = None
+) -> BulkResult:
+    """Mark the outstanding items among `followups` resolved on `resolved_on` (today by default).
+
+    Items raised after `resolved_on` are left alone: they cannot be resolved before they existed.
+    """
+    resolved_on = resolved_on or timezone.localdate()
+    selected = FollowUp.objects.filter(pk__in=followups.values("pk"))
+    total = selected.count()
+    eligible = selected.outstanding().exclude(raised_on__gt=resolved_on).select_for_update()
+    pks = list(eligible.values_list("pk", flat=True))
+    changed = FollowUp.objects.filter(pk__in=pks).update(
+        status=FollowUpStatus.RESOLVED, resolved_on=resolved_on, updated_at=timezone.now()
+    )
+    return BulkResult(changed=changed, skipped=total - changed)
+
+
+@transaction.atomic
+def followup_carry_over(*, followups: QuerySet[FollowUp]) -> BulkResult:
+    """Carry the outstanding items among `followups` over to the next year.
+
+    Each gets a successor for year + 1 (same kind, content, unit, agreement, meeting and
+    source; the due date moved one year on) linked through `carried_over_from`, and is itself
+    marked carried over. Items already carried over, or no longer outstanding, are skipped.
+    """
+    selected = FollowUp.objects.filter(pk__in=followups.values("pk"))
+    total = selected.count()
+    items = list(
+        selected.outstanding()
+        .filter(carried_over_to__isnull=True)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    FollowUp.objects.bulk_create(
+        FollowUp(
+            kind=item.kind,
+            year=item.year + 1,
+            content=item.content,
+            responsible_unit_id=item.responsible_unit_id,
+            agreement_id=item.agreement_id,
+            meeting_id=item.meeting_id,
+            raised_on=item.raised_on,
+            source_reference=item.source_reference,
+            due_date=_shift_year(item.due_date),
+            status=FollowUpStatus.OPEN,
+            carried_over_from=item,
+        )
+        for item in items
+    )
+    FollowUp.objects.filter(pk__in=[item.pk for item in items]).update(
+        status=FollowUpStatus.CARRIED_OVER, updated_at=timezone.now()
+    )
+    return BulkResult(changed=len(items), skipped=total - len(items))

@@ -1,0 +1,61 @@
+"""Text clean-up and diacritic folding shared by models, search and (later) imports."""
+
+import re
+import unicodedata
+
+# Characters that Word, Excel and web forms leave in text and that people cannot see.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Every other control character except newline and tab.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Return `value` in NFC, trimmed, with runs of white space collapsed.
+
+    Single-line text collapses every run of white space (newlines too) to one space.
+    Multi-line text keeps its line breaks, trims each line and keeps at most one blank line.
+    """
+    if not value:
+        return value
+    value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
+    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    value = _CONTROL.sub("", value)
+    if not multiline:
+        return " ".join(value.split())
+    lines = [_SPACES.sub(" ", line).strip() for line in value.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def fold(value: str | None) -> str:
+    """Return `value` lower-cased, without diacritics ("Đ" → "d") and with spaces collapsed.
+
+    "Hàm Tân" and "ham  tan" fold to the same "ham tan"; used for search and for matching
+    names typed with or without diacritics.
+    """
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(unicodedata.normalize("NFC", stripped).lower().split())
+
+
+def _fold_table() -> tuple[str, str]:
+    """Pairs of (accented letter, base letter) for the SQL side of `fold`.
+
+    Upper-case letters map to upper-case base letters, so the SQL LOWER() that follows only
+    ever has ASCII to lower-case and gives the same result whatever the database's locale.
+    """
+    source, target = [], []
+    for code in [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        decomposed = unicodedata.normalize("NFD", char.replace("đ", "d").replace("Đ", "D"))
+        base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        if len(base) == 1 and base.isascii() and base.isalpha() and base != char:
+            source.append(char)
+            target.append(base)
+    return "".join(source), "".join(target)
+
+
+FOLD_SOURCE, FOLD_TARGET = _fold_table()
