@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean-db
+.PHONY: demo test lint install clean-db messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,8 @@ lint: $(STAMP)
 ## Remove the embedded SQLite database (the demo reloads it).
 clean-db:
 	rm -f var/db.sqlite3 var/db.sqlite3-wal var/db.sqlite3-shm
+
+## Refresh the Vietnamese catalogue from the code (needs GNU gettext), then compile it.
+messages: $(STAMP)
+	cd coordination && ../$(PY) ../manage.py makemessages -l vi --no-location
+	$(PY) manage.py compilemessages -l vi --ignore=.venv

@@ -132,7 +132,8 @@ LANGUAGES = [("vi", _("Vietnamese"))]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
-LOCALE_PATHS = [BASE_DIR / "coordination" / "locale"]
+# Corrections to some of Django's own Vietnamese admin strings; the app has its own catalogue.
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 # dd/mm/yyyy everywhere (Django's own "vi" formats use dashes).
 FORMAT_MODULE_PATH = ["config.formats"]
 
