@@ -1,5 +1,6 @@
 """Coordination agreements, their parties, signatories and indicators."""
 
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,8 @@ from coordination.models.base import (
     year_range_condition,
 )
 from coordination.models.units import Person, Unit
+
+SCAN_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "tif", "tiff"]
 
 
 class AgreementQuerySet(RecordQuerySet):
@@ -62,7 +65,13 @@ class Agreement(Record):
         blank=True,
         related_name="superseded_by",
     )
-    scan = models.FileField(_("scanned document"), upload_to="agreements/%Y/", blank=True)
+    scan = models.FileField(
+        _("scanned document"),
+        upload_to="agreements/%Y/",
+        blank=True,
+        validators=[FileExtensionValidator(SCAN_EXTENSIONS)],
+        help_text=_("PDF or image (pdf, jpg, png, tif)."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     parties = models.ManyToManyField(
         Unit,
