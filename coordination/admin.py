@@ -39,6 +39,9 @@ class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at"]
 
+    class Media:
+        css = {"all": ["coordination/admin.css"]}
+
 
 class OutstandingFilter(admin.SimpleListFilter):
     """Not done, resolved, cancelled or closed, whatever the deadline."""
@@ -193,8 +196,7 @@ class AgreementAdmin(RecordAdmin):
         "number",
         "title",
         "kind",
-        "start_year",
-        "end_year",
+        "period",
         "signed_on",
         "status",
         "party_names",
@@ -227,6 +229,12 @@ class AgreementAdmin(RecordAdmin):
 
     def get_queryset(self, request):
         return selectors.agreement_list()
+
+    @admin.display(description=_("years"), ordering="start_year")
+    def period(self, obj):
+        if obj.start_year == obj.end_year:
+            return str(obj.start_year)
+        return f"{obj.start_year}–{obj.end_year}"
 
     @admin.display(description=_("parties"))
     def party_names(self, obj):
@@ -333,7 +341,7 @@ class TaskAdmin(RecordAdmin):
     list_display = [
         "__str__",
         "year",
-        "agreement__number",
+        "agreement_number",
         "lead_unit",
         "due_date",
         "status",
@@ -374,6 +382,10 @@ class TaskAdmin(RecordAdmin):
 
     def get_queryset(self, request):
         return selectors.task_list()
+
+    @admin.display(description=_("agreement number"), ordering="agreement__number")
+    def agreement_number(self, obj):
+        return obj.agreement.number
 
     @admin.action(description=_("Mark selected tasks done (today)"), permissions=["change"])
     def mark_done(self, request, queryset):

@@ -8,6 +8,8 @@ class CoordinationAdminSite(admin.AdminSite):
     site_header = _("Coordination records")
     site_title = _("Coordination records")
     index_title = _("Coordination work management")
+    # Lists of long Vietnamese texts need the width more than a second menu.
+    enable_nav_sidebar = False
 
     # The index lists these sections first, in this order, then the other apps (users...).
     sections = [
