@@ -1,0 +1,189 @@
+"""Small factory functions: sensible defaults, unique names, any field overridable."""
+
+import datetime
+import itertools
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from coordination.choices import (
+    AgreementKind,
+    FollowUpKind,
+    FollowUpStatus,
+    MeetingKind,
+    PartyRole,
+    TaskStatus,
+    UnitKind,
+    UnitLevel,
+)
+from coordination.models import (
+    Agreement,
+    AgreementParty,
+    FollowUp,
+    Indicator,
+    Meeting,
+    Person,
+    Signatory,
+    Task,
+    Unit,
+)
+
+_sequence = itertools.count(1)
+
+
+def _next() -> int:
+    return next(_sequence)
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def days(n: int) -> datetime.date:
+    """The date `n` days from today (negative: in the past)."""
+    return today() + datetime.timedelta(days=n)
+
+
+def make_unit(**overrides) -> Unit:
+    n = _next()
+    fields = {
+        "full_name": f"Đơn vị thử nghiệm số {n}",
+        "short_name": "",
+        "kind": UnitKind.PEOPLES_COMMITTEE,
+        "level": UnitLevel.DISTRICT,
+        "locality": "huyện Hàm Tân, tỉnh Bình Thuận",
+    }
+    fields.update(overrides)
+    return Unit.objects.create(**fields)
+
+
+def make_person(**overrides) -> Person:
+    n = _next()
+    fields = {"full_name": f"Cán bộ thử nghiệm {n}", "position": "Chuyên viên"}
+    fields.update(overrides)
+    _default(fields, "unit", make_unit)
+    return Person.objects.create(**fields)
+
+
+def make_agreement(*, parties=(), **overrides) -> Agreement:
+    """An agreement; `parties` are units linked as parties (the first one as lead)."""
+    n = _next()
+    fields = {
+        "number": f"{n:03d}/QCPH-UBND-MTTQ",
+        "title": f"Quy chế phối hợp thử nghiệm số {n}",
+        "kind": AgreementKind.REGULATION,
+        "signed_on": datetime.date(2021, 3, 15),
+        "start_year": 2021,
+        "end_year": 2026,
+    }
+    fields.update(overrides)
+    agreement = Agreement.objects.create(**fields)
+    for position, unit in enumerate(parties):
+        make_party(
+            agreement=agreement,
+            unit=unit,
+            role=PartyRole.LEAD if position == 0 else PartyRole.PARTY,
+        )
+    return agreement
+
+
+def _default(fields: dict, name: str, factory) -> None:
+    """Fill `name` with `factory()` unless given (as an object or as `<name>_id`)."""
+    if name not in fields and f"{name}_id" not in fields:
+        fields[name] = factory()
+
+
+def make_party(**overrides) -> AgreementParty:
+    fields = {"role": PartyRole.PARTY}
+    fields.update(overrides)
+    _default(fields, "agreement", make_agreement)
+    _default(fields, "unit", make_unit)
+    return AgreementParty.objects.create(**fields)
+
+
+def make_signatory(**overrides) -> Signatory:
+    fields = dict(overrides)
+    _default(fields, "agreement", make_agreement)
+    _default(fields, "person", make_person)
+    _default(fields, "unit", lambda: fields["person"].unit)
+    return Signatory.objects.create(**fields)
+
+
+def make_indicator(**overrides) -> Indicator:
+    n = _next()
+    fields = {
+        "year": 2022,
+        "name": f"Tỷ lệ hòa giải thành số {n}",
+        "measure": "%",
+        "target": Decimal("98"),
+    }
+    fields.update(overrides)
+    _default(fields, "agreement", make_agreement)
+    _default(fields, "unit", make_unit)
+    return Indicator.objects.create(**fields)
+
+
+def make_meeting(**overrides) -> Meeting:
+    n = _next()
+    fields = {
+        "title": f"Hội nghị đánh giá thử nghiệm số {n}",
+        "kind": MeetingKind.ASSESSMENT,
+        "held_on": datetime.date(2024, 3, 13),
+        "venue": "Hội trường UBND huyện",
+        "period_from_year": 2023,
+        "period_to_year": 2023,
+    }
+    fields.update(overrides)
+    return Meeting.objects.create(**fields)
+
+
+def make_task(*, coordinating_units=(), **overrides) -> Task:
+    n = _next()
+    fields = {
+        "year": 2024,
+        "content": f"Nhiệm vụ phối hợp thử nghiệm số {n}",
+        "status": TaskStatus.NOT_STARTED,
+    }
+    fields.update(overrides)
+    _default(fields, "agreement", make_agreement)
+    _default(fields, "lead_unit", make_unit)
+    task = Task.objects.create(**fields)
+    if coordinating_units:
+        task.coordinating_units.set(coordinating_units)
+    return task
+
+
+def make_followup(**overrides) -> FollowUp:
+    n = _next()
+    fields = {
+        "kind": FollowUpKind.LIMITATION,
+        "year": 2024,
+        "content": f"Tồn tại, hạn chế thử nghiệm số {n}",
+        "status": FollowUpStatus.OPEN,
+    }
+    fields.update(overrides)
+    _default(fields, "responsible_unit", make_unit)
+    return FollowUp.objects.create(**fields)
+
+
+def make_user(*, permissions=(), **overrides):
+    """A user without a usable password (tests log in with `force_login`).
+
+    `permissions` are "app_label.codename" strings.
+    """
+    n = _next()
+    fields = {"username": f"user{n}", "is_staff": True}
+    fields.update(overrides)
+    user = get_user_model().objects.create_user(**fields)
+    for label in permissions:
+        app_label, codename = label.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
+def make_superuser(**overrides):
+    return make_user(is_superuser=True, **overrides)
