@@ -1,6 +1,7 @@
 """Admin pages for every coordination record; rules live in models and services."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -38,6 +39,8 @@ class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at"]
+    # A link typed without a scheme is taken as https:// (Django 6's default, without warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     class Media:
         css = {"all": ["coordination/admin.css"]}

@@ -11,10 +11,10 @@ class CoordinationConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from coordination.search import register_fold, register_lookups
+        from coordination.search import register_functions, register_lookups
 
         register_lookups()
-        connection_created.connect(register_fold, dispatch_uid="coordination_fold")
+        connection_created.connect(register_functions, dispatch_uid="coordination_sql_functions")
 
 
 class CoordinationAdminConfig(AdminConfig):

@@ -1,10 +1,14 @@
-"""Search that ignores case and Vietnamese diacritics, the same on SQLite and PostgreSQL."""
+"""SQL functions that behave the same on SQLite and PostgreSQL: diacritic folding, LOWER()."""
 
-from django.db.models import CharField, TextField, Transform
+from django.db.models import CharField, Func, TextField, Transform
 
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, fold
 
 SQLITE_FOLD_FUNCTION = "coordination_fold"
+SQLITE_LOWER_FUNCTION = "coordination_lower"
+# TRANSLATE deletes the characters of its source that have no counterpart in its target:
+# the combining marks, so text typed in NFD folds like NFC.
+_FOLD_SQL_SOURCE = FOLD_SOURCE + "".join(map(chr, range(0x0300, 0x0370)))
 
 
 class Fold(Transform):
@@ -16,20 +20,41 @@ class Fold(Transform):
 
     lookup_name = "fold"
     output_field = TextField()
+    # Fold the searched value too, so `__fold__contains="Đầm Hà"` finds "ĐẦM HÀ".
+    bilateral = True
 
     def as_sql(self, compiler, connection):
         lhs, params = compiler.compile(self.lhs)
-        return f"LOWER(TRANSLATE({lhs}, %s, %s))", (*params, FOLD_SOURCE, FOLD_TARGET)
+        return f"LOWER(TRANSLATE({lhs}, %s, %s))", (*params, _FOLD_SQL_SOURCE, FOLD_TARGET)
 
     def as_sqlite(self, compiler, connection):
         lhs, params = compiler.compile(self.lhs)
         return f"{SQLITE_FOLD_FUNCTION}({lhs})", tuple(params)
 
 
-def register_fold(sender, connection, **kwargs):
-    """Give each new SQLite connection the `coordination_fold` SQL function."""
+class UnicodeLower(Func):
+    """LOWER() that lower-cases every letter, not only ASCII, on SQLite as on PostgreSQL.
+
+    Used by the case-insensitive unique constraints: SQLite's own LOWER() leaves "Ủ" alone.
+    """
+
+    function = "LOWER"
+    arity = 1
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function=SQLITE_LOWER_FUNCTION, **extra_context)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def register_functions(sender, connection, **kwargs):
+    """Give each new SQLite connection the SQL functions `Fold` and `UnicodeLower` call."""
     if connection.vendor == "sqlite":
         connection.connection.create_function(SQLITE_FOLD_FUNCTION, 1, fold, deterministic=True)
+        connection.connection.create_function(SQLITE_LOWER_FUNCTION, 1, _lower, deterministic=True)
 
 
 def register_lookups():

@@ -2,7 +2,6 @@
 
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from coordination.choices import (
@@ -19,6 +18,7 @@ from coordination.models.base import (
     year_range_condition,
 )
 from coordination.models.units import Person, Unit
+from coordination.search import UnicodeLower
 
 SCAN_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "tif", "tiff"]
 
@@ -89,7 +89,7 @@ class Agreement(Record):
         ordering = ["-start_year", "number"]
         constraints = [
             FieldUniqueConstraint(
-                Lower("number"),
+                UnicodeLower("number"),
                 name="coordination_agreement_unique_number",
                 error_field="number",
                 violation_error_message=_("An agreement with this number already exists."),

@@ -101,7 +101,7 @@ class Task(DeadlineMixin, Record):
                 condition=models.Q(progress__gte=0, progress__lte=100),
                 name="coordination_task_progress_range",
                 error_field="progress",
-                violation_error_message=_("Progress must be between 0 and 100%."),
+                violation_error_message=_("Progress must be between 0 and 100%%."),
             ),
             FieldCheckConstraint(
                 condition=~models.Q(status=TaskStatus.DONE) | models.Q(completed_on__isnull=False),

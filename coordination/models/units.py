@@ -1,12 +1,12 @@
 """Units of the local political system and the people who work in them."""
 
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from coordination.choices import UnitKind, UnitLevel
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
 from coordination.models.base import Record
+from coordination.search import UnicodeLower
 
 
 class Unit(Record):
@@ -52,8 +52,8 @@ class Unit(Record):
         ordering = ["locality", "full_name"]
         constraints = [
             FieldUniqueConstraint(
-                Lower("locality"),
-                Lower("full_name"),
+                UnicodeLower("locality"),
+                UnicodeLower("full_name"),
                 name="coordination_unit_unique_name_in_locality",
                 error_field="full_name",
                 violation_error_message=_(
@@ -61,8 +61,8 @@ class Unit(Record):
                 ),
             ),
             FieldUniqueConstraint(
-                Lower("locality"),
-                Lower("short_name"),
+                UnicodeLower("locality"),
+                UnicodeLower("short_name"),
                 condition=~models.Q(short_name=""),
                 name="coordination_unit_unique_short_name_in_locality",
                 error_field="short_name",
