@@ -147,7 +147,12 @@ class UnitAdmin(RecordAdmin):
 @admin.register(Person)
 class PersonAdmin(RecordAdmin):
     list_display = ["full_name", "position", "unit", "is_active"]
-    list_filter = ["is_active", "unit__kind", "unit__level"]
+    list_filter = [
+        "is_active",
+        "unit__kind",
+        "unit__level",
+        ("unit", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["unit"]
     search_fields = [
         "full_name__fold__contains",

@@ -282,7 +282,7 @@ CASES = [
     ("coordination_indicator_target_not_negative", indicator_negative_target),
     ("coordination_indicator_actual_not_negative", indicator_negative_actual),
     ("coordination_meeting_period_order", meeting_period_ends_before_start),
-    ("coordination_meeting_period_from_range", meeting_period_before_1945),
+    ("coordination_meeting_period_from_year_range", meeting_period_before_1945),
     ("coordination_task_year_range", task_year_after_2100),
     ("coordination_task_due_after_start", task_due_before_start),
     ("coordination_task_progress_range", task_progress_over_100),

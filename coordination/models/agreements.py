@@ -15,7 +15,7 @@ from coordination.models.base import (
     Record,
     RecordQuerySet,
     validate_year_within_agreement,
-    year_range_condition,
+    year_range_constraint,
 )
 from coordination.models.units import Person, Unit
 from coordination.search import UnicodeLower
@@ -100,12 +100,7 @@ class Agreement(Record):
                 error_field="end_year",
                 violation_error_message=_("The end year cannot be before the start year."),
             ),
-            FieldCheckConstraint(
-                condition=year_range_condition("start_year"),
-                name="coordination_agreement_start_year_range",
-                error_field="start_year",
-                violation_error_message=_("The year must be between 1945 and 2100."),
-            ),
+            year_range_constraint("agreement", "start_year"),
             FieldCheckConstraint(
                 condition=~models.Q(parent=models.F("pk")),
                 name="coordination_agreement_parent_not_self",
@@ -271,12 +266,7 @@ class Indicator(Record):
                     "This indicator already exists for this agreement, year and unit."
                 ),
             ),
-            FieldCheckConstraint(
-                condition=year_range_condition("year"),
-                name="coordination_indicator_year_range",
-                error_field="year",
-                violation_error_message=_("The year must be between 1945 and 2100."),
-            ),
+            year_range_constraint("indicator"),
             FieldCheckConstraint(
                 condition=models.Q(target__gte=0),
                 name="coordination_indicator_target_not_negative",

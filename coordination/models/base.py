@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coordination.constraints import FieldCheckConstraint
 from coordination.text import clean_text
 
 YEAR_MIN = 1945
@@ -81,8 +82,14 @@ class Record(models.Model):
                 setattr(self, field.attname, cleaned)
 
 
-def year_range_condition(field: str) -> models.Q:
-    return models.Q(**{f"{field}__gte": YEAR_MIN, f"{field}__lte": YEAR_MAX})
+def year_range_constraint(model_name: str, field: str = "year") -> FieldCheckConstraint:
+    """The named constraint keeping `field` a plausible year (NULL passes, as in SQL)."""
+    return FieldCheckConstraint(
+        condition=models.Q(**{f"{field}__gte": YEAR_MIN, f"{field}__lte": YEAR_MAX}),
+        name=f"coordination_{model_name}_{field}_range",
+        error_field=field,
+        violation_error_message=_("The year must be between 1945 and 2100."),
+    )
 
 
 def validate_year_within_agreement(record) -> None:

@@ -13,7 +13,7 @@ from coordination.models.base import (
     DeadlineMixin,
     Record,
     RecordQuerySet,
-    year_range_condition,
+    year_range_constraint,
 )
 from coordination.models.meetings import Meeting
 from coordination.models.units import Unit
@@ -86,12 +86,7 @@ class FollowUp(DeadlineMixin, Record):
         verbose_name_plural = _("follow-up items")
         ordering = ["-year", "due_date", "pk"]
         constraints = [
-            FieldCheckConstraint(
-                condition=year_range_condition("year"),
-                name="coordination_followup_year_range",
-                error_field="year",
-                violation_error_message=_("The year must be between 1945 and 2100."),
-            ),
+            year_range_constraint("followup"),
             FieldCheckConstraint(
                 condition=~models.Q(status=FollowUpStatus.RESOLVED)
                 | models.Q(resolved_on__isnull=False),

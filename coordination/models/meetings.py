@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from coordination.choices import MeetingKind
 from coordination.constraints import FieldCheckConstraint
 from coordination.models.agreements import Agreement
-from coordination.models.base import Record, year_range_condition
+from coordination.models.base import Record, year_range_constraint
 from coordination.models.units import Person, Unit
 
 
@@ -51,12 +51,7 @@ class Meeting(Record):
                 error_field="period_to_year",
                 violation_error_message=_("The reviewed period cannot end before it starts."),
             ),
-            FieldCheckConstraint(
-                condition=year_range_condition("period_from_year"),
-                name="coordination_meeting_period_from_range",
-                error_field="period_from_year",
-                violation_error_message=_("The year must be between 1945 and 2100."),
-            ),
+            year_range_constraint("meeting", "period_from_year"),
         ]
         indexes = [
             models.Index(fields=["held_on"], name="coordination_meeting_held_on"),

@@ -14,7 +14,7 @@ from coordination.models.base import (
     Record,
     RecordQuerySet,
     validate_year_within_agreement,
-    year_range_condition,
+    year_range_constraint,
 )
 from coordination.models.meetings import Meeting
 from coordination.models.units import Person, Unit
@@ -85,12 +85,7 @@ class Task(DeadlineMixin, Record):
         verbose_name_plural = _("tasks")
         ordering = ["-year", "due_date", "pk"]
         constraints = [
-            FieldCheckConstraint(
-                condition=year_range_condition("year"),
-                name="coordination_task_year_range",
-                error_field="year",
-                violation_error_message=_("The year must be between 1945 and 2100."),
-            ),
+            year_range_constraint("task"),
             FieldCheckConstraint(
                 condition=models.Q(due_date__gte=models.F("start_date")),
                 name="coordination_task_due_after_start",
