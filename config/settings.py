@@ -157,6 +157,14 @@ MEDIA_URL = "/files/"
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Limits of one uploaded spreadsheet (see README, "Importing spreadsheets").
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "10")) * 1024 * 1024
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "100000"))
+# An .xlsx is a zip: refuse one that unpacks to more than this (a "zip bomb").
+IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_MB", "400")) * 1024 * 1024
+# Uploaded files wait here between preview and confirm; never under MEDIA_ROOT.
+IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "imports"))
+IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("IMPORT_UPLOAD_TTL_HOURS", "24"))
 IMPORT_EXPORT_FORMATS = [
     "import_export.formats.base_formats.XLSX",
     "import_export.formats.base_formats.CSV",

@@ -1,12 +1,15 @@
 """Admin pages for every coordination record; rules live in models and services."""
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from coordination import selectors, services
+from coordination.admin_spreadsheets import SpreadsheetAdminMixin
 from coordination.models import (
     Agreement,
     AgreementParty,
@@ -17,6 +20,7 @@ from coordination.models import (
     Signatory,
     Task,
     Unit,
+    UnitMember,
 )
 from coordination.text import fold
 
@@ -117,7 +121,8 @@ def _report(modeladmin, request, result, changed_message, skipped_message):
 
 
 @admin.register(Unit)
-class UnitAdmin(RecordAdmin):
+class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "units"
     list_display = [
         "full_name",
         "short_name",
@@ -145,7 +150,8 @@ class UnitAdmin(RecordAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(RecordAdmin):
+class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "people"
     list_display = ["full_name", "position", "unit", "is_active"]
     list_filter = [
         "is_active",
@@ -199,7 +205,8 @@ class IndicatorInline(admin.TabularInline):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(RecordAdmin):
+class AgreementAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "agreements"
     list_display = [
         "number",
         "title",
@@ -254,7 +261,8 @@ class AgreementAdmin(RecordAdmin):
 
 
 @admin.register(Signatory)
-class SignatoryAdmin(RecordAdmin):
+class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "signatories"
     list_display = ["person", "position", "unit", "agreement", "signed_on"]
     list_filter = [("unit", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["person", "unit", "agreement"]
@@ -270,7 +278,8 @@ class SignatoryAdmin(RecordAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(RecordAdmin):
+class IndicatorAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "indicators"
     list_display = ["name", "agreement", "year", "unit", "measure", "target", "actual", "met"]
     list_filter = ["year", ("unit", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["agreement", "unit"]
@@ -315,7 +324,8 @@ class FollowUpInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(RecordAdmin):
+class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "meetings"
     list_display = ["title", "kind", "held_on", "venue", "period_from_year", "period_to_year"]
     list_filter = ["kind", ("attending_units", admin.RelatedOnlyFieldListFilter)]
     search_fields = [
@@ -345,7 +355,8 @@ class MeetingAdmin(RecordAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(RecordAdmin):
+class TaskAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "tasks"
     list_display = [
         "__str__",
         "year",
@@ -420,7 +431,8 @@ class TaskAdmin(RecordAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(RecordAdmin):
+class FollowUpAdmin(SpreadsheetAdminMixin, RecordAdmin):
+    spreadsheet_kind = "followups"
     list_display = [
         "__str__",
         "kind",
@@ -515,3 +527,24 @@ class FollowUpAdmin(RecordAdmin):
                 % {"n": n}
             ),
         )
+
+
+# ---------------------------------------------------------------------------
+# Users: which units a member of staff works for
+# ---------------------------------------------------------------------------
+
+
+class UnitMemberInline(admin.TabularInline):
+    model = UnitMember
+    extra = 0
+    autocomplete_fields = ["unit"]
+    fields = ["unit"]
+    verbose_name_plural = _("units this user works for")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class CoordinationUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, UnitMemberInline]

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, ProtectedError, UniqueConstraint
 
@@ -30,6 +31,7 @@ from coordination.models import (
     Signatory,
     Task,
     Unit,
+    UnitMember,
 )
 from tests.factories import (
     make_agreement,
@@ -158,6 +160,13 @@ def party_twice():
     return lambda: AgreementParty.objects.bulk_create([again])
 
 
+def member_twice():
+    user = User.objects.create_user("member")
+    unit = make_unit()
+    UnitMember.objects.create(user=user, unit=unit)
+    return lambda: UnitMember.objects.bulk_create([UnitMember(user=user, unit=unit)])
+
+
 def signatory_twice():
     signatory = make_signatory()
     again = Signatory(
@@ -277,6 +286,7 @@ CASES = [
     ("coordination_agreement_supersedes_not_self", agreement_supersedes_itself),
     ("coordination_agreementparty_unique_unit", party_twice),
     ("coordination_signatory_unique_person", signatory_twice),
+    ("coordination_unitmember_unique_unit", member_twice),
     ("coordination_indicator_unique_name", indicator_twice),
     ("coordination_indicator_year_range", indicator_year_before_1945),
     ("coordination_indicator_target_not_negative", indicator_negative_target),

@@ -9,7 +9,7 @@ from coordination.models.agreements import (
 from coordination.models.followups import FollowUp
 from coordination.models.meetings import Meeting
 from coordination.models.tasks import Task
-from coordination.models.units import Person, Unit
+from coordination.models.units import Person, Unit, UnitMember
 
 __all__ = [
     "Agreement",
@@ -21,4 +21,5 @@ __all__ = [
     "Signatory",
     "Task",
     "Unit",
+    "UnitMember",
 ]

@@ -14,6 +14,7 @@ from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
 from coordination.models.base import (
     Record,
     RecordQuerySet,
+    import_export_permissions,
     validate_year_within_agreement,
     year_range_constraint,
 )
@@ -118,6 +119,7 @@ class Agreement(Record):
             models.Index(fields=["start_year", "end_year"], name="coordination_agr_years"),
             models.Index(fields=["status", "kind"], name="coordination_agr_status_kind"),
         ]
+        permissions = import_export_permissions("agreement", "agreements")
 
     def __str__(self):
         return f"{self.number} – {self.title}"
@@ -203,6 +205,7 @@ class Signatory(Record):
                 violation_error_message=_("This person has already signed this agreement."),
             ),
         ]
+        permissions = import_export_permissions("signatory", "signatories")
 
     def __str__(self):
         return (
@@ -283,6 +286,7 @@ class Indicator(Record):
         indexes = [
             models.Index(fields=["year", "unit"], name="coordination_ind_year_unit"),
         ]
+        permissions = import_export_permissions("indicator", "indicators")
 
     def __str__(self):
         return self.name

@@ -113,3 +113,14 @@ class DeadlineMixin:
         if not self.is_outstanding or self.due_date is None or self.due_date >= today:
             return 0
         return (today - self.due_date).days
+
+
+def import_export_permissions(model_name: str, plural: str) -> list[tuple[str, str]]:
+    """The spreadsheet permissions django-import-export checks ("import_task", "export_task").
+
+    Named in English like Django's own "Can add …" permissions, which are not translated either.
+    """
+    return [
+        (f"import_{model_name}", f"Can import {plural}"),
+        (f"export_{model_name}", f"Can export {plural}"),
+    ]

@@ -13,6 +13,7 @@ from coordination.models.base import (
     DeadlineMixin,
     Record,
     RecordQuerySet,
+    import_export_permissions,
     year_range_constraint,
 )
 from coordination.models.meetings import Meeting
@@ -130,6 +131,7 @@ class FollowUp(DeadlineMixin, Record):
             models.Index(fields=["status", "due_date"], name="coordination_fu_status_due"),
             models.Index(fields=["kind", "year"], name="coordination_fu_kind_year"),
         ]
+        permissions = import_export_permissions("followup", "follow-up items")
 
     def __str__(self):
         return self.content if len(self.content) <= 80 else f"{self.content[:79]}…"

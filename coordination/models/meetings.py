@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from coordination.choices import MeetingKind
 from coordination.constraints import FieldCheckConstraint
 from coordination.models.agreements import Agreement
-from coordination.models.base import Record, year_range_constraint
+from coordination.models.base import Record, import_export_permissions, year_range_constraint
 from coordination.models.units import Person, Unit
 
 
@@ -56,6 +56,7 @@ class Meeting(Record):
         indexes = [
             models.Index(fields=["held_on"], name="coordination_meeting_held_on"),
         ]
+        permissions = import_export_permissions("meeting", "meetings")
 
     def __str__(self):
         return f"{self.title} ({self.held_on:%d/%m/%Y})" if self.held_on else self.title

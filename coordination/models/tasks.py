@@ -13,6 +13,7 @@ from coordination.models.base import (
     DeadlineMixin,
     Record,
     RecordQuerySet,
+    import_export_permissions,
     validate_year_within_agreement,
     year_range_constraint,
 )
@@ -118,6 +119,7 @@ class Task(DeadlineMixin, Record):
             models.Index(fields=["year", "due_date"], name="coordination_task_year_due"),
             models.Index(fields=["status", "due_date"], name="coordination_task_status_due"),
         ]
+        permissions = import_export_permissions("task", "tasks")
 
     def __str__(self):
         return self.content if len(self.content) <= 80 else f"{self.content[:79]}…"

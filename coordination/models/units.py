@@ -1,11 +1,12 @@
 """Units of the local political system and the people who work in them."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from coordination.choices import UnitKind, UnitLevel
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
-from coordination.models.base import Record
+from coordination.models.base import Record, import_export_permissions
 from coordination.search import UnicodeLower
 
 
@@ -98,6 +99,10 @@ class Unit(Record):
         indexes = [
             models.Index(fields=["kind", "level"], name="coordination_unit_kind_level"),
         ]
+        permissions = [
+            *import_export_permissions("unit", "units"),
+            ("manage_all_units", "Can manage the records of every unit"),
+        ]
 
     def __str__(self):
         return self.full_name
@@ -124,6 +129,37 @@ class Person(Record):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         ordering = ["full_name", "pk"]
+        permissions = import_export_permissions("person", "people")
 
     def __str__(self):
         return f"{self.full_name} ({self.position})" if self.position else self.full_name
+
+
+class UnitMember(Record):
+    """A user who works for a unit: unit staff import and edit only their units' records."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="unit_memberships",
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="members"
+    )
+
+    class Meta:
+        verbose_name = _("unit member")
+        verbose_name_plural = _("unit members")
+        ordering = ["user", "unit"]
+        constraints = [
+            FieldUniqueConstraint(
+                fields=["user", "unit"],
+                name="coordination_unitmember_unique_unit",
+                error_field="unit",
+                violation_error_message=_("This user is already a member of this unit."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.unit}"

@@ -1,0 +1,262 @@
+"""Import and export in the admin, on django-import-export's URLs, buttons and permissions.
+
+The library's own import runs row by row and can commit part of a file; here the upload form,
+the preview and the confirmation call `coordination.importing`, which validates everything
+first and writes all or nothing. Exports stream the filtered changelist rows.
+"""
+
+import logging
+import tempfile
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from import_export.admin import ExportMixin, ImportMixin
+
+from coordination import exporting, uploads
+from coordination.importing import import_records
+from coordination.resources import RESOURCES
+from coordination.scoping import visible_to
+from coordination.spreadsheets import SpreadsheetError, annotate_errors
+
+logger = logging.getLogger(__name__)
+PREVIEW_ROWS = 100
+
+
+class UploadForm(forms.Form):
+    import_file = forms.FileField(
+        label=gettext_lazy("Spreadsheet file (.xlsx or .csv)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("File too large: %(size).1f MB (limit %(limit)d MB).")
+                % {
+                    "size": upload.size / 1024 / 1024,
+                    "limit": settings.IMPORT_MAX_BYTES // 1024 // 1024,
+                }
+            )
+        return upload
+
+
+class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
+    """Adds import (preview, confirm, error workbook, template) and export to a ModelAdmin."""
+
+    #: The KIND of `coordination.resources.RESOURCES` this admin imports and exports.
+    spreadsheet_kind = ""
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
+    import_page_template = "admin/coordination/import.html"
+
+    def get_resource_classes(self, request=None):
+        return [RESOURCES[self.spreadsheet_kind]]
+
+    def get_urls(self):
+        info = self.get_model_info()
+        return [
+            path(
+                "import/template/",
+                self.admin_site.admin_view(self.import_template_view),
+                name="{}_{}_import_template".format(*info),
+            ),
+            path(
+                "import/errors/<str:token>/",
+                self.admin_site.admin_view(self.import_errors_view),
+                name="{}_{}_import_errors".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    # -- import ---------------------------------------------------------------------------
+
+    def import_action(self, request, **kwargs):
+        """Upload a file and preview what importing it would do; nothing is written."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+        context = {}
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["import_file"]
+            data = upload.read()
+            report = import_records(
+                kind=self.spreadsheet_kind,
+                data=data,
+                file_name=upload.name,
+                user=request.user,
+                dry_run=True,
+            )
+            try:
+                token = uploads.save_upload(
+                    request, data=data, file_name=upload.name, kind=self.spreadsheet_kind
+                )
+            except OSError:
+                logger.exception("Could not keep an uploaded spreadsheet")
+                form.add_error(
+                    "import_file",
+                    _("The server could not keep the file (disk full?). Nothing was imported."),
+                )
+            else:
+                context.update(report=report, token=token)
+        return self.render_import_page(request, form=form, **context)
+
+    def process_import(self, request, **kwargs):
+        """Import the previewed file for real: everything or, if any row is wrong, nothing."""
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        token = request.POST.get("token", "")
+        stored = uploads.load_upload(request, token, kind=self.spreadsheet_kind)
+        if stored is None:
+            messages.error(
+                request, _("The uploaded file has expired or is unknown: please upload it again.")
+            )
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        data, file_name = stored
+        try:
+            report = import_records(
+                kind=self.spreadsheet_kind,
+                data=data,
+                file_name=file_name,
+                user=request.user,
+                dry_run=False,
+            )
+        except Exception:
+            logger.exception("Import of %s failed", file_name)
+            messages.error(request, _("The import failed unexpectedly. Nothing was written."))
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        if not report.written:
+            return self.render_import_page(
+                request, form=UploadForm(), report=report, token=token, refused=True
+            )
+        uploads.delete_upload(request, token)
+        messages.success(
+            request,
+            _("Imported %(file)s: %(new)d new, %(updated)d updated, %(unchanged)d unchanged.")
+            % {
+                "file": file_name,
+                "new": report.count("new"),
+                "updated": report.count("updated"),
+                "unchanged": report.count("unchanged"),
+            },
+        )
+        return HttpResponseRedirect(reverse(self.url_name("changelist")))
+
+    def import_errors_view(self, request, token):
+        """The uploaded file again, with a column explaining each refused row."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        stored = uploads.load_upload(request, token, kind=self.spreadsheet_kind)
+        if stored is None:
+            messages.error(
+                request, _("The uploaded file has expired or is unknown: please upload it again.")
+            )
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        data, file_name = stored
+        report = import_records(
+            kind=self.spreadsheet_kind, data=data, file_name=file_name, user=request.user
+        )
+        if not report.error_rows or report.header_row is None:
+            messages.info(request, _("This file has no row errors to mark."))
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        try:
+            content, extension = annotate_errors(
+                data,
+                filename=file_name,
+                sheet_name=report.sheet_name,
+                header_row=report.header_row,
+                errors=report.errors_by_sheet_row(),
+                error_header=_("Error"),
+            )
+        except SpreadsheetError as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        stem, suffix = file_name.rsplit(".", 1)[0], _("errors")
+        response = FileResponse(
+            iter([content]),
+            as_attachment=True,
+            filename=f"{stem}-{suffix}.{extension}",
+            content_type=exporting.FORMATS[extension],
+        )
+        return response
+
+    def import_template_view(self, request):
+        """A blank workbook with the right headers, an example row and instructions."""
+        if not self.has_import_permission(request) and not self.has_export_permission(request):
+            raise PermissionDenied
+        stream = spooled_file()
+        exporting.template_workbook(self.spreadsheet_kind, stream)
+        stream.seek(0)
+        prefix = _("template")
+        return FileResponse(
+            stream,
+            as_attachment=True,
+            filename=f"{prefix}-{self.spreadsheet_kind}.xlsx",
+            content_type=exporting.FORMATS["xlsx"],
+        )
+
+    def render_import_page(self, request, *, form, report=None, token=None, refused=False):
+        resource_class = RESOURCES[self.spreadsheet_kind]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import %(name)s") % {"name": self.opts.verbose_name_plural},
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+            "report": report,
+            "token": token,
+            "refused": refused,
+            "preview_rows": report.outcomes[:PREVIEW_ROWS] if report else [],
+            "preview_limit": PREVIEW_ROWS,
+            "columns": resource_class.columns(),
+            "max_mb": settings.IMPORT_MAX_BYTES // 1024 // 1024,
+            "max_rows": settings.IMPORT_MAX_ROWS,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.import_page_template, context)
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export_action(self, request):
+        """Stream exactly the rows the changelist shows (its filters and search) as a file."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        file_format = request.GET.get("_format")
+        filters = request.GET.copy()
+        filters.pop("_format", None)
+        if file_format not in exporting.FORMATS:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Export %(name)s") % {"name": self.opts.verbose_name_plural},
+                "opts": self.opts,
+                "query": filters.urlencode(),
+            }
+            request.current_app = self.admin_site.name
+            return TemplateResponse(request, "admin/coordination/export.html", context)
+        request.GET = filters
+        queryset = visible_to(self.get_export_queryset(request), request.user)
+        stream = spooled_file()
+        exporting.write_export(self.spreadsheet_kind, queryset, stream, file_format)
+        stream.seek(0)
+        return FileResponse(
+            stream,
+            as_attachment=True,
+            filename=exporting.export_file_name(self.spreadsheet_kind, file_format),
+            content_type=exporting.FORMATS[file_format],
+        )
+
+    def url_name(self, view: str) -> str:
+        return "admin:{}_{}_{}".format(*self.get_model_info(), view)
+
+
+def spooled_file():
+    """A file in memory up to 8 MB, on disk beyond; FileResponse closes it once sent."""
+    return tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)

@@ -1,0 +1,985 @@
+"""Spreadsheet import, all or nothing, shared by the admin and `manage.py import_records`.
+
+`import_records()` reads a workbook or CSV, finds the header row under any title rows, maps
+the columns of the kind's `Resource` (headers compared without case, diacritics, spacing or
+punctuation), converts every cell, resolves related records by name from tables loaded once,
+matches rows to existing records (record number, else the natural key), and validates every
+row against the same rules the database enforces. It writes only when asked to and only when
+no row has an error, in one transaction, with bulk statements: the number of queries does not
+grow with the number of rows.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import DatabaseError, models, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from coordination.constraints import violated_checks
+from coordination.models import Agreement as AgreementModel
+from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
+from coordination.resources import RESOURCES, Column, RecordResource
+from coordination.scoping import allowed_unit_ids
+from coordination.search import UnicodeLower
+from coordination.spreadsheets import Sheet, SpreadsheetError, read_workbook
+from coordination.text import clean_text, fold
+from coordination.widgets import CellError, agreement_key, is_empty, unit_key, unit_keys
+
+logger = logging.getLogger(__name__)
+
+HEADER_SCAN_ROWS = 30
+IGNORED_HEADERS = {"stt", "tt", "sott", "so", "sothutu"}
+NEW, UPDATED, UNCHANGED, ERROR = "new", "updated", "unchanged", "error"
+PROGRESS_EVERY = 500
+
+
+def header_key(text) -> str:
+    """“Hạn xử lý”, “han xu ly” and “HẠN XỬ LÝ:” compare equal."""
+    return "".join(ch for ch in fold(str(text)) if ch.isalnum())
+
+
+@dataclass
+class Problem:
+    """One thing wrong with the file or a cell, in words the user can act on."""
+
+    message: str
+    row: int | None = None  # the row number Excel shows (1-based)
+    column: str = ""
+    value: str = ""
+
+
+@dataclass
+class RowOutcome:
+    """What the import does (or would do) with one row of the sheet."""
+
+    row: int
+    status: str
+    label: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return {
+            NEW: _("New"),
+            UPDATED: _("Updated"),
+            UNCHANGED: _("Unchanged"),
+            ERROR: _("Error"),
+        }[self.status]
+
+
+@dataclass
+class ImportReport:
+    """Everything an import found; `written` says whether the database was changed."""
+
+    kind: str
+    file_name: str
+    sheet_name: str = ""
+    header_row: int | None = None  # 0-based index in the sheet's rows
+    outcomes: list[RowOutcome] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def count_new(self) -> int:
+        return self.count(NEW)
+
+    @property
+    def count_updated(self) -> int:
+        return self.count(UPDATED)
+
+    @property
+    def count_unchanged(self) -> int:
+        return self.count(UNCHANGED)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.file_errors) or any(o.status == ERROR for o in self.outcomes)
+
+    @property
+    def error_rows(self) -> list[RowOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == ERROR]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [problem for outcome in self.error_rows for problem in outcome.problems]
+
+    def errors_by_sheet_row(self) -> dict[int, str]:
+        """Error text per 0-based sheet row, for the annotated workbook."""
+        return {
+            outcome.row - 1: "; ".join(
+                f"{p.column}: {p.message}" if p.column else p.message for p in outcome.problems
+            )
+            for outcome in self.error_rows
+        }
+
+    def summary_line(self) -> str:
+        return (
+            f"new={self.count(NEW)} updated={self.count(UPDATED)} "
+            f"unchanged={self.count(UNCHANGED)} errors={len(self.error_rows)}"
+        )
+
+
+class ImportLookups:
+    """Name → records tables, each loaded with one query the first time a widget needs it."""
+
+    def __init__(self):
+        self._tables = {}
+
+    def _table(self, name, build):
+        if name not in self._tables:
+            self._tables[name] = build()
+        return self._tables[name]
+
+    @property
+    def units(self):
+        def build():
+            full, other = defaultdict(list), defaultdict(list)
+            for unit in Unit.objects.all():
+                full_key = unit_key(unit.full_name)
+                full[full_key].append(unit)
+                for key in unit_keys(unit) - {full_key}:
+                    other[key].append(unit)
+            # A full name always wins over somebody's identical short name.
+            return {**other, **full}
+
+        return self._table("units", build)
+
+    @property
+    def people(self):
+        def build():
+            table = defaultdict(list)
+            for person in Person.objects.select_related("unit"):
+                table[fold(person.full_name)].append(person)
+            return dict(table)
+
+        return self._table("people", build)
+
+    @property
+    def agreements(self):
+        def build():
+            table = defaultdict(list)
+            for agreement in AgreementModel.objects.all():
+                table[agreement_key(agreement.number)].append(agreement)
+            return dict(table)
+
+        return self._table("agreements", build)
+
+    @property
+    def meetings(self):
+        def build():
+            table = defaultdict(list)
+            for meeting in Meeting.objects.all():
+                table[fold(meeting.title)].append(meeting)
+                table[fold(f"{meeting.title} ({meeting.held_on:%d/%m/%Y})")].append(meeting)
+            return dict(table)
+
+        return self._table("meetings", build)
+
+
+@dataclass
+class ParsedRow:
+    index: int  # 0-based index in the sheet's rows
+    values: dict
+    outcome: RowOutcome
+    instance: models.Model | None = None
+    changed: set = field(default_factory=set)
+    before: dict = field(default_factory=dict)
+    # Names of records of this same file, resolved once every row has its record.
+    pending: dict = field(default_factory=dict)
+
+
+class Importer:
+    """One import of one file for one kind of record (see the module docstring)."""
+
+    def __init__(self, resource_class: type[RecordResource], *, user=None, progress=None):
+        self.resource_class = resource_class
+        self.model = resource_class._meta.model
+        self.columns = resource_class.columns()
+        self.user = user
+        self.allowed = allowed_unit_ids(user) if user is not None else None
+        self.progress: Callable[[int, int], None] | None = progress
+        self.lookups = ImportLookups()
+
+    # -- finding the data ---------------------------------------------------------------
+
+    def header_index(self) -> dict[str, Column]:
+        index = {}
+        for column in self.columns:
+            names = [column.column_name, *column.aliases]
+            with translation.override("en"):
+                names.append(str(column.column_name))
+            for name in names:
+                index.setdefault(header_key(name), column)
+        return index
+
+    def locate(self, sheets: list[Sheet], report: ImportReport):
+        """Pick the sheet and row holding the headers; map sheet columns to resource columns."""
+        index = self.header_index()
+        best = None
+        for sheet in sheets:
+            for row_index, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
+                matched = {
+                    col: index[header_key(cell)]
+                    for col, cell in enumerate(row)
+                    if cell is not None and header_key(cell) in index
+                }
+                score = len({column.attribute for column in matched.values()})
+                if best is None or score > best[0]:
+                    best = (score, sheet, row_index, matched)
+        required = [column for column in self.columns if column.required]
+        if best is None or best[0] < min(2, len(required) or 1):
+            report.file_errors.append(
+                _(
+                    "No header row found. The first rows of the sheet must include the column "
+                    "headers: %(headers)s. Download the template to see them."
+                )
+                % {"headers": ", ".join(str(column.column_name) for column in self.columns)}
+            )
+            return None
+        _score, sheet, header_row, matched = best
+        report.sheet_name, report.header_row = sheet.name, header_row
+        by_attribute = defaultdict(list)
+        for col, column in matched.items():
+            by_attribute[column.attribute].append(col)
+        for cols in by_attribute.values():
+            if len(cols) > 1:
+                report.file_errors.append(
+                    _("The column “%(header)s” appears more than once (columns %(letters)s).")
+                    % {
+                        "header": matched[cols[0]].column_name,
+                        "letters": ", ".join(column_letter(col) for col in cols),
+                    }
+                )
+        missing = [column for column in required if column.attribute not in by_attribute]
+        if missing:
+            report.file_errors.append(
+                _("Missing required columns: %(headers)s.")
+                % {"headers": ", ".join(f"“{column.column_name}”" for column in missing)}
+            )
+        unknown = [
+            str(cell)
+            for col, cell in enumerate(sheet.rows[header_row])
+            if not is_empty(cell) and col not in matched and header_key(cell) not in IGNORED_HEADERS
+        ]
+        if unknown:
+            report.warnings.append(
+                _("These columns are not used and were ignored: %(headers)s.")
+                % {"headers": ", ".join(f"“{clean_text(name)}”" for name in unknown)}
+            )
+        return sheet, header_row, matched
+
+    # -- reading rows ---------------------------------------------------------------------
+
+    def parse_rows(self, sheet: Sheet, header_row: int, matched: dict[int, Column]) -> list:
+        """Convert every cell; rows with cell errors keep them in their outcome."""
+        merged = merged_cells(sheet)
+        # References are resolved after the columns that narrow them (a person by the unit).
+        order = sorted(matched.items(), key=lambda item: _resolve_order(item[1]))
+        rows = []
+        total = len(sheet.rows) - header_row - 1
+        file_names = self.names_in_file(sheet, header_row, matched)
+        for index in range(header_row + 1, len(sheet.rows)):
+            cells = sheet.rows[index]
+            if self.progress and (index - header_row) % PROGRESS_EVERY == 0:
+                self.progress(index - header_row, total)
+            if is_blank_or_section(cells, matched):
+                continue
+            outcome = RowOutcome(row=index + 1, status=NEW)
+            values = {"_allowed_unit_ids": self.allowed}
+            pending = {}
+            for col, column in order:
+                raw = cells[col] if col < len(cells) else None
+                if (index, col) in sheet.formula_without_value:
+                    outcome.problems.append(
+                        Problem(
+                            _(
+                                "The cell holds a formula without a computed value: open the "
+                                "file in Excel, save it, and upload it again."
+                            ),
+                            index + 1,
+                            str(column.column_name),
+                        )
+                    )
+                    continue
+                try:
+                    value = column.widget.clean(
+                        raw, lookups=self.lookups, row_values=values, notes=outcome.notes
+                    )
+                except CellError as error:
+                    if self.is_self_reference(column) and self.self_key(raw) in file_names:
+                        pending[column.attribute] = self.self_key(raw)
+                        continue
+                    outcome.problems.append(
+                        Problem(str(error), index + 1, str(column.column_name), display(raw))
+                    )
+                    continue
+                if column.required and (value is None or value in ("", ())):
+                    hint = (
+                        _(" (a merged cell? Unmerge it and fill every row.)")
+                        if (index, col) in merged
+                        else ""
+                    )
+                    outcome.problems.append(
+                        Problem(
+                            _("Required, but empty.") + hint, index + 1, str(column.column_name)
+                        )
+                    )
+                    continue
+                values[column.attribute] = value
+            rows.append(ParsedRow(index=index, values=values, outcome=outcome, pending=pending))
+        if self.progress:
+            self.progress(total, total)
+        return rows
+
+    # Units and agreements may name a parent or predecessor defined further down the file.
+    SELF_REFERENCE_NAMES = {Unit: ("full_name", fold), AgreementModel: ("number", agreement_key)}
+
+    def is_self_reference(self, column: Column) -> bool:
+        widget = column.widget.inner if column.is_many else column.widget
+        table = getattr(widget, "table", None)
+        return self.model in self.SELF_REFERENCE_NAMES and table in ("units", "agreements")
+
+    def self_key(self, raw) -> str:
+        return self.SELF_REFERENCE_NAMES[self.model][1](clean_text(str(raw or "")))
+
+    def names_in_file(self, sheet, header_row, matched) -> set[str]:
+        if self.model not in self.SELF_REFERENCE_NAMES:
+            return set()
+        attribute = self.SELF_REFERENCE_NAMES[self.model][0]
+        cols = [col for col, column in matched.items() if column.attribute == attribute]
+        return {
+            self.self_key(row[cols[0]])
+            for row in sheet.rows[header_row + 1 :]
+            if cols and cols[0] < len(row) and not is_empty(row[cols[0]])
+        }
+
+    # -- matching and validating ------------------------------------------------------------
+
+    def natural_key(self, source, from_instance=False):
+        parts = []
+        for name in self.resource_class._meta.import_id_fields:
+            if from_instance:
+                model_field = self.model._meta.get_field(name)
+                value = getattr(source, model_field.attname)
+            else:
+                value = source.get(name)
+                if isinstance(value, models.Model):
+                    value = value.pk
+            if value is None or value == "":
+                return None
+            if isinstance(value, str):
+                value = agreement_key(value) if name == "number" else value.lower()
+            parts.append(value)
+        return tuple(parts)
+
+    def existing_records(self, rows: list[ParsedRow]):
+        """Existing records by id and by natural key, with one query for each."""
+        ids = {row.values["id"] for row in rows if row.values.get("id")}
+        by_id = self.model.objects.in_bulk(ids) if ids else {}
+        filters = {}
+        for name in self.resource_class._meta.import_id_fields:
+            model_field = self.model._meta.get_field(name)
+            if isinstance(model_field, models.CharField | models.TextField):
+                continue
+            values = {row.values.get(name) for row in rows} - {None}
+            values = {value.pk if isinstance(value, models.Model) else value for value in values}
+            filters[f"{model_field.attname}__in"] = values
+        candidates = self.model.objects.filter(**filters) if rows else self.model.objects.none()
+        by_key = {}
+        for record in candidates:
+            key = self.natural_key(record, from_instance=True)
+            if key is not None:
+                by_key.setdefault(key, record)
+        by_id.update({record.pk: record for record in by_key.values()})
+        return by_id, by_key
+
+    def match(self, rows: list[ParsedRow]):
+        by_id, by_key = self.existing_records(rows)
+        seen_ids, seen_keys = {}, {}
+        for row in rows:
+            if row.outcome.problems:
+                continue
+            record_id = row.values.get("id")
+            key = self.natural_key(row.values)
+            if record_id:
+                row.instance = by_id.get(record_id)
+                if row.instance is None:
+                    row.outcome.problems.append(
+                        Problem(
+                            _("No record has the number %(id)s.") % {"id": record_id},
+                            row.outcome.row,
+                            str(self.resource_class.fields["id"].column_name),
+                            str(record_id),
+                        )
+                    )
+                    continue
+            elif key is not None and key in by_key:
+                row.instance = by_key[key]
+            duplicate_of = seen_ids.get(row.instance.pk) if row.instance else None
+            if duplicate_of is None and key is not None:
+                duplicate_of = seen_keys.get(key)
+            if duplicate_of is not None:
+                row.outcome.problems.append(
+                    Problem(
+                        _("Rows %(first)d and %(second)d describe the same record (%(key)s).")
+                        % {
+                            "first": duplicate_of,
+                            "second": row.outcome.row,
+                            "key": ", ".join(
+                                str(self.column_for(name).column_name)
+                                for name in self.resource_class._meta.import_id_fields
+                            ),
+                        },
+                        row.outcome.row,
+                    )
+                )
+                continue
+            if row.instance is not None:
+                seen_ids[row.instance.pk] = row.outcome.row
+            if key is not None:
+                seen_keys[key] = row.outcome.row
+
+    def column_for(self, attribute: str) -> Column | None:
+        return next((column for column in self.columns if column.attribute == attribute), None)
+
+    def header_for(self, attribute: str) -> str:
+        column = self.column_for(attribute)
+        if column is not None:
+            return str(column.column_name)
+        if attribute == NON_FIELD_ERRORS:
+            return ""
+        try:
+            return str(self.model._meta.get_field(attribute).verbose_name)
+        except Exception:
+            return attribute
+
+    def build(self, rows: list[ParsedRow], present: set[str]):
+        """Apply each row's values to its record (new or existing) and validate it."""
+        many_present = [c for c in self.columns if c.attribute in present and c.is_many]
+        current_many = self.current_many(rows, many_present)
+        carried = self.carried_over_sources(rows)
+        live = [row for row in rows if not row.outcome.problems]
+        for row in live:
+            row.instance = row.instance or self.model()
+            row.before = model_values(row.instance) if row.instance.pk else {}
+            self.apply(row, current_many, carried)
+        self.resolve_pending(live)
+        for row in live:
+            if row.outcome.problems:
+                continue
+            instance = row.instance
+            instance.prepare_for_save()
+            if instance.pk:
+                after = model_values(instance)
+                row.changed |= {name for name, value in after.items() if row.before[name] != value}
+            self.validate(row)
+            if not row.outcome.problems:
+                row.outcome.status = UPDATED if instance.pk and row.changed else NEW
+                if instance.pk and not row.changed:
+                    row.outcome.status = UNCHANGED
+                row.outcome.label = str(instance)
+        self.check_unique(live)
+        self.check_scope(live, current_many)
+
+    def apply(self, row: ParsedRow, current_many, carried):
+        instance = row.instance
+        for attribute, value in row.values.items():
+            if attribute.startswith("_") or attribute == "id":
+                continue
+            if self.is_many(attribute):
+                old = current_many.get((instance.pk, attribute), set())
+                if instance.pk is None or {obj.pk for obj in value} != old:
+                    row.changed.add(attribute)
+                continue
+            if attribute == "carried_over_from" and value:
+                source = carried.get(value)
+                if source is None:
+                    row.outcome.problems.append(
+                        Problem(
+                            _("No follow-up item has the number %(id)s.") % {"id": value},
+                            row.outcome.row,
+                            self.header_for(attribute),
+                            str(value),
+                        )
+                    )
+                    continue
+                value = source
+            setattr(instance, attribute, value)
+        if self.model is AgreementModel:
+            both = set(row.values.get("lead_units", ())) & set(row.values.get("party_units", ()))
+            if both:
+                row.outcome.problems.append(
+                    Problem(
+                        _("%(units)s cannot be both a lead unit and another party.")
+                        % {"units": ", ".join(unit.full_name for unit in both)},
+                        row.outcome.row,
+                        self.header_for("party_units"),
+                    )
+                )
+
+    def resolve_pending(self, rows: list[ParsedRow]):
+        """Point references to records defined elsewhere in the same file at those records."""
+        if self.model not in self.SELF_REFERENCE_NAMES:
+            return
+        attribute = self.SELF_REFERENCE_NAMES[self.model][0]
+        by_name = {}
+        for row in rows:
+            name = row.values.get(attribute)
+            if name and not row.outcome.problems:
+                by_name.setdefault(self.self_key(name), row.instance)
+        for row in rows:
+            for reference, key in row.pending.items():
+                target = by_name.get(key)
+                if target is None:
+                    row.outcome.problems.append(
+                        Problem(
+                            _("“%(value)s” is neither in the system nor a valid row of this file.")
+                            % {"value": key},
+                            row.outcome.row,
+                            self.header_for(reference),
+                        )
+                    )
+                    continue
+                setattr(row.instance, reference, target)
+
+    def validate(self, row: ParsedRow):
+        instance = row.instance
+        # Related records were found through the lookup tables: no per-row existence query.
+        exclude = [
+            model_field.name
+            for model_field in self.model._meta.get_fields()
+            if model_field.is_relation or not getattr(model_field, "concrete", False)
+        ]
+        errors = {}
+        for step in (
+            lambda: instance.clean_fields(exclude=exclude),
+            instance.clean,
+        ):
+            try:
+                step()
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        for constraint in violated_checks(instance):
+            errors.setdefault(constraint.error_field or NON_FIELD_ERRORS, []).append(
+                constraint.get_violation_error_message()
+            )
+        for attribute, messages in errors.items():
+            for message in messages:
+                text = (
+                    " ".join(message.messages) if isinstance(message, ValidationError) else message
+                )
+                row.outcome.problems.append(
+                    Problem(str(text), row.outcome.row, self.header_for(attribute))
+                )
+
+    def check_unique(self, rows: list[ParsedRow]):
+        """The model's unique constraints, checked for the whole file with one query each."""
+        valid = [row for row in rows if not row.outcome.problems]
+        for constraint in self.model._meta.constraints:
+            if not isinstance(constraint, models.UniqueConstraint):
+                continue
+            parts = unique_parts(constraint)
+            keyed = {}
+            for row in valid:
+                if constraint.condition is not None and not q_allows(constraint.condition, row):
+                    continue
+                key = unique_key(parts, row.instance)
+                if key is None:
+                    continue
+                other = keyed.get(key)
+                if other is not None and (
+                    row.instance.pk is None or other.instance.pk != row.instance.pk
+                ):
+                    self.unique_problem(row, constraint, other.outcome.row)
+                    continue
+                keyed[key] = row
+            if not keyed:
+                continue
+            annotations = {f"_u{i}": expression for i, (_name, expression) in enumerate(parts)}
+            first_values = {key[0] for key in keyed}
+            existing = (
+                self.model.objects.annotate(**annotations)
+                .filter(_u0__in=first_values)
+                .values_list("pk", *annotations)
+            )
+            updating = {row.instance.pk for row in valid if row.instance.pk}
+            for pk, *key in existing:
+                row = keyed.get(tuple(key))
+                if row is not None and row.instance.pk != pk and pk not in updating:
+                    self.unique_problem(row, constraint, None)
+
+    def unique_problem(self, row, constraint, other_row):
+        message = str(constraint.get_violation_error_message())
+        if other_row is not None:
+            message = f"{message} " + _("(also in row %(row)d)") % {"row": other_row}
+        row.outcome.problems.append(
+            Problem(message, row.outcome.row, self.header_for(constraint.error_field or ""))
+        )
+        row.outcome.status = ERROR
+
+    def check_scope(self, rows: list[ParsedRow], current_many):
+        """Unit staff may only import rows of their own units, and only change their own."""
+        if self.allowed is None:
+            return
+        for row in rows:
+            if row.outcome.problems:
+                continue
+            new_units = self.scope_units(row, current_many, new=True)
+            old_units = self.scope_units(row, current_many, new=False) if row.instance.pk else None
+            if not (new_units & self.allowed) or (
+                old_units is not None and not old_units & self.allowed
+            ):
+                row.outcome.problems.append(
+                    Problem(
+                        _("You may only import records of your own units."),
+                        row.outcome.row,
+                        self.header_for(self.resource_class.scope_attributes[0]),
+                    )
+                )
+
+    def scope_units(self, row: ParsedRow, current_many, *, new: bool) -> set[int]:
+        """The units a row's record belongs to, after the import (`new`) or before it."""
+        instance, units = row.instance, set()
+        for attribute in self.resource_class.scope_attributes:
+            if attribute == "self":
+                if instance.pk:
+                    units.add(instance.pk)
+                continue
+            if self.is_many(attribute):
+                if new and attribute in row.values:
+                    units |= {unit.pk for unit in row.values[attribute]}
+                else:
+                    units |= current_many.get((instance.pk, attribute), set())
+                continue
+            attname = self.model._meta.get_field(attribute).attname
+            unit_id = getattr(instance, attname) if new else row.before.get(attname)
+            if unit_id:
+                units.add(unit_id)
+        return units
+
+    # -- related sets -----------------------------------------------------------------------
+
+    def current_many(self, rows, many_columns) -> dict:
+        """Current pks of each many-valued column for the existing records, one query each."""
+        pks = {row.instance.pk for row in rows if row.instance is not None}
+        current = defaultdict(set)
+        scoped_many = [
+            self.column_for(name)
+            for name in self.resource_class.scope_attributes
+            if self.column_for(name) is not None and self.column_for(name).is_many
+        ]
+        for column in {*many_columns, *scoped_many}:
+            for owner, target in self.many_pairs(column.attribute, pks):
+                current[(owner, column.attribute)].add(target)
+        return current
+
+    def many_pairs(self, attribute, pks):
+        if not pks:
+            return []
+        if self.model is AgreementModel and attribute in PARTY_ROLES:
+            return AgreementParty.objects.filter(
+                agreement_id__in=pks, role=PARTY_ROLES[attribute]
+            ).values_list("agreement_id", "unit_id")
+        through = self.model._meta.get_field(attribute).remote_field.through
+        owner, target = m2m_columns(self.model, attribute)
+        return through.objects.filter(**{f"{owner}__in": pks}).values_list(owner, target)
+
+    def carried_over_sources(self, rows) -> dict:
+        if self.model is not FollowUp:
+            return {}
+        ids = {row.values.get("carried_over_from") for row in rows} - {None}
+        return FollowUp.objects.in_bulk(ids) if ids else {}
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, rows: list[ParsedRow], present: set[str]):
+        """Create and update in bulk; the caller holds the transaction."""
+        new = [row.instance for row in rows if row.outcome.status == NEW]
+        changed_rows = [row for row in rows if row.outcome.status == UPDATED]
+        deferred = detach_unsaved_self_references(new)
+        self.model.objects.bulk_create(new, batch_size=1000)
+        if deferred:
+            for instance, attname, target in deferred:
+                setattr(instance, attname, target.pk)
+            self.model.objects.bulk_update(
+                [item[0] for item in deferred], {item[1] for item in deferred}, batch_size=1000
+            )
+        scalar_changes = set()
+        for row in changed_rows:
+            scalar_changes |= {name for name in row.changed if not self.is_many(name)}
+        updated = [row.instance for row in changed_rows]
+        if updated:
+            now = timezone.now()
+            for instance in updated:
+                instance.updated_at = now
+            fields = sorted(scalar_changes | {"updated_at"})
+            self.model.objects.bulk_update(updated, fields, batch_size=1000)
+        self.write_many(rows, present)
+        if self.user is not None:
+            self.log(new, updated)
+
+    def is_many(self, attribute) -> bool:
+        column = self.column_for(attribute)
+        return column is not None and column.is_many
+
+    def write_many(self, rows, present):
+        """Replace the related sets a row changed (coordinating units, parties, ...)."""
+        written = [row for row in rows if row.outcome.status in (NEW, UPDATED)]
+        if self.model is AgreementModel:
+            self.write_parties(written, present)
+        for column in self.columns:
+            if not column.is_many or column.attribute not in present:
+                continue
+            if self.model is AgreementModel and column.attribute in PARTY_ROLES:
+                continue
+            targets = [row for row in written if column.attribute in row.changed]
+            if not targets:
+                continue
+            through = self.model._meta.get_field(column.attribute).remote_field.through
+            owner, target = m2m_columns(self.model, column.attribute)
+            through.objects.filter(
+                **{
+                    f"{owner}__in": [
+                        row.instance.pk for row in targets if row.outcome.status == UPDATED
+                    ]
+                }
+            ).delete()
+            through.objects.bulk_create(
+                through(**{owner: row.instance.pk, target: obj.pk})
+                for row in targets
+                for obj in row.values[column.attribute]
+            )
+
+    def write_parties(self, written, present):
+        """An agreement's lead units and other parties share one table: rewrite both at once."""
+        columns = [name for name in PARTY_ROLES if name in present]
+        targets = [row for row in written if row.changed & set(columns)]
+        if not targets:
+            return
+        kept = defaultdict(list)
+        updated = [row.instance.pk for row in targets if row.outcome.status == UPDATED]
+        for party in AgreementParty.objects.filter(agreement_id__in=updated):
+            kept[party.agreement_id].append(party)
+        AgreementParty.objects.filter(agreement_id__in=updated).delete()
+        links = []
+        for row in targets:
+            for attribute, role in PARTY_ROLES.items():
+                if attribute in present:
+                    links += [
+                        AgreementParty(agreement=row.instance, unit=unit, role=role)
+                        for unit in row.values[attribute]
+                    ]
+                else:
+                    links += [
+                        AgreementParty(agreement=row.instance, unit_id=party.unit_id, role=role)
+                        for party in kept[row.instance.pk]
+                        if party.role == role
+                    ]
+        AgreementParty.objects.bulk_create(links)
+
+    def log(self, new, updated):
+        message = _("Imported from a spreadsheet.")
+        for objects, flag in ((new, ADDITION), (updated, CHANGE)):
+            if objects:
+                LogEntry.objects.log_actions(
+                    self.user.pk, objects, flag, change_message=message, single_object=False
+                )
+
+    # -- the whole run -----------------------------------------------------------------------
+
+    def run(self, sheets: list[Sheet], report: ImportReport, *, dry_run: bool):
+        located = self.locate(sheets, report)
+        if located is None or report.file_errors:
+            return
+        sheet, header_row, matched = located
+        present = {column.attribute for column in matched.values()}
+
+        def process():
+            rows = self.parse_rows(sheet, header_row, matched)
+            self.match(rows)
+            self.build(rows, present)
+            for row in rows:
+                if row.outcome.problems:
+                    row.outcome.status = ERROR
+            report.outcomes = [row.outcome for row in rows]
+            if not rows:
+                report.file_errors.append(_("The sheet has a header row but no data rows."))
+            return rows
+
+        if dry_run:
+            process()
+            return
+        with transaction.atomic():
+            rows = process()
+            if not report.has_errors:
+                self.write(rows, present)
+                report.written = True
+
+
+PARTY_ROLES = {"lead_units": "lead", "party_units": "party"}
+
+
+def import_records(
+    *,
+    kind: str,
+    data: bytes,
+    file_name: str,
+    user=None,
+    dry_run: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import one file of `kind` records; write only if `dry_run` is false and nothing is wrong."""
+    report = ImportReport(kind=kind, file_name=file_name)
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            sheets = read_workbook(
+                data,
+                filename=file_name,
+                max_bytes=settings.IMPORT_MAX_BYTES,
+                max_rows=settings.IMPORT_MAX_ROWS,
+                max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES,
+            )
+        except SpreadsheetError as error:
+            report.file_errors.append(str(error))
+            return report
+        importer = Importer(RESOURCES[kind], user=user, progress=progress)
+        try:
+            importer.run(sheets, report, dry_run=dry_run)
+        except DatabaseError:
+            logger.exception("Import of %s failed while writing", file_name)
+            report.written = False
+            report.file_errors.append(
+                _(
+                    "The database refused the import (the data may have been changed by someone "
+                    "else meanwhile). Nothing was written; check the file and try again."
+                )
+            )
+    return report
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _resolve_order(column: Column) -> int:
+    from coordination.widgets import PersonWidget
+
+    widget = column.widget.inner if column.is_many else column.widget
+    return 1 if isinstance(widget, PersonWidget) else 0
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def display(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def merged_cells(sheet: Sheet) -> set[tuple[int, int]]:
+    """Cells covered by a merge but not its top-left cell: calamine reads them as empty."""
+    cells = set()
+    for first_row, first_col, last_row, last_col in sheet.merged:
+        for row in range(first_row, last_row + 1):
+            for col in range(first_col, last_col + 1):
+                if (row, col) != (first_row, first_col):
+                    cells.add((row, col))
+    return cells
+
+
+SECTION_MARKERS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "A", "B", "C", "D")
+
+
+def is_blank_or_section(cells: list, matched: dict[int, Column]) -> bool:
+    """Empty rows, STT-only rows and section rows such as “I. Khối chính quyền” are skipped."""
+    filled = [(col, cell) for col, cell in enumerate(cells) if not is_empty(cell)]
+    if not any(col in matched for col, _cell in filled):
+        return True
+    if len(filled) != 1:
+        return False
+    text = clean_text(str(filled[0][1]))
+    marker = text.split(" ", 1)[0].rstrip(".)/:-")
+    return marker.upper() in SECTION_MARKERS and text[len(marker) : len(marker) + 1] in ".)/:-"
+
+
+def model_values(instance) -> dict:
+    return {
+        model_field.attname: getattr(instance, model_field.attname)
+        for model_field in instance._meta.concrete_fields
+        if model_field.name not in ("created_at", "updated_at")
+    }
+
+
+def m2m_columns(model, attribute) -> tuple[str, str]:
+    m2m = model._meta.get_field(attribute)
+    return m2m.m2m_column_name(), m2m.m2m_reverse_name()
+
+
+def unique_parts(constraint) -> list[tuple[str, models.Expression]]:
+    """(attribute, SQL expression) for each component of a unique constraint."""
+    parts = []
+    for name in constraint.fields:
+        parts.append((name, models.F(name)))
+    for expression in constraint.expressions:
+        source = (
+            expression.source_expressions[0] if isinstance(expression, UnicodeLower) else expression
+        )
+        parts.append((source.name, expression))
+    return parts
+
+
+def unique_key(parts, instance):
+    key = []
+    for name, expression in parts:
+        model_field = instance._meta.get_field(name)
+        value = getattr(instance, model_field.attname)
+        if value is None:
+            return None
+        if isinstance(expression, UnicodeLower):
+            value = value.lower()
+        key.append(value)
+    return tuple(key)
+
+
+def q_allows(condition, row) -> bool:
+    from coordination.constraints import q_truth
+
+    return q_truth(condition, row.instance) is not False
+
+
+def detach_unsaved_self_references(instances):
+    """Clear links to records of the same file not yet saved; return them to set afterwards."""
+    pending = {id(instance) for instance in instances}
+    deferred = []
+    for instance in instances:
+        for model_field in instance._meta.concrete_fields:
+            if not model_field.is_relation or model_field.related_model is not type(instance):
+                continue
+            target = model_field.get_cached_value(instance, default=None)
+            if target is not None and id(target) in pending and target.pk is None:
+                deferred.append((instance, model_field.attname, target))
+                setattr(instance, model_field.name, None)
+    return deferred
+
+
+def resource_for(kind: str) -> type[RecordResource]:
+    return RESOURCES[kind]

@@ -1,0 +1,51 @@
+"""Which units' records a user may touch: everything, or the records of their own units."""
+
+from django.db.models import Q, QuerySet
+
+from coordination.models import (
+    Agreement,
+    FollowUp,
+    Indicator,
+    Meeting,
+    Person,
+    Signatory,
+    Task,
+    Unit,
+    UnitMember,
+)
+
+MANAGE_ALL_UNITS = "coordination.manage_all_units"
+
+# The paths from each record to the units it involves (lead, coordinating, responsible, party).
+INVOLVED_UNITS = {
+    Unit: ["pk"],
+    Person: ["unit"],
+    Agreement: ["parties"],
+    Signatory: ["unit", "agreement__parties"],
+    Meeting: ["attending_units"],
+    Task: ["lead_unit", "coordinating_units"],
+    FollowUp: ["responsible_unit"],
+    Indicator: ["unit"],
+}
+
+
+def allowed_unit_ids(user) -> set[int] | None:
+    """None when the user may work on every unit's records, else the ids of their units."""
+    if user.is_superuser or user.has_perm(MANAGE_ALL_UNITS):
+        return None
+    return set(UnitMember.objects.filter(user=user).values_list("unit_id", flat=True))
+
+
+def involving_units(queryset: QuerySet, unit_ids) -> QuerySet:
+    """The records of `queryset` that involve any of `unit_ids`, without duplicate rows."""
+    condition = Q()
+    for path in INVOLVED_UNITS[queryset.model]:
+        condition |= Q(**{f"{path}__in": unit_ids})
+    # A subquery, not a join, so that many-to-many paths cannot repeat a record.
+    return queryset.filter(pk__in=queryset.model.objects.filter(condition).values("pk"))
+
+
+def visible_to(queryset: QuerySet, user) -> QuerySet:
+    """The records of `queryset` the user may see."""
+    allowed = allowed_unit_ids(user)
+    return queryset if allowed is None else involving_units(queryset, allowed)
