@@ -112,6 +112,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, reading SQLite's real query-parameter limit (see config/sqlite3).
+    DATABASES["default"]["ENGINE"] = "config.sqlite3"
     # Several people may use the embedded default at once: WAL lets readers go on while one
     # writes, IMMEDIATE takes the write lock at BEGIN (no deadlock on lock upgrade) and the
     # timeout makes a second writer wait instead of failing with "database is locked".

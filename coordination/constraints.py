@@ -1,5 +1,8 @@
 """Database constraints that report their violation against one form field."""
 
+import functools
+import operator
+
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, models
 
@@ -40,63 +43,102 @@ class FieldUniqueConstraint(FieldErrorMixin, models.UniqueConstraint):
 
 
 _COMPARISONS = {
-    "exact": lambda a, b: a == b,
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
+    "exact": operator.eq,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
 }
 
 
-def _value(instance, name):
+def _attname(model, name) -> str:
     if isinstance(name, models.F):
         name = name.name
-    field = instance._meta.pk if name == "pk" else instance._meta.get_field(name)
-    return getattr(instance, field.attname)
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return field.attname
 
 
-def _lookup(instance, key: str, expected):
-    """SQL truth of one `field__lookup=value` term: True, False or None (unknown, NULL)."""
+def _compile_lookup(model, key: str, expected):
+    """A function giving the SQL truth of `field__lookup=value`: True, False or None (NULL)."""
     name, _sep, lookup = key.partition("__")
     lookup = lookup or "exact"
-    actual = _value(instance, name)
+    attname = _attname(model, name)
     if lookup == "isnull":
-        return (actual is None) == bool(expected)
+        return lambda instance: (getattr(instance, attname) is None) == bool(expected)
     if lookup == "in":
-        return None if actual is None else actual in expected
-    if isinstance(expected, models.F):
-        expected = _value(instance, expected)
-    if actual is None or expected is None:
-        return None
+        choices = set(expected)
+
+        def member(instance):
+            actual = getattr(instance, attname)
+            return None if actual is None else actual in choices
+
+        return member
     if lookup not in _COMPARISONS:
         raise NotImplementedError(f"lookup {lookup!r} is not evaluated in Python")
-    return _COMPARISONS[lookup](actual, expected)
+    compare = _COMPARISONS[lookup]
+    other = _attname(model, expected) if isinstance(expected, models.F) else None
+
+    def comparison(instance):
+        actual = getattr(instance, attname)
+        value = getattr(instance, other) if other else expected
+        if actual is None or value is None:
+            return None
+        return compare(actual, value)
+
+    return comparison
+
+
+def compile_condition(model, q: models.Q):
+    """Turn a CheckConstraint condition into a function of an instance, with SQL's NULL logic.
+
+    Imports validate thousands of rows; `CheckConstraint.validate()` runs one query per row
+    and constraint, the compiled condition evaluates the same rule without the database.
+    """
+    parts = [
+        compile_condition(model, child)
+        if isinstance(child, models.Q)
+        else _compile_lookup(model, *child)
+        for child in q.children
+    ]
+    conjunction, negated = q.connector == models.Q.AND, q.negated
+
+    def truth(instance):
+        results = [part(instance) for part in parts]
+        if conjunction:
+            result = False if False in results else (None if None in results else True)
+        else:
+            result = True if True in results else (None if None in results else False)
+        if negated:
+            return None if result is None else not result
+        return result
+
+    return truth
 
 
 def q_truth(q: models.Q, instance):
-    """Evaluate a CheckConstraint condition on an unsaved instance, with SQL's NULL logic.
+    """The SQL truth of condition `q` for `instance` (see `compile_condition`)."""
+    return _compiled(type(instance), q)(instance)
 
-    Imports validate thousands of rows; `CheckConstraint.validate()` runs one query per row
-    and constraint, this evaluates the same condition without the database.
-    """
-    results = [
-        q_truth(child, instance) if isinstance(child, models.Q) else _lookup(instance, *child)
-        for child in q.children
+
+@functools.cache
+def _checks(model) -> list[tuple[models.CheckConstraint, object]]:
+    return [
+        (constraint, compile_condition(model, constraint.condition))
+        for constraint in model._meta.constraints
+        if isinstance(constraint, models.CheckConstraint)
     ]
-    if q.connector == models.Q.AND:
-        result = False if False in results else (None if None in results else True)
-    else:
-        result = True if True in results else (None if None in results else False)
-    if q.negated:
-        return None if result is None else not result
-    return result
+
+
+_compiled_conditions = {}
+
+
+def _compiled(model, q):
+    key = (model, id(q))
+    if key not in _compiled_conditions:
+        _compiled_conditions[key] = compile_condition(model, q)
+    return _compiled_conditions[key]
 
 
 def violated_checks(instance) -> list[models.CheckConstraint]:
     """The model's check constraints that `instance` breaks (a NULL result passes, as in SQL)."""
-    return [
-        constraint
-        for constraint in instance._meta.constraints
-        if isinstance(constraint, models.CheckConstraint)
-        and q_truth(constraint.condition, instance) is False
-    ]
+    return [constraint for constraint, truth in _checks(type(instance)) if truth(instance) is False]

@@ -9,6 +9,7 @@ no row has an error, in one transaction, with bulk statements: the number of que
 grow with the number of rows.
 """
 
+import gc
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,7 +30,17 @@ from coordination.scoping import allowed_unit_ids
 from coordination.search import UnicodeLower
 from coordination.spreadsheets import Sheet, SpreadsheetError, read_workbook
 from coordination.text import clean_text, fold
-from coordination.widgets import CellError, agreement_key, is_empty, unit_key, unit_keys
+from coordination.widgets import (
+    BooleanWidget,
+    CellError,
+    ChoiceWidget,
+    DateWidget,
+    IntegerWidget,
+    agreement_key,
+    is_empty,
+    unit_key,
+    unit_keys,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +221,19 @@ class Importer:
         self.allowed = allowed_unit_ids(user) if user is not None else None
         self.progress: Callable[[int, int], None] | None = progress
         self.lookups = ImportLookups()
+        self.by_attribute = {column.attribute: column for column in self.columns}
+        # Fields whose widgets already checked type, range and choice: clean_fields() skips
+        # them, as it skips relations (found through the lookup tables, no query per row).
+        self.unchecked = [
+            model_field.name
+            for model_field in self.model._meta.get_fields()
+            if model_field.is_relation
+            or not getattr(model_field, "concrete", False)
+            or isinstance(
+                getattr(self.by_attribute.get(model_field.name), "widget", None),
+                DateWidget | IntegerWidget | ChoiceWidget | BooleanWidget,
+            )
+        ]
 
     # -- finding the data ---------------------------------------------------------------
 
@@ -451,7 +475,7 @@ class Importer:
                 seen_keys[key] = row.outcome.row
 
     def column_for(self, attribute: str) -> Column | None:
-        return next((column for column in self.columns if column.attribute == attribute), None)
+        return self.by_attribute.get(attribute)
 
     def header_for(self, attribute: str) -> str:
         column = self.column_for(attribute)
@@ -555,15 +579,9 @@ class Importer:
 
     def validate(self, row: ParsedRow):
         instance = row.instance
-        # Related records were found through the lookup tables: no per-row existence query.
-        exclude = [
-            model_field.name
-            for model_field in self.model._meta.get_fields()
-            if model_field.is_relation or not getattr(model_field, "concrete", False)
-        ]
         errors = {}
         for step in (
-            lambda: instance.clean_fields(exclude=exclude),
+            lambda: instance.clean_fields(exclude=self.unchecked),
             instance.clean,
         ):
             try:
@@ -708,7 +726,7 @@ class Importer:
         new = [row.instance for row in rows if row.outcome.status == NEW]
         changed_rows = [row for row in rows if row.outcome.status == UPDATED]
         deferred = detach_unsaved_self_references(new)
-        self.model.objects.bulk_create(new, batch_size=1000)
+        self.model.objects.bulk_create(new, batch_size=2000, prepared=True)
         if deferred:
             for instance, attname, target in deferred:
                 setattr(instance, attname, target.pk)
@@ -854,6 +872,10 @@ def import_records(
             report.file_errors.append(str(error))
             return report
         importer = Importer(RESOURCES[kind], user=user, progress=progress)
+        # Tens of thousands of long-lived row objects make the cyclic garbage collector rescan
+        # them again and again (a third of the run); reference counting still frees memory.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             importer.run(sheets, report, dry_run=dry_run)
         except DatabaseError:
@@ -865,6 +887,9 @@ def import_records(
                     "else meanwhile). Nothing was written; check the file and try again."
                 )
             )
+        finally:
+            if collecting:
+                gc.enable()
     return report
 
 

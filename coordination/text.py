@@ -19,6 +19,16 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     """
     if not value:
         return value
+    # Most cells are already clean: printable (no tabs, newlines, NBSP or invisible
+    # characters), NFC, trimmed and single-spaced. Imports call this for every cell.
+    if (
+        value.isprintable()
+        and value[0] != " "
+        and value[-1] != " "
+        and "  " not in value
+        and unicodedata.is_normalized("NFC", value)
+    ):
+        return value
     value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     value = _CONTROL.sub("", value)
@@ -36,9 +46,13 @@ def fold(value: str | None) -> str:
     """
     if not value:
         return ""
-    decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(unicodedata.normalize("NFC", stripped).lower().split())
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value).translate(_FOLD_TABLE)
+        if not value.isascii():
+            # Letters outside the Latin ranges of the table: the general, slower way.
+            decomposed = unicodedata.normalize("NFD", value)
+            value = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(value.lower().split())
 
 
 def _fold_table() -> tuple[str, str]:
@@ -59,3 +73,9 @@ def _fold_table() -> tuple[str, str]:
 
 
 FOLD_SOURCE, FOLD_TARGET = _fold_table()
+
+# str.translate table of the same pairs, plus the combining marks (dropped), for `fold`.
+_FOLD_TABLE = {
+    **str.maketrans(FOLD_SOURCE, FOLD_TARGET),
+    **dict.fromkeys(range(0x0300, 0x0370), None),
+}

@@ -11,6 +11,7 @@ import difflib
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import widgets
 
@@ -232,12 +233,22 @@ class ChoiceWidget(CellWidget):
     def __init__(self, choices):
         super().__init__()
         self.choices = choices
+        self._keys = {}
+
+    def keys(self) -> dict[str, str]:
+        """Folded code and label → code, for the active language (labels are translated)."""
+        language = translation.get_language()
+        if language not in self._keys:
+            self._keys[language] = {
+                **{fold(choice.value): choice.value for choice in self.choices},
+                **{fold(str(choice.label)): choice.value for choice in self.choices},
+            }
+        return self._keys[language]
 
     def parse(self, value, **kwargs):
-        key = fold(str(value))
-        for choice in self.choices:
-            if key in (fold(choice.value), fold(str(choice.label))):
-                return choice.value
+        code = self.keys().get(fold(str(value)))
+        if code is not None:
+            return code
         raise CellError(
             _("%(value)s is not one of: %(allowed)s.")
             % {"value": value, "allowed": ", ".join(str(choice.label) for choice in self.choices)}

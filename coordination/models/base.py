@@ -1,6 +1,7 @@
 """What every coordination record shares: clean text on every write path, timestamps."""
 
 import datetime
+import functools
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -14,6 +15,7 @@ YEAR_MIN = 1945
 YEAR_MAX = 2100
 
 
+@functools.cache
 def _text_fields(model) -> list[models.Field]:
     return [
         field
@@ -32,10 +34,12 @@ def clean_field_value(field: models.Field, value):
 class RecordQuerySet(models.QuerySet):
     """A queryset whose bulk writes clean text exactly as `Model.save()` does."""
 
-    def bulk_create(self, objs, *args, **kwargs):
+    def bulk_create(self, objs, *args, prepared: bool = False, **kwargs):
+        """`prepared=True`: the caller already ran `prepare_for_save()` on every object."""
         objs = list(objs)
-        for obj in objs:
-            obj.prepare_for_save()
+        if not prepared:
+            for obj in objs:
+                obj.prepare_for_save()
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, fields, *args, **kwargs):
