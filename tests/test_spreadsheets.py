@@ -833,7 +833,8 @@ def test_write_xlsx_header_is_bold_frozen_filtered_and_sized():
     assert all(cell.font.bold for cell in worksheet[1])
     assert worksheet.freeze_panes == "A2"
     assert worksheet.auto_filter.ref == "A1:C3"
-    widths = [worksheet.column_dimensions[letter].width for letter in "ABC"]
+    # XlsxWriter stores widths with its character padding (10 → 10.71): compare whole characters.
+    widths = [int(worksheet.column_dimensions[letter].width) for letter in "ABC"]
     assert widths == [10, len(header[1]) + 2, 60]
 
 
@@ -847,7 +848,7 @@ def test_write_xlsx_takes_given_widths_and_several_sheets():
         column_widths={"Đơn vị": [42]},
     )
     assert workbook.sheetnames == ["Đơn vị", "Năm 2024-2025- -tổng hợp--"]
-    assert workbook["Đơn vị"].column_dimensions["A"].width == 42
+    assert int(workbook["Đơn vị"].column_dimensions["A"].width) == 42
     assert workbook.worksheets[1]["A2"].value == "B"
 
 
