@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from coordination.constraints import violated_checks
+from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
 from coordination.resources import RESOURCES, Column, RecordResource
@@ -36,6 +37,7 @@ from coordination.widgets import (
     ChoiceWidget,
     DateWidget,
     IntegerWidget,
+    TextWidget,
     agreement_key,
     is_empty,
     unit_key,
@@ -45,6 +47,7 @@ from coordination.widgets import (
 logger = logging.getLogger(__name__)
 
 HEADER_SCAN_ROWS = 30
+LEGACY_SAMPLE_ROWS = 200
 IGNORED_HEADERS = {"stt", "tt", "sott", "so", "sothutu"}
 NEW, UPDATED, UNCHANGED, ERROR = "new", "updated", "unchanged", "error"
 PROGRESS_EVERY = 500
@@ -313,6 +316,7 @@ class Importer:
         rows = []
         total = len(sheet.rows) - header_row - 1
         file_names = self.names_in_file(sheet, header_row, matched)
+        legacy = self.legacy_columns(sheet, header_row, matched)
         for index in range(header_row + 1, len(sheet.rows)):
             cells = sheet.rows[index]
             if self.progress and (index - header_row) % PROGRESS_EVERY == 0:
@@ -338,7 +342,11 @@ class Importer:
                     continue
                 try:
                     value = column.widget.clean(
-                        raw, lookups=self.lookups, row_values=values, notes=outcome.notes
+                        raw,
+                        lookups=self.lookups,
+                        row_values=values,
+                        notes=outcome.notes,
+                        legacy=legacy.get(col),
                     )
                 except CellError as error:
                     if self.is_self_reference(column) and self.self_key(raw) in file_names:
@@ -365,6 +373,26 @@ class Importer:
         if self.progress:
             self.progress(total, total)
         return rows
+
+    def legacy_columns(self, sheet, header_row, matched) -> dict:
+        """Text columns typed in a legacy encoding, judged on the whole column.
+
+        One short cell ("Hïng") rarely says enough; a column of them does. A column mixing
+        Unicode and legacy text is left to the cell-by-cell check.
+        """
+        found = {}
+        for col, column in matched.items():
+            if not isinstance(column.widget, TextWidget):
+                continue
+            sample = [
+                row[col]
+                for row in sheet.rows[header_row + 1 : header_row + 1 + LEGACY_SAMPLE_ROWS]
+                if col < len(row) and isinstance(row[col], str)
+            ]
+            encoding = detect_legacy(" ".join(sample)) if sample else None
+            if encoding is not None:
+                found[col] = encoding
+        return found
 
     # Units and agreements may name a parent or predecessor defined further down the file.
     SELF_REFERENCE_NAMES = {Unit: ("full_name", fold), AgreementModel: ("number", agreement_key)}

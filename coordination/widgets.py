@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import widgets
 
-from coordination.legacy_text import fix_legacy
+from coordination.legacy_text import convert_legacy, fix_legacy
 from coordination.spreadsheets import unescape_formula
 from coordination.text import clean_text, fold
 
@@ -68,18 +68,26 @@ class TextWidget(CellWidget):
         self.multiline = multiline
         self.max_length = max_length
 
-    def parse(self, value, notes=None, **kwargs):
+    def parse(self, value, notes=None, legacy=None, **kwargs):
+        """`legacy`: the encoding detected for the whole column, which short cells lack."""
         if isinstance(value, datetime.datetime | datetime.date):
             value = value.strftime("%d/%m/%Y")
         elif isinstance(value, float) and value.is_integer():
             value = str(int(value))
         text = unescape_formula(str(value))
-        text, legacy = fix_legacy(text)
+        if legacy is not None and not text.isascii():
+            converted = convert_legacy(text, legacy)
+            if converted == text:
+                legacy = None
+            text = converted
+        else:
+            text, legacy = fix_legacy(text)
         if legacy is not None and notes is not None:
-            notes.append(
-                _("Text in the legacy %(encoding)s encoding was converted to Unicode.")
-                % {"encoding": legacy.value}
-            )
+            note = _("Text in the legacy %(encoding)s encoding was converted to Unicode.") % {
+                "encoding": legacy.value
+            }
+            if note not in notes:
+                notes.append(note)
         text = clean_text(text, multiline=self.multiline)
         if self.max_length and len(text) > self.max_length:
             raise CellError(
@@ -266,7 +274,7 @@ class ReferenceWidget(CellWidget):
     not_found = ""
 
     def parse(self, value, lookups=None, row_values=None, **kwargs):
-        text = clean_text(str(value))
+        text = clean_text(fix_legacy(str(value))[0])
         return self.find(text, getattr(lookups, self.table), row_values or {})
 
     def find(self, text, table, row_values):
