@@ -114,11 +114,8 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         token = request.POST.get("token", "")
-        stored = uploads.load_upload(request, token, kind=self.spreadsheet_kind)
+        stored = self.stored_upload(request, token)
         if stored is None:
-            messages.error(
-                request, _("The uploaded file has expired or is unknown: please upload it again.")
-            )
             return HttpResponseRedirect(reverse(self.url_name("import")))
         data, file_name = stored
         try:
@@ -154,11 +151,8 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
         """The uploaded file again, with a column explaining each refused row."""
         if not self.has_import_permission(request):
             raise PermissionDenied
-        stored = uploads.load_upload(request, token, kind=self.spreadsheet_kind)
+        stored = self.stored_upload(request, token)
         if stored is None:
-            messages.error(
-                request, _("The uploaded file has expired or is unknown: please upload it again.")
-            )
             return HttpResponseRedirect(reverse(self.url_name("import")))
         data, file_name = stored
         report = import_records(
@@ -252,6 +246,15 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
             filename=exporting.export_file_name(self.spreadsheet_kind, file_format),
             content_type=exporting.FORMATS[file_format],
         )
+
+    def stored_upload(self, request, token):
+        """The upload behind `token`, or None with a message asking to upload it again."""
+        stored = uploads.load_upload(request, token, kind=self.spreadsheet_kind)
+        if stored is None:
+            messages.error(
+                request, _("The uploaded file has expired or is unknown: please upload it again.")
+            )
+        return stored
 
     def url_name(self, view: str) -> str:
         return "admin:{}_{}_{}".format(*self.get_model_info(), view)

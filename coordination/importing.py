@@ -29,7 +29,7 @@ from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
 from coordination.resources import RESOURCES, Column, RecordResource
 from coordination.scoping import allowed_unit_ids
 from coordination.search import UnicodeLower
-from coordination.spreadsheets import Sheet, SpreadsheetError, read_workbook
+from coordination.spreadsheets import Sheet, SpreadsheetError, column_letter, read_workbook
 from coordination.text import clean_text, fold
 from coordination.widgets import (
     BooleanWidget,
@@ -929,15 +929,6 @@ def _resolve_order(column: Column) -> int:
 
     widget = column.widget.inner if column.is_many else column.widget
     return 1 if isinstance(widget, PersonWidget) else 0
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def display(value) -> str:

@@ -130,7 +130,8 @@ def _count(value: int):
     return lambda: number_format(value, force_grouping=True)
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA: the letters Excel shows above a 0-based column."""
     letters = ""
     index += 1
     while index:
@@ -197,7 +198,7 @@ def _sheet_too_large(sheet: str, rows: int, columns: int) -> SpreadsheetError:
         "sheet_too_large",
         sheet=sheet,
         row=_count(rows),
-        column=_column_letter(max(columns - 1, 0)),
+        column=column_letter(max(columns - 1, 0)),
     )
 
 
