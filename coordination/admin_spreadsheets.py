@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.admin import ExportMixin, ImportMixin
@@ -27,6 +28,8 @@ from coordination.spreadsheets import SpreadsheetError, annotate_errors
 
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
+# A page listing 100,000 problems helps nobody and takes long to render.
+PROBLEMS_SHOWN = 500
 
 
 class UploadForm(forms.Form):
@@ -199,6 +202,7 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
 
     def render_import_page(self, request, *, form, report=None, token=None, refused=False):
         resource_class = RESOURCES[self.spreadsheet_kind]
+        problems = report.problems if report else []
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import %(name)s") % {"name": self.opts.verbose_name_plural},
@@ -209,10 +213,12 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
             "token": token,
             "refused": refused,
             "preview_rows": report.outcomes[:PREVIEW_ROWS] if report else [],
+            "problems": problems[:PROBLEMS_SHOWN],
+            "hidden_problems": max(0, len(problems) - PROBLEMS_SHOWN),
             "preview_limit": PREVIEW_ROWS,
             "columns": resource_class.columns(),
             "max_mb": settings.IMPORT_MAX_BYTES // 1024 // 1024,
-            "max_rows": settings.IMPORT_MAX_ROWS,
+            "max_rows": number_format(settings.IMPORT_MAX_ROWS, force_grouping=True),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.import_page_template, context)
