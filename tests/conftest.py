@@ -7,7 +7,17 @@ from types import SimpleNamespace
 import pytest
 from django.utils import translation
 
-from coordination.choices import FollowUpKind, PartyRole, TaskStatus, UnitKind
+from coordination.choices import (
+    AgreementKind,
+    AgreementStatus,
+    FollowUpKind,
+    FollowUpStatus,
+    IndicatorComparison,
+    PartyRole,
+    TaskStatus,
+    UnitKind,
+    UnitLevel,
+)
 from tests.factories import (
     days,
     make_agreement,
@@ -125,4 +135,101 @@ def world(db):
         meeting=meeting,
         task=task,
         followup=followup,
+    )
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(settings, tmp_path):
+    """Uploads waiting between preview and confirm go to the test's own folder, never var/."""
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "imports"
+    return settings.IMPORT_UPLOAD_DIR
+
+
+@pytest.fixture
+def spreadsheet_world(world):
+    """`world` plus the values spreadsheets get wrong: leading zeros, text that looks like a
+    formula, several lines, decimals, dissolved units, parents, carried-over items."""
+    union = make_unit(
+        full_name="Hội Liên hiệp Phụ nữ huyện Hàm Tân",
+        short_name="Hội LHPN huyện",
+        kind=UnitKind.SOCIO_POLITICAL,
+        parent=world.front,
+    )
+    old = make_unit(
+        full_name="Phòng Văn hóa – Thông tin huyện Hàm Tân (cũ)",
+        is_active=False,
+        dissolved_on=datetime.date(2020, 6, 30),
+        successor=world.committee,
+        level=UnitLevel.DISTRICT,
+    )
+    union_chair = make_person(full_name="Nguyễn Thị Ánh", position="Chủ tịch Hội LHPN", unit=union)
+    decision = make_agreement(
+        number="0012/QĐ-UBND",
+        title="=Kế hoạch phối hợp tuyên truyền năm 2024",
+        kind=AgreementKind.PLAN,
+        signed_on=datetime.date(2024, 1, 5),
+        start_year=2024,
+        end_year=2024,
+        status=AgreementStatus.DRAFT,
+        parent=world.agreement,
+        notes="- Tuyên truyền trên loa truyền thanh\n+ Phát tờ rơi tại khu dân cư",
+        parties=[union, world.committee, world.front],
+    )
+    make_signatory(agreement=decision, person=union_chair, unit=union, position="Chủ tịch")
+    done = make_task(
+        agreement=decision,
+        year=2024,
+        content="@Tổ chức hội nghị đối thoại với cử tri",
+        lead_unit=union,
+        coordinating_units=[world.committee, world.front],
+        start_date=datetime.date(2024, 2, 1),
+        due_date=datetime.date(2024, 6, 30),
+        status=TaskStatus.DONE,
+        completed_on=datetime.date(2024, 6, 15),
+        progress=100,
+        result="- Đã tổ chức 3 buổi\n- 250 lượt cử tri tham dự",
+    )
+    first = make_followup(
+        kind=FollowUpKind.VOTER_PETITION,
+        year=2023,
+        content="Cử tri kiến nghị sửa chữa tuyến đường liên xã",
+        responsible_unit=world.committee,
+        raised_on=datetime.date(2023, 7, 5),
+        due_date=datetime.date(2023, 12, 31),
+        status=FollowUpStatus.CARRIED_OVER,
+        source_reference="0045/BC-HĐND",
+    )
+    carried = make_followup(
+        kind=FollowUpKind.VOTER_PETITION,
+        year=2024,
+        content="Cử tri kiến nghị sửa chữa tuyến đường liên xã",
+        responsible_unit=world.committee,
+        raised_on=datetime.date(2024, 1, 2),
+        due_date=datetime.date(2024, 12, 31),
+        status=FollowUpStatus.RESOLVED,
+        resolved_on=datetime.date(2024, 10, 1),
+        resolution="Đã sửa chữa xong 2 km",
+        carried_over_from=first,
+    )
+    rate = make_indicator(
+        agreement=world.agreement,
+        unit=world.front,
+        year=2024,
+        name="Tỷ lệ giải quyết thủ tục đúng hẹn",
+        measure="%",
+        comparison=IndicatorComparison.AT_MOST,
+        target=Decimal("99.7"),
+        actual=Decimal("99.75"),
+        note="-0,05 so với năm trước",
+    )
+    return SimpleNamespace(
+        **vars(world),
+        union=union,
+        old=old,
+        union_chair=union_chair,
+        decision=decision,
+        done=done,
+        first=first,
+        carried=carried,
+        rate=rate,
     )

@@ -187,3 +187,89 @@ def make_user(*, permissions=(), **overrides):
 
 def make_superuser(**overrides):
     return make_user(is_superuser=True, **overrides)
+
+
+# ---------------------------------------------------------------------------
+# Unit staff, spreadsheet files and database snapshots (spreadsheet import and export tests)
+# ---------------------------------------------------------------------------
+
+
+def make_member(user, unit):
+    """Make `user` a member of staff of `unit` (their import and export scope)."""
+    from coordination.models import UnitMember
+
+    return UnitMember.objects.create(user=user, unit=unit)
+
+
+def xlsx_bytes(rows, *, title="Dữ liệu", sheets=None) -> bytes:
+    """An .xlsx file written with openpyxl, as Excel would save it: one sheet of `rows`.
+
+    `sheets` ({title: rows}) writes several sheets instead. Cells keep their Python type
+    (dates become Excel dates, numbers numbers); a str starting with "=" becomes a formula
+    without a cached value, as openpyxl writes formulas.
+    """
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for sheet_title, sheet_rows in (sheets or {title: rows}).items():
+        worksheet = workbook.create_sheet(sheet_title)
+        for row in sheet_rows:
+            worksheet.append(list(row))
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def csv_bytes(rows, *, encoding="utf-8-sig", delimiter=",") -> bytes:
+    """A CSV file of `rows` (None → empty cell) in `encoding` with `delimiter`."""
+    import csv
+    import io
+
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow(["" if value is None else value for value in row])
+    return text.getvalue().encode(encoding)
+
+
+def read_xlsx(data: bytes, sheet=None):
+    """The cells of an .xlsx file, read back with openpyxl: (worksheet, rows of cells)."""
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+    return worksheet, [list(row) for row in worksheet.iter_rows()]
+
+
+def xlsx_values(data: bytes, sheet=None) -> list[list]:
+    """The values of an .xlsx file's first (or named) sheet, row by row."""
+    _worksheet, rows = read_xlsx(data, sheet)
+    return [[cell.value for cell in row] for row in rows]
+
+
+def db_state() -> dict:
+    """Count and hash of every coordination table (link tables too) and of the admin log.
+
+    Equal before and after an operation means the operation wrote nothing at all, not even
+    a timestamp.
+    """
+    import hashlib
+
+    from django.apps import apps
+    from django.contrib.admin.models import LogEntry
+
+    models = [
+        *apps.get_app_config("coordination").get_models(include_auto_created=True),
+        LogEntry,
+    ]
+    state = {}
+    for model in models:
+        rows = list(model._base_manager.order_by("pk").values_list())
+        digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+        state[model._meta.label] = (len(rows), digest)
+    return state
