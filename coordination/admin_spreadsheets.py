@@ -5,6 +5,7 @@ the preview and the confirmation call `coordination.importing`, which validates 
 first and writes all or nothing. Exports stream the filtered changelist rows.
 """
 
+import io
 import logging
 import tempfile
 
@@ -178,7 +179,7 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
             return HttpResponseRedirect(reverse(self.url_name("import")))
         stem, suffix = file_name.rsplit(".", 1)[0], _("errors")
         response = FileResponse(
-            iter([content]),
+            io.BytesIO(content),
             as_attachment=True,
             filename=f"{stem}-{suffix}.{extension}",
             content_type=exporting.FORMATS[extension],

@@ -20,9 +20,10 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from coordination.constraints import violated_checks
+from coordination.constraints import FieldUniqueConstraint, violated_checks
 from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
@@ -632,9 +633,7 @@ class Importer:
     def check_unique(self, rows: list[ParsedRow]):
         """The model's unique constraints, checked for the whole file with one query each."""
         valid = [row for row in rows if not row.outcome.problems]
-        for constraint in self.model._meta.constraints:
-            if not isinstance(constraint, models.UniqueConstraint):
-                continue
+        for constraint in unique_constraints(self.model):
             parts = unique_parts(constraint)
             keyed = {}
             for row in valid:
@@ -679,7 +678,9 @@ class Importer:
         if self.allowed is None:
             return
         for row in rows:
-            if row.outcome.problems:
+            # An unchanged row writes nothing: re-importing one's own export must pass even
+            # where it shows records the user may read but not change (coordinated tasks).
+            if row.outcome.problems or row.outcome.status == UNCHANGED:
                 continue
             new_units = self.scope_units(row, current_many, new=True)
             old_units = self.scope_units(row, current_many, new=False) if row.instance.pk else None
@@ -976,6 +977,26 @@ def model_values(instance) -> dict:
 def m2m_columns(model, attribute) -> tuple[str, str]:
     m2m = model._meta.get_field(attribute)
     return m2m.m2m_column_name(), m2m.m2m_reverse_name()
+
+
+def unique_constraints(model) -> list[models.UniqueConstraint]:
+    """The model's unique constraints, with its `unique=True` fields (one-to-one links) as such."""
+    constraints = [c for c in model._meta.constraints if isinstance(c, models.UniqueConstraint)]
+    for model_field in model._meta.concrete_fields:
+        if model_field.unique and not model_field.primary_key:
+            message = model_field.error_messages["unique"] % {
+                "model_name": capfirst(model._meta.verbose_name),
+                "field_label": capfirst(model_field.verbose_name),
+            }
+            constraints.append(
+                FieldUniqueConstraint(
+                    fields=[model_field.name],
+                    name=f"{model._meta.db_table}_{model_field.name}_unique",
+                    error_field=model_field.name,
+                    violation_error_message=message,
+                )
+            )
+    return constraints
 
 
 def unique_parts(constraint) -> list[tuple[str, models.Expression]]:

@@ -15,6 +15,7 @@ from coordination.models import (
 )
 
 MANAGE_ALL_UNITS = "coordination.manage_all_units"
+VIEW_ALL_UNITS = "coordination.view_all_units"
 
 # The paths from each record to the units it involves (lead, coordinating, responsible, party).
 INVOLVED_UNITS = {
@@ -30,9 +31,20 @@ INVOLVED_UNITS = {
 
 
 def allowed_unit_ids(user) -> set[int] | None:
-    """None when the user may work on every unit's records, else the ids of their units."""
+    """None when the user may change every unit's records, else the ids of their units."""
     if user.is_superuser or user.has_perm(MANAGE_ALL_UNITS):
         return None
+    return member_unit_ids(user)
+
+
+def visible_unit_ids(user) -> set[int] | None:
+    """None when the user may read every unit's records (auditors), else their units' ids."""
+    if user.is_superuser or user.has_perm(MANAGE_ALL_UNITS) or user.has_perm(VIEW_ALL_UNITS):
+        return None
+    return member_unit_ids(user)
+
+
+def member_unit_ids(user) -> set[int]:
     return set(UnitMember.objects.filter(user=user).values_list("unit_id", flat=True))
 
 
@@ -47,5 +59,5 @@ def involving_units(queryset: QuerySet, unit_ids) -> QuerySet:
 
 def visible_to(queryset: QuerySet, user) -> QuerySet:
     """The records of `queryset` the user may see."""
-    allowed = allowed_unit_ids(user)
+    allowed = visible_unit_ids(user)
     return queryset if allowed is None else involving_units(queryset, allowed)

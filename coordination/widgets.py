@@ -38,6 +38,27 @@ def is_empty(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def to_unicode(text: str, notes: list | None, legacy=None) -> str:
+    """`text` with legacy TCVN3/VNI text converted, noting the conversion once per row.
+
+    `legacy` is the encoding found for the whole column, which a short cell alone lacks.
+    """
+    if legacy is not None and not text.isascii():
+        converted = convert_legacy(text, legacy)
+        if converted == text:
+            legacy = None
+        text = converted
+    else:
+        text, legacy = fix_legacy(text)
+    if legacy is not None and notes is not None:
+        note = _("Text in the legacy %(encoding)s encoding was converted to Unicode.") % {
+            "encoding": legacy.value
+        }
+        if note not in notes:
+            notes.append(note)
+    return text
+
+
 class CellWidget(widgets.Widget):
     """Base of the project's widgets: empty cells become `empty_value`."""
 
@@ -74,20 +95,7 @@ class TextWidget(CellWidget):
             value = value.strftime("%d/%m/%Y")
         elif isinstance(value, float) and value.is_integer():
             value = str(int(value))
-        text = unescape_formula(str(value))
-        if legacy is not None and not text.isascii():
-            converted = convert_legacy(text, legacy)
-            if converted == text:
-                legacy = None
-            text = converted
-        else:
-            text, legacy = fix_legacy(text)
-        if legacy is not None and notes is not None:
-            note = _("Text in the legacy %(encoding)s encoding was converted to Unicode.") % {
-                "encoding": legacy.value
-            }
-            if note not in notes:
-                notes.append(note)
+        text = to_unicode(unescape_formula(str(value)), notes, legacy)
         text = clean_text(text, multiline=self.multiline)
         if self.max_length and len(text) > self.max_length:
             raise CellError(
@@ -273,8 +281,8 @@ class ReferenceWidget(CellWidget):
     table = ""
     not_found = ""
 
-    def parse(self, value, lookups=None, row_values=None, **kwargs):
-        text = clean_text(fix_legacy(str(value))[0])
+    def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
+        text = clean_text(to_unicode(str(value), notes))
         return self.find(text, getattr(lookups, self.table), row_values or {})
 
     def find(self, text, table, row_values):
@@ -386,9 +394,9 @@ class ManyWidget(CellWidget):
         super().__init__()
         self.inner = inner
 
-    def parse(self, value, lookups=None, row_values=None, **kwargs):
+    def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
         found, errors = [], []
-        for name in LIST_SEPARATORS.split(str(value)):
+        for name in LIST_SEPARATORS.split(to_unicode(str(value), notes)):
             name = clean_text(name)
             if not name:
                 continue

@@ -165,7 +165,12 @@ def scope(db):
     auditor = make_user(
         username="auditor",
         permissions=[
-            f"coordination.{action}_{model}" for model in MODELS for action in ("view", "export")
+            "coordination.view_all_units",
+            *(
+                f"coordination.{action}_{model}"
+                for model in MODELS
+                for action in ("view", "export")
+            ),
         ],
     )
     clerk = make_user(username="clerk", permissions=["coordination.view_task"])
@@ -656,8 +661,8 @@ def test_unit_staff_export_only_their_units_records(scope):
 
 @pytest.mark.parametrize("who", ["admin", "auditor"])
 def test_auditor_and_admin_export_what_their_changelist_shows_every_unit(scope, who):
-    """Auditors (view and export permissions, no unit of their own) read every unit's
-    records: the export holds the rows their changelist shows."""
+    """Auditors (view_all_units, view and export permissions, no unit of their own) read every
+    unit's records: the export holds the rows their changelist shows."""
     client = logged_in(getattr(scope, who))
     shown = client.get(url("task", "changelist")).context["cl"].queryset
     everything = set(Task.objects.values_list("pk", flat=True))

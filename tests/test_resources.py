@@ -1437,9 +1437,10 @@ def _rows_for_unit(kind, world, unit, n):
     """A minimal row of `kind` that belongs to `unit` (new records, except for units)."""
     name = unit.full_name
     return {
+        # An existing unit, changed: an unchanged row writes nothing and needs no scope.
         "units": [
-            ["Tên đầy đủ", "Loại", "Cấp", "Địa bàn"],
-            [unit.full_name, str(unit.get_kind_display()), "Huyện", unit.locality],
+            ["Tên đầy đủ", "Tên viết tắt", "Loại", "Cấp", "Địa bàn"],
+            [unit.full_name, f"ĐV {n}", str(unit.get_kind_display()), "Huyện", unit.locality],
         ],
         "people": [["Họ và tên", "Đơn vị"], [f"Cán bộ {n}", name]],
         "agreements": [

@@ -78,6 +78,7 @@ class FollowUp(DeadlineMixin, Record):
         null=True,
         blank=True,
         related_name="carried_over_to",
+        error_messages={"unique": _("This item has already been carried over.")},
     )
 
     objects = FollowUpQuerySet.as_manager()

@@ -102,6 +102,7 @@ class Unit(Record):
         permissions = [
             *import_export_permissions("unit", "units"),
             ("manage_all_units", "Can manage the records of every unit"),
+            ("view_all_units", "Can view the records of every unit"),
         ]
 
     def __str__(self):
