@@ -1,0 +1,816 @@
+"""Benchmark of the spreadsheet import and export of follow-up items, on SQLite and PostgreSQL.
+
+Run from the project root (see bench/README.md)::
+
+    .venv/bin/python bench/import_export.py [--db sqlite|postgres|both] [--quick] [--repeat N]
+
+The script writes its own workbooks (openpyxl) into a temporary directory and never touches the
+developer's database: SQLite runs on a file in that directory, PostgreSQL on a scratch database
+`coordination_bench_<pid>` created at 127.0.0.1:5432 (user postgres) and dropped at the end.
+Migrations run with `call_command("migrate")`, then 30 units are created; every row of the
+workbooks names one of them by its full name.
+
+Django reads its settings once per process, so every measurement runs in a fresh child process
+(this same script with `--child` and `DATABASE_URL` set): it starts from a fresh import of the
+modules, prints its figures as one JSON line on stdout, and the parent prints them all in one
+table. Steps run in the order of the table and leave their rows for the next (the 1,000-row
+export reads the rows of the 1,000-row import, the 100,000-row exports those of the 100,000-row
+import); every import run first empties the follow-up table, outside the measurement.
+
+Targets (from the issue), each printed beside its measured figure with PASS or FAIL:
+
+1. Import of a 10,000-row follow-up workbook with `import_records(kind="followups", ...)`:
+   preview (`dry_run=True`) and confirm (`dry_run=False`) each under 2 s, on both databases,
+   with a query count (django.test.utils.CaptureQueriesContext) that does not grow with the
+   rows: it is also counted for 1,000 rows and both counts are printed. The only statements
+   allowed to differ are the batched INSERTs (the importer's bulk_create sends 2,000 rows per
+   statement), and the growth must stay at most one query per 1,000 rows. Baselines quoted in
+   the issue: django-import-export's default row-by-row import took about 21 s on PostgreSQL
+   (40,000 queries) and 9 s on SQLite; its use_bulk with CachedForeignKeyWidget 3.7 s
+   (38 queries).
+2. Import (confirm) of a 100,000-row workbook of the same shape: peak memory under 400 MB,
+   measured as the peak RSS of a child process that does only this step
+   (`resource.getrusage(RUSAGE_SELF).ru_maxrss`, the absolute peak, Django included; the RSS
+   just before the step is printed beside it). tracemalloc would miss calamine's C
+   allocations. The wall time is printed for information.
+3. Export of 100,000 follow-ups to .xlsx with `coordination.exporting.write_export("followups",
+   FollowUp.objects.all(), stream, "xlsx")` into a file: under 12 s, peak RSS under 150 MB
+   (child doing only this step), and no per-row queries (the count for 1,000 rows must equal
+   the count for 100,000). Baseline: the library's default export took 75 s and 500 MB. The
+   CSV export of the same rows is measured too, for information (no target).
+
+MB means 1,048,576 bytes. A time is the median of `--repeat` runs (3 by default, 1 with
+`--quick`), each in its own process, with the slowest and fastest runs beside it; a peak RSS is
+the highest of the runs. The import times come from runs without query capture (on SQLite,
+CaptureQueriesContext adds about 10 %, rendering the parameters of every INSERT); the import
+query counts come from one extra run under CaptureQueriesContext. The export runs are all under
+CaptureQueriesContext (one SELECT: no measurable cost); the 100,000-row import counts its
+queries with a cheap execute wrapper instead, as capturing would keep megabytes of SQL text.
+
+The default IMPORT_MAX_ROWS (100,000) counts the header row too, so the children run with
+IMPORT_MAX_ROWS set to the largest workbook's data rows plus one.
+
+`--quick` is a smoke test: 1,000 and 2,000 rows instead of 1,000 and 10,000 for figure 1, and
+10,000 instead of 100,000 for figures 2 and 3 (the targets are still printed, but they are meant
+for the full sizes). `--profile DIR` also runs each measured call under cProfile and writes
+`DIR/<db>-<step>.prof` (read with `python -m pstats`); the times in the table are then inflated
+by the profiler.
+
+Everything created (temporary directory, scratch database) is removed at the end, also after a
+failure, Ctrl-C or SIGTERM; each child has a time limit, so the run always stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this file's folder comes first on sys.path, and this file's name would hide
+# the django-import-export package (`import_export`) the app imports: use the project root.
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+
+RESULT_MARKER = "BENCH-RESULT "
+CHILD_TIMEOUT_S = 1200
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+MB = 1024 * 1024
+
+# Targets and the issue's baselines, as printed in the table.
+IMPORT_TARGET_S = 2.0
+IMPORT_PEAK_TARGET_MB = 400
+EXPORT_TARGET_S = 12.0
+EXPORT_PEAK_TARGET_MB = 150
+INSERT_BATCH = 2000  # batch_size of the importer's bulk_create
+BASELINE_IMPORT = {
+    "sqlite": "row by row ~9 s; use_bulk 3.7 s",
+    "postgres": "row by row ~21 s; use_bulk 3.7 s",
+}
+BASELINE_IMPORT_QUERIES = "row by row 40,000; use_bulk 38"
+BASELINE_EXPORT_TIME = "75 s"
+BASELINE_EXPORT_MEMORY = "500 MB"
+
+# -- generated data ------------------------------------------------------------------------
+
+HEADER = [
+    "Loại",
+    "Năm",
+    "Nội dung",
+    "Đơn vị chịu trách nhiệm",
+    "Ngày nêu",
+    "Hạn xử lý",
+    "Trạng thái",
+]
+COMMUNES = [
+    "Tân Hà",
+    "Tân Xuân",
+    "Tân Phúc",
+    "Tân Thắng",
+    "Thắng Hải",
+    "Sơn Mỹ",
+    "Tân Đức",
+    "Tân Minh",
+    "Tân Nghĩa",
+    "Tân Thiện",
+]
+# (full name pattern, short name, kind): three bodies in each of ten communes, 30 units.
+BODIES = [
+    ("Ủy ban nhân dân xã {}", "UBND xã", "peoples_committee"),
+    ("Ủy ban Mặt trận Tổ quốc Việt Nam xã {}", "UBMTTQVN xã", "fatherland_front"),
+    ("Hội Nông dân xã {}", "Hội ND xã", "socio_political"),
+]
+UNITS = [
+    (pattern.format(commune), short, kind, f"xã {commune}, huyện Hàm Tân, tỉnh Bình Thuận")
+    for commune in COMMUNES
+    for pattern, short, kind in BODIES
+]
+# Vietnamese labels of FollowUpKind, and the statuses that need no resolution date.
+KIND_LABELS = [
+    "Tồn tại – hạn chế",
+    "Kết luận",
+    "Kiến nghị cử tri",
+    "Kiến nghị giám sát",
+    "Đơn thư khiếu nại, tố cáo",
+    "Khác",
+]
+STATUS_LABELS = ["Chưa giải quyết", "Đang thực hiện", "Chuyển năm sau", "Đã đóng"]
+TOPICS = [
+    "Cử tri kiến nghị sửa chữa tuyến đường liên xã bị xuống cấp",
+    "Đề nghị nạo vét kênh mương nội đồng trước mùa mưa",
+    "Chậm cấp giấy chứng nhận quyền sử dụng đất cho hộ dân",
+    "Công tác thu gom, xử lý rác thải sinh hoạt chưa kịp thời",
+    "Tình trạng lấn chiếm hành lang an toàn giao thông",
+    "Đề nghị lắp đặt hệ thống chiếu sáng công cộng",
+    "Hỗ trợ hộ nghèo, hộ cận nghèo sửa chữa nhà ở",
+    "Việc chi trả chế độ chính sách cho người có công còn chậm",
+    "Nâng cấp trạm y tế xã, bổ sung trang thiết bị",
+    "Giải quyết dứt điểm đơn thư tranh chấp đất đai kéo dài",
+    "Tăng cường tuyên truyền phòng, chống tệ nạn xã hội",
+    "Cải thiện chất lượng nước sinh hoạt tại khu dân cư",
+]
+
+
+def follow_up_row(index: int) -> list:
+    """The cells of the `index`-th generated follow-up row (its natural key is unique)."""
+    year = 2020 + index % 6
+    raised = datetime.date(year, 1 + index % 12, 1 + index % 28)
+    unit = UNITS[index % len(UNITS)][0]
+    commune = COMMUNES[(index // len(UNITS)) % len(COMMUNES)]
+    content = (
+        f"{TOPICS[index % len(TOPICS)]} tại thôn {1 + index % 9}, xã {commune} (mục {index + 1})"
+    )
+    return [
+        KIND_LABELS[index % len(KIND_LABELS)],
+        year,
+        content,
+        unit,
+        raised,
+        raised + datetime.timedelta(days=30 + index % 300),
+        STATUS_LABELS[index % len(STATUS_LABELS)],
+    ]
+
+
+def write_workbook(path: Path, rows: int) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Kiến nghị")
+    sheet.append(HEADER)
+    for index in range(rows):
+        sheet.append(follow_up_row(index))
+    workbook.save(path)
+
+
+def workbook_path(workdir: Path, rows: int) -> Path:
+    return workdir / f"followups-{rows}.xlsx"
+
+
+# -- the plan ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    small: int  # query-count comparison
+    medium: int  # preview and confirm timing
+    large: int  # memory and export
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> Sizes:
+        return cls(1_000, 2_000, 10_000) if quick else cls(1_000, 10_000, 100_000)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    action: str  # setup, import-preview, import-confirm, import-memory, export-xlsx, export-csv
+    rows: int
+    capture_run: bool  # one extra run under CaptureQueriesContext, for the query count
+    timed_runs: int  # runs for the time and the memory
+
+
+def plan(sizes: Sizes, repeat: int) -> list[Step]:
+    """The steps in the order they run on each database."""
+    return [
+        Step("setup", "setup", 0, False, 1),
+        Step("import-preview-small", "import-preview", sizes.small, True, 0),
+        Step("import-confirm-small", "import-confirm", sizes.small, True, 0),
+        Step("export-xlsx-small", "export-xlsx", sizes.small, False, 1),
+        Step("import-preview-medium", "import-preview", sizes.medium, True, repeat),
+        Step("import-confirm-medium", "import-confirm", sizes.medium, True, repeat),
+        Step("import-memory-large", "import-memory", sizes.large, False, repeat),
+        Step("export-xlsx-large", "export-xlsx", sizes.large, False, repeat),
+        Step("export-csv-large", "export-csv", sizes.large, False, repeat),
+    ]
+
+
+# -- child process: one measurement --------------------------------------------------------
+
+
+def rss_kb() -> int:
+    """The current resident set size of this process, in KB (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_rss_kb() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+
+
+def query_kinds(statements) -> dict[str, int]:
+    """How many statements of each kind (first SQL word: SELECT, INSERT, BEGIN, ...)."""
+    kinds: dict[str, int] = {}
+    for sql in statements:
+        words = sql.split(None, 1)
+        word = words[0].upper() if words else "?"
+        kinds[word] = kinds.get(word, 0) + 1
+    return kinds
+
+
+class QueryCounter:
+    """An execute wrapper counting statements without keeping their text."""
+
+    def __init__(self):
+        self.count = 0
+        self.kinds: list[str] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        self.kinds.append(sql[:12])
+        return execute(sql, params, many, context)
+
+
+class Measure:
+    """Wall time, RSS and (optionally) queries of one call, optionally under cProfile."""
+
+    def __init__(self, *, capture: bool, count: bool = False, profile: str | None = None):
+        self.capture, self.count, self.profile = capture, count, profile
+        self.figures: dict = {}
+
+    def run(self, call):
+        import gc
+
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        gc.collect()
+        rss_before = rss_kb()
+        captured = CaptureQueriesContext(connection) if self.capture else None
+        counter = QueryCounter() if self.count else None
+        profiler = None
+        if self.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+        if captured is not None:
+            captured.__enter__()
+        try:
+            if counter is not None:
+                with connection.execute_wrapper(counter):
+                    started = time.perf_counter()
+                    result = profiler.runcall(call) if profiler else call()
+                    seconds = time.perf_counter() - started
+            else:
+                started = time.perf_counter()
+                result = profiler.runcall(call) if profiler else call()
+                seconds = time.perf_counter() - started
+        finally:
+            if captured is not None:
+                captured.__exit__(None, None, None)
+            if profiler is not None:
+                profiler.dump_stats(self.profile)
+        self.figures = {
+            "seconds": seconds,
+            "rss_before_kb": rss_before,
+            "peak_rss_kb": peak_rss_kb(),
+        }
+        if captured is not None:
+            statements = [query["sql"] for query in captured.captured_queries]
+            self.figures.update(queries=len(statements), query_kinds=query_kinds(statements))
+        if counter is not None:
+            self.figures.update(queries=counter.count, query_kinds=query_kinds(counter.kinds))
+        return result
+
+
+def child_main(args) -> dict:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+    workdir = Path(args.workdir)
+    if args.action == "setup":
+        return setup_database()
+    if args.action.startswith("import-"):
+        return measure_import(args, workbook_path(workdir, args.rows))
+    return measure_export(args, workdir / f"export-{args.db}-{args.child}.{args.action[7:]}")
+
+
+def setup_database() -> dict:
+    import io
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from coordination.models import Unit
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False, stdout=io.StringIO())
+    Unit.objects.bulk_create(
+        Unit(full_name=name, short_name=short, kind=kind, level="commune", locality=locality)
+        for name, short, kind, locality in UNITS
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            server = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+        else:
+            cursor.execute("SELECT sqlite_version()")
+            server = f"SQLite {cursor.fetchone()[0]}"
+    return {
+        "seconds": time.perf_counter() - started,
+        "units": Unit.objects.count(),
+        "server": server,
+    }
+
+
+def empty_followups() -> None:
+    """Delete every follow-up with one statement (QuerySet.delete() would load them all)."""
+    from django.db import connection
+
+    from coordination.models import FollowUp
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(FollowUp._meta.db_table)}")
+
+
+def measure_import(args, path: Path) -> dict:
+    from coordination.importing import import_records
+    from coordination.models import FollowUp
+
+    empty_followups()
+    data = path.read_bytes()
+    dry_run = args.action == "import-preview"
+    measure = Measure(
+        capture=args.capture, count=args.action == "import-memory", profile=args.profile_stats
+    )
+    report = measure.run(
+        lambda: import_records(kind="followups", data=data, file_name=path.name, dry_run=dry_run)
+    )
+    problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
+    if report.file_errors or problems or report.count_new != args.rows:
+        raise SystemExit(
+            f"the import of {path.name} did not go through: file errors {report.file_errors}, "
+            f"{report.count_new} new of {args.rows}, first problems {problems}"
+        )
+    stored, expected = FollowUp.objects.count(), 0 if dry_run else args.rows
+    if stored != expected:
+        raise SystemExit(f"{stored} follow-ups stored after the import, expected {expected}")
+    return {**measure.figures, "rows": args.rows, "file_bytes": len(data)}
+
+
+def measure_export(args, target: Path) -> dict:
+    from coordination.exporting import write_export
+    from coordination.models import FollowUp
+
+    stored = FollowUp.objects.count()
+    if stored != args.rows:
+        raise SystemExit(f"{stored} follow-ups in the database, expected {args.rows} to export")
+    file_format = args.action.removeprefix("export-")
+    measure = Measure(capture=True, profile=args.profile_stats)
+    with open(target, "wb") as stream:
+        measure.run(lambda: write_export("followups", FollowUp.objects.all(), stream, file_format))
+    size = target.stat().st_size
+    target.unlink()
+    return {**measure.figures, "rows": args.rows, "file_bytes": size}
+
+
+# -- parent process --------------------------------------------------------------------------
+
+
+class StepFailed(RuntimeError):
+    pass
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_child(db, url, step: Step, workdir: Path, args, *, capture: bool) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            # Nothing may land in the developer's var/ (uploads, media, the SQLite default).
+            "DJANGO_VAR_DIR": str(workdir / "var"),
+            "DJANGO_DEBUG": "0",
+            "DJANGO_CONN_MAX_AGE": "0",
+            # The default limit counts the header row: make room for it (see the docstring).
+            "IMPORT_MAX_ROWS": str(max(100_000, args.sizes.large + 1)),
+        }
+    )
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        *("--child", step.name, "--action", step.action, "--rows", str(step.rows)),
+        *("--workdir", str(workdir), "--db", db),
+    ]
+    if capture:
+        command.append("--capture")
+    if args.profile and step.action != "setup":
+        command += ["--profile-stats", str(Path(args.profile).resolve() / f"{db}-{step.name}.prof")]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise StepFailed(f"{db} {step.name}: no result after {CHILD_TIMEOUT_S} s") from error
+    if done.returncode == 0:
+        for line in done.stdout.splitlines():
+            if line.startswith(RESULT_MARKER):
+                return json.loads(line[len(RESULT_MARKER) :])
+    raise StepFailed(
+        f"{db} {step.name} failed (exit {done.returncode}):\n"
+        f"{done.stderr[-4000:]}{done.stdout[-2000:]}"
+    )
+
+
+class ScratchPostgres:
+    """A scratch database, created on enter, dropped on exit (whatever still uses it)."""
+
+    def __init__(self, admin_url: str):
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        self.admin_url = admin_url
+        self.name = f"coordination_bench_{os.getpid()}"
+        params = conninfo_to_dict(make_conninfo(admin_url))
+        host, port = params.get("host", "127.0.0.1"), params.get("port", "5432")
+        user = params.get("user", "postgres")
+        password = f":{params['password']}" if params.get("password") else ""
+        self.url = f"postgresql://{user}{password}@{host}:{port}/{self.name}"
+
+    def _execute(self, template: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        statement = sql.SQL(template).format(sql.Identifier(self.name))
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as connection:
+            connection.execute(statement)
+
+    def __enter__(self):
+        import psycopg
+
+        try:
+            self._execute("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'")
+        except psycopg.Error as error:
+            raise StepFailed(f"postgres: cannot create {self.name}: {error}") from error
+        log(f"postgres: created scratch database {self.name}")
+        return self
+
+    def __exit__(self, *exc_info):
+        import psycopg
+
+        try:
+            self._execute("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        except psycopg.Error as error:
+            log(f"postgres: could not drop {self.name} ({error}); drop it by hand")
+        else:
+            log(f"postgres: dropped scratch database {self.name}")
+        return False
+
+
+def run_database(db: str, url: str, workdir: Path, args) -> dict:
+    results = {}
+    for step in plan(args.sizes, args.repeat):
+        entry = {"capture": None, "runs": []}
+        if step.capture_run:
+            entry["capture"] = run_child(db, url, step, workdir, args, capture=True)
+        for _run in range(step.timed_runs):
+            entry["runs"].append(run_child(db, url, step, workdir, args, capture=False))
+        results[step.name] = entry
+        log(f"{db}: {step.name} ({step.rows:,} rows): {describe(entry)}")
+    return results
+
+
+def describe(entry: dict) -> str:
+    parts = []
+    if entry["runs"]:
+        parts.append("times " + ", ".join(f"{run['seconds']:.2f}" for run in entry["runs"]) + " s")
+        if "peak_rss_kb" in entry["runs"][0]:
+            parts.append(f"peak RSS {mb(peak(entry)):.0f} MB")
+    source = entry["capture"] or (entry["runs"][0] if entry["runs"] else {})
+    if "queries" in source:
+        parts.append(f"{source['queries']} queries {source['query_kinds']}")
+    return "; ".join(parts)
+
+
+# -- the table -------------------------------------------------------------------------------
+
+
+def mb(kb: float) -> float:
+    return kb / 1024
+
+
+def median_time(entry: dict) -> float:
+    return statistics.median(run["seconds"] for run in entry["runs"])
+
+
+def time_text(entry: dict) -> str:
+    times = [run["seconds"] for run in entry["runs"]]
+    text = f"{statistics.median(times):.2f} s"
+    if len(times) > 1:
+        text += f" ({min(times):.2f}–{max(times):.2f})"
+    return text
+
+
+def peak(entry: dict) -> int:
+    return max(run["peak_rss_kb"] for run in entry["runs"])
+
+
+def peak_text(entry: dict) -> str:
+    highest = max(entry["runs"], key=lambda run: run["peak_rss_kb"])
+    return f"{mb(highest['peak_rss_kb']):.0f} MB (before: {mb(highest['rss_before_kb']):.0f} MB)"
+
+
+def queries(entry: dict) -> dict:
+    """The query figures of a step: its capture run, else its runs (which must agree)."""
+    runs = [entry["capture"]] if entry["capture"] else entry["runs"]
+    counts = {run["queries"] for run in runs}
+    if len(counts) != 1:
+        raise StepFailed(f"query counts differ between runs: {sorted(counts)}")
+    return runs[0]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def growth(small: dict, large: dict, *, inserts_allowed: bool) -> tuple[bool, str]:
+    """Equal counts; or, if allowed, extra INSERT batches only, at most one per 1,000 rows."""
+    extra = large["queries"] - small["queries"]
+    small_inserts = small["query_kinds"].get("INSERT", 0)
+    large_inserts = large["query_kinds"].get("INSERT", 0)
+    ok = extra == 0 or (
+        inserts_allowed
+        and extra == large_inserts - small_inserts
+        and extra * 1000 <= large["rows"] - small["rows"]
+    )
+    text = f"{small['queries']} → {large['queries']}"
+    if extra:
+        text += f" (INSERTs {small_inserts} → {large_inserts})"
+    return ok, text
+
+
+def table_rows(db: str, results: dict, sizes: Sizes) -> list[list[str]]:
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[db]
+    preview, confirm = results["import-preview-medium"], results["import-confirm-medium"]
+    memory = results["import-memory-large"]
+    xlsx, csv = results["export-xlsx-large"], results["export-csv-large"]
+    s, m, lg = f"{sizes.small:,}", f"{sizes.medium:,}", f"{sizes.large:,}"
+    preview_ok, preview_queries = growth(
+        queries(results["import-preview-small"]), queries(preview), inserts_allowed=False
+    )
+    confirm_ok, confirm_queries = growth(
+        queries(results["import-confirm-small"]), queries(confirm), inserts_allowed=True
+    )
+    export_ok, export_queries = growth(
+        queries(results["export-xlsx-small"]), queries(xlsx), inserts_allowed=False
+    )
+    return [
+        [
+            name,
+            f"Import preview, {m} rows: time",
+            time_text(preview),
+            f"< {IMPORT_TARGET_S:.0f} s",
+            BASELINE_IMPORT[db],
+            verdict(median_time(preview) < IMPORT_TARGET_S),
+        ],
+        [
+            name,
+            f"Import preview: queries, {s} → {m} rows",
+            preview_queries,
+            "no growth",
+            BASELINE_IMPORT_QUERIES,
+            verdict(preview_ok),
+        ],
+        [
+            name,
+            f"Import confirm, {m} rows: time",
+            time_text(confirm),
+            f"< {IMPORT_TARGET_S:.0f} s",
+            BASELINE_IMPORT[db],
+            verdict(median_time(confirm) < IMPORT_TARGET_S),
+        ],
+        [
+            name,
+            f"Import confirm: queries, {s} → {m} rows",
+            confirm_queries,
+            f"no growth but INSERTs of {INSERT_BATCH:,} rows",
+            BASELINE_IMPORT_QUERIES,
+            verdict(confirm_ok),
+        ],
+        [
+            name,
+            f"Import confirm, {lg} rows: time",
+            f"{time_text(memory)}, {queries(memory)['queries']} queries",
+            "—",
+            "—",
+            "info",
+        ],
+        [
+            name,
+            f"Import confirm, {lg} rows: peak RSS",
+            peak_text(memory),
+            f"< {IMPORT_PEAK_TARGET_MB} MB",
+            "—",
+            verdict(mb(peak(memory)) < IMPORT_PEAK_TARGET_MB),
+        ],
+        [
+            name,
+            f"Export .xlsx, {lg} rows: time",
+            time_text(xlsx),
+            f"< {EXPORT_TARGET_S:.0f} s",
+            BASELINE_EXPORT_TIME,
+            verdict(median_time(xlsx) < EXPORT_TARGET_S),
+        ],
+        [
+            name,
+            f"Export .xlsx, {lg} rows: peak RSS",
+            peak_text(xlsx),
+            f"< {EXPORT_PEAK_TARGET_MB} MB",
+            BASELINE_EXPORT_MEMORY,
+            verdict(mb(peak(xlsx)) < EXPORT_PEAK_TARGET_MB),
+        ],
+        [
+            name,
+            f"Export .xlsx: queries, {s} → {lg} rows",
+            export_queries,
+            "no growth",
+            "—",
+            verdict(export_ok),
+        ],
+        [
+            name,
+            f"Export .csv, {lg} rows: time; peak RSS",
+            f"{time_text(csv)}; {mb(peak(csv)):.0f} MB",
+            "—",
+            "—",
+            "info",
+        ],
+    ]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells):
+        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
+    separator = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(header), separator, *(line(row) for row in rows)])
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Import/export benchmark on SQLite and PostgreSQL (see bench/README.md)."
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke test")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help="timed runs of each measurement, each in a fresh process (default 3; 1 if --quick)",
+    )
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("BENCH_PG_ADMIN_URL", PG_ADMIN_URL),
+        help="database to CREATE and DROP the scratch database from (default: %(default)s)",
+    )
+    parser.add_argument("--profile", metavar="DIR", help="also write cProfile stats into DIR")
+    # Internal: one measurement in a child process.
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--action", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--capture", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-stats", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    args.sizes = Sizes.for_mode(args.quick)
+    return args
+
+
+def parent_main(args) -> int:
+    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+    # SIGTERM ends the run through the same clean-up as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    workdir = Path(tempfile.mkdtemp(prefix="coordination-bench-"))
+    table: list[list[str]] = []
+    servers: list[str] = []
+    failures: list[str] = []
+    started = time.perf_counter()
+    try:
+        sizes = args.sizes
+        for rows in sorted({sizes.small, sizes.medium, sizes.large}):
+            began = time.perf_counter()
+            path = workbook_path(workdir, rows)
+            write_workbook(path, rows)
+            log(
+                f"generated {path.name} ({path.stat().st_size / MB:.1f} MB) "
+                f"in {time.perf_counter() - began:.1f} s"
+            )
+        for db in databases:
+            try:
+                if db == "sqlite":
+                    url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+                    results = run_database(db, url, workdir, args)
+                else:
+                    with ScratchPostgres(args.pg_admin_url) as scratch:
+                        results = run_database(db, scratch.url, workdir, args)
+                servers.append(results["setup"]["runs"][0]["server"])
+                table += table_rows(db, results, sizes)
+            except StepFailed as error:
+                failures.append(str(error))
+                log(f"FAILED: {error}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        log(f"removed {workdir}")
+    mode = "quick" if args.quick else "full"
+    print(
+        f"\nImport/export benchmark ({mode}, median of {args.repeat} run(s)), "
+        f"{datetime.date.today():%Y-%m-%d}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {', '.join(servers) or 'no database'}; "
+        f"total {time.perf_counter() - started:.0f} s\n"
+    )
+    if table:
+        header = ["Database", "Figure", "Measured", "Target", "Baseline (issue)", "Result"]
+        print(markdown_table(header, table))
+    for failure in failures:
+        print(f"\nFAILED: {failure}")
+    missed = sum(1 for row in table if row[-1] == "FAIL")
+    return 1 if failures or missed else 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        result = child_main(args)
+        print(RESULT_MARKER + json.dumps(result), flush=True)
+        return 0
+    return parent_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
