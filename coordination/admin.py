@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from coordination import selectors, services
 from coordination.admin_spreadsheets import SpreadsheetAdminMixin
@@ -205,7 +206,7 @@ class IndicatorInline(admin.TabularInline):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(SpreadsheetAdminMixin, RecordAdmin):
+class AgreementAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
     spreadsheet_kind = "agreements"
     list_display = [
         "number",
@@ -355,7 +356,7 @@ class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(SpreadsheetAdminMixin, RecordAdmin):
+class TaskAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
     spreadsheet_kind = "tasks"
     list_display = [
         "__str__",
@@ -408,7 +409,7 @@ class TaskAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
     @admin.action(description=_("Mark selected tasks done (today)"), permissions=["change"])
     def mark_done(self, request, queryset):
-        result = services.task_mark_done(tasks=queryset)
+        result = services.task_mark_done(tasks=queryset, user=request.user)
         _report(
             self,
             request,
@@ -431,7 +432,7 @@ class TaskAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(SpreadsheetAdminMixin, RecordAdmin):
+class FollowUpAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
     spreadsheet_kind = "followups"
     list_display = [
         "__str__",
@@ -484,7 +485,7 @@ class FollowUpAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
     @admin.action(description=_("Mark selected items resolved (today)"), permissions=["change"])
     def resolve(self, request, queryset):
-        result = services.followup_resolve(followups=queryset)
+        result = services.followup_resolve(followups=queryset, user=request.user)
         _report(
             self,
             request,
@@ -505,7 +506,7 @@ class FollowUpAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
     @admin.action(description=_("Carry selected items over to next year"), permissions=["change"])
     def carry_over(self, request, queryset):
-        result = services.followup_carry_over(followups=queryset)
+        result = services.followup_carry_over(followups=queryset, user=request.user)
         _report(
             self,
             request,

@@ -24,6 +24,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from coordination.constraints import FieldUniqueConstraint, violated_checks
+from coordination.history import CHANGED, CREATED, record_history
 from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
@@ -217,8 +218,11 @@ class ParsedRow:
 class Importer:
     """One import of one file for one kind of record (see the module docstring)."""
 
-    def __init__(self, resource_class: type[RecordResource], *, user=None, progress=None):
+    def __init__(
+        self, resource_class: type[RecordResource], *, user=None, progress=None, file_name=""
+    ):
         self.resource_class = resource_class
+        self.file_name = file_name
         self.model = resource_class._meta.model
         self.columns = resource_class.columns()
         self.user = user
@@ -773,6 +777,13 @@ class Importer:
             fields = sorted(scalar_changes | {"updated_at"})
             self.model.objects.bulk_update(updated, fields, batch_size=1000)
         self.write_many(rows, present)
+        reason = _("Import of %(file)s") % {"file": self.file_name}
+        record_history(
+            self.model, [o.pk for o in new], history_type=CREATED, user=self.user, reason=reason
+        )
+        record_history(
+            self.model, [o.pk for o in updated], history_type=CHANGED, user=self.user, reason=reason
+        )
         if self.user is not None:
             self.log(new, updated)
 
@@ -900,7 +911,7 @@ def import_records(
         except SpreadsheetError as error:
             report.file_errors.append(str(error))
             return report
-        importer = Importer(RESOURCES[kind], user=user, progress=progress)
+        importer = Importer(RESOURCES[kind], user=user, progress=progress, file_name=file_name)
         # Tens of thousands of long-lived row objects make the cyclic garbage collector rescan
         # them again and again (a third of the run); reference counting still frees memory.
         collecting = gc.isenabled()

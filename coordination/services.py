@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from coordination.choices import FollowUpStatus, TaskStatus
+from coordination.history import CHANGED, CREATED, record_history
 from coordination.models import FollowUp, Task
 
 
@@ -30,7 +32,7 @@ def _shift_year(day: datetime.date | None) -> datetime.date | None:
 
 @transaction.atomic
 def task_mark_done(
-    *, tasks: QuerySet[Task], completed_on: datetime.date | None = None
+    *, tasks: QuerySet[Task], completed_on: datetime.date | None = None, user=None
 ) -> BulkResult:
     """Mark the outstanding tasks among `tasks` done on `completed_on` (today by default)."""
     completed_on = completed_on or timezone.localdate()
@@ -44,12 +46,13 @@ def task_mark_done(
         progress=100,
         updated_at=timezone.now(),
     )
+    record_history(Task, pks, history_type=CHANGED, user=user, reason=_("Marked done"))
     return BulkResult(changed=changed, skipped=total - changed)
 
 
 @transaction.atomic
 def followup_resolve(
-    *, followups: QuerySet[FollowUp], resolved_on: datetime.date | None = None
+    *, followups: QuerySet[FollowUp], resolved_on: datetime.date | None = None, user=None
 ) -> BulkResult:
     """Mark the outstanding items among `followups` resolved on `resolved_on` (today by default).
 
@@ -63,11 +66,12 @@ def followup_resolve(
     changed = FollowUp.objects.filter(pk__in=pks).update(
         status=FollowUpStatus.RESOLVED, resolved_on=resolved_on, updated_at=timezone.now()
     )
+    record_history(FollowUp, pks, history_type=CHANGED, user=user, reason=_("Marked resolved"))
     return BulkResult(changed=changed, skipped=total - changed)
 
 
 @transaction.atomic
-def followup_carry_over(*, followups: QuerySet[FollowUp]) -> BulkResult:
+def followup_carry_over(*, followups: QuerySet[FollowUp], user=None) -> BulkResult:
     """Carry the outstanding items among `followups` over to the next year.
 
     Each gets a successor for year + 1 (same kind, content, unit, agreement, meeting and
@@ -82,7 +86,7 @@ def followup_carry_over(*, followups: QuerySet[FollowUp]) -> BulkResult:
         .select_for_update(of=("self",))
         .order_by("pk")
     )
-    FollowUp.objects.bulk_create(
+    successors = FollowUp.objects.bulk_create(
         FollowUp(
             kind=item.kind,
             year=item.year + 1,
@@ -101,4 +105,9 @@ def followup_carry_over(*, followups: QuerySet[FollowUp]) -> BulkResult:
     FollowUp.objects.filter(pk__in=[item.pk for item in items]).update(
         status=FollowUpStatus.CARRIED_OVER, updated_at=timezone.now()
     )
+    reason = _("Carried over to the next year")
+    record_history(
+        FollowUp, [i.pk for i in successors], history_type=CREATED, user=user, reason=reason
+    )
+    record_history(FollowUp, [i.pk for i in items], history_type=CHANGED, user=user, reason=reason)
     return BulkResult(changed=len(items), skipped=total - len(items))

@@ -84,6 +84,8 @@ def test_every_demo_record_passes_full_clean(demo):
     """loaddata skips clean() and text clean-up, so the fixture itself must be valid."""
     problems = {}
     for model in apps.get_app_config("coordination").get_models():
+        if model._meta.model_name.startswith("historical"):
+            continue  # history rows are written by the system, not validated by forms
         for record in model.objects.all():
             stored = {field.attname: getattr(record, field.attname) for field in model._meta.fields}
             try:

@@ -3,6 +3,7 @@
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from coordination.choices import (
     AgreementKind,
@@ -83,6 +84,7 @@ class Agreement(Record):
     )
 
     objects = AgreementQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("coordination agreement")

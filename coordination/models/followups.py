@@ -5,6 +5,7 @@ import datetime
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from coordination.choices import FOLLOWUP_OUTSTANDING_STATUSES, FollowUpKind, FollowUpStatus
 from coordination.constraints import FieldCheckConstraint
@@ -82,6 +83,7 @@ class FollowUp(DeadlineMixin, Record):
     )
 
     objects = FollowUpQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("follow-up item")

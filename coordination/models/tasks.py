@@ -5,6 +5,7 @@ import datetime
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from coordination.choices import TASK_CLOSED_STATUSES, TaskStatus
 from coordination.constraints import FieldCheckConstraint
@@ -80,6 +81,7 @@ class Task(DeadlineMixin, Record):
     )
 
     objects = TaskQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("task")
