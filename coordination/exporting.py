@@ -8,13 +8,15 @@ import datetime
 import io
 from collections.abc import Iterator
 
-from django.db.models import Prefetch, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from coordination.models import Agreement, AgreementParty
+from coordination.models import AgreementParty
 from coordination.resources import RESOURCES, Column, RecordResource
 from coordination.spreadsheets import write_csv, write_xlsx
+from coordination.widgets import RecordIdWidget
 
 FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -23,52 +25,106 @@ FORMATS = {
 CHUNK = 2000
 
 
-def export_queryset(resource_class: type[RecordResource], queryset: QuerySet) -> QuerySet:
-    """`queryset` with the joins and prefetches its columns need: no query per row."""
-    related, many = [], []
-    for column in resource_class.columns():
-        if column.is_many:
-            many.append(column.attribute)
-            continue
-        model_field = _model_field(resource_class, column.attribute)
-        if model_field is not None and model_field.is_relation:
-            related.append(column.attribute)
-    queryset = queryset.select_related(*related)
-    if resource_class._meta.model is Agreement:
-        party_links = AgreementParty.objects.select_related("unit").order_by("pk")
-        queryset = queryset.prefetch_related(Prefetch("party_links", queryset=party_links))
-        many = [name for name in many if name not in ("lead_units", "party_units")]
-    return queryset.prefetch_related(*many).order_by("pk")
+# What a reference column writes for each related model: the name the importer looks up.
+REFERENCE_PATHS = {
+    "Unit": ("full_name",),
+    "Person": ("full_name",),
+    "Agreement": ("number",),
+    "Meeting": ("title", "held_on"),
+}
 
 
-def _model_field(resource_class, attribute):
-    try:
-        return resource_class._meta.model._meta.get_field(attribute)
-    except Exception:
+def _reference_text(model_name: str, values) -> str | None:
+    if values[0] is None:
         return None
+    if model_name == "Meeting":
+        return f"{values[0]} ({values[1]:%d/%m/%Y})"
+    return values[0]
 
 
-def cell(column: Column, record):
-    """The value one column writes for one record."""
-    attribute = column.attribute
-    if attribute == "id":
-        return record.pk
-    if attribute in ("lead_units", "party_units"):
-        role = "lead" if attribute == "lead_units" else "party"
-        value = tuple(link.unit for link in record.party_links.all() if link.role == role)
-    elif column.is_many:
-        value = tuple(getattr(record, attribute).all())
-    elif attribute == "carried_over_from":
-        value = record.carried_over_from_id
-    else:
-        value = getattr(record, attribute)
-    return column.widget.render(value)
+class ColumnReader:
+    """How one column gets its value from a `values_list()` row, without model instances.
+
+    Instances cost a tenth of a second per 10,000 rows to build and render; reading the
+    needed fields as tuples keeps a 100,000-row export inside its time budget.
+    """
+
+    def __init__(self, resource_class, column: Column):
+        self.column = column
+        self.paths: list[str] = []
+        self.many: tuple | None = None
+        model = resource_class._meta.model
+        attribute = column.attribute
+        choices = getattr(column.widget, "choices", None)
+        self.labels = {c.value: str(c.label) for c in choices} if choices else None
+        self.reference = None
+        if attribute == "id":
+            self.paths = ["pk"]
+        elif attribute in ("lead_units", "party_units"):
+            role = "lead" if attribute == "lead_units" else "party"
+            self.many = (AgreementParty, "agreement_id", ("unit__full_name",), {"role": role})
+        elif column.is_many:
+            m2m = model._meta.get_field(attribute)
+            target = m2m.related_model.__name__
+            through = m2m.remote_field.through
+            names = tuple(f"{m2m.m2m_reverse_field_name()}__{p}" for p in REFERENCE_PATHS[target])
+            self.many = (through, m2m.m2m_column_name(), names, {}, target)
+        else:
+            model_field = model._meta.get_field(attribute)
+            if model_field.is_relation and not isinstance(column.widget, RecordIdWidget):
+                self.reference = model_field.related_model.__name__
+                self.paths = [f"{attribute}__{p}" for p in REFERENCE_PATHS[self.reference]]
+            else:
+                self.paths = [model_field.attname]
+
+    def value(self, values: tuple, related: dict):
+        if self.many is not None:
+            return "; ".join(related.get(values[0], ())) or None
+        if self.reference is not None:
+            return _reference_text(self.reference, values)
+        value = values[0]
+        if self.labels is not None:
+            return self.labels.get(value) if value else None
+        return self.column.widget.render(value)
+
+    def related(self, pks: list[int]) -> dict:
+        """Owner pk → the names of its related records, for one chunk: one query."""
+        through, owner, names, filters, *target = self.many
+        found: dict = {}
+        query = through.objects.filter(**{f"{owner}__in": pks}, **filters).order_by("pk")
+        for owner_pk, *parts in query.values_list(owner, *names):
+            text = _reference_text(target[0] if target else "Unit", parts)
+            found.setdefault(owner_pk, []).append(text)
+        return found
 
 
 def rows(resource_class: type[RecordResource], queryset: QuerySet) -> Iterator[list]:
-    columns = resource_class.columns()
-    for record in export_queryset(resource_class, queryset).iterator(chunk_size=CHUNK):
-        yield [cell(column, record) for column in columns]
+    """The export rows of `queryset`, a chunk of 2,000 records (and its related names) at a time."""
+    readers = [ColumnReader(resource_class, column) for column in resource_class.columns()]
+    paths, slices = ["pk"], []
+    for reader in readers:
+        slices.append(slice(len(paths), len(paths) + len(reader.paths)))
+        paths += reader.paths
+    chunk: list[tuple] = []
+    records = queryset.order_by("pk").values_list(*paths).iterator(chunk_size=CHUNK)
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == CHUNK:
+            yield from _chunk_rows(readers, slices, chunk)
+            chunk = []
+    yield from _chunk_rows(readers, slices, chunk)
+
+
+def _chunk_rows(readers, slices, chunk):
+    if not chunk:
+        return
+    pks = [record[0] for record in chunk]
+    related = [reader.related(pks) if reader.many is not None else None for reader in readers]
+    for record in chunk:
+        yield [
+            reader.value((record[0],) if reader.many is not None else record[part], names)
+            for reader, part, names in zip(readers, slices, related, strict=True)
+        ]
 
 
 def write_export(kind: str, queryset: QuerySet, stream, file_format: str) -> None:
@@ -126,7 +182,10 @@ def template_workbook(kind: str, stream) -> None:
 
 
 def _model_help(resource_class, attribute) -> str:
-    model_field = _model_field(resource_class, attribute)
+    try:
+        model_field = resource_class._meta.model._meta.get_field(attribute)
+    except FieldDoesNotExist:
+        return ""
     return str(getattr(model_field, "help_text", "") or "")
 
 

@@ -31,7 +31,13 @@ from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
 from coordination.resources import RESOURCES, Column, RecordResource
 from coordination.scoping import allowed_unit_ids
 from coordination.search import UnicodeLower
-from coordination.spreadsheets import Sheet, SpreadsheetError, column_letter, read_workbook
+from coordination.spreadsheets import (
+    Sheet,
+    SpreadsheetError,
+    column_letter,
+    read_workbook,
+    too_many_rows,
+)
 from coordination.text import clean_text, fold
 from coordination.widgets import (
     BooleanWidget,
@@ -50,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 HEADER_SCAN_ROWS = 30
 LEGACY_SAMPLE_ROWS = 200
+LABELLED_ROWS = 200
 IGNORED_HEADERS = {"stt", "tt", "sott", "so", "sothutu"}
 NEW, UPDATED, UNCHANGED, ERROR = "new", "updated", "unchanged", "error"
 PROGRESS_EVERY = 500
@@ -60,7 +67,7 @@ def header_key(text) -> str:
     return "".join(ch for ch in fold(str(text)) if ch.isalnum())
 
 
-@dataclass
+@dataclass(slots=True)
 class Problem:
     """One thing wrong with the file or a cell, in words the user can act on."""
 
@@ -70,7 +77,7 @@ class Problem:
     value: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RowOutcome:
     """What the import does (or would do) with one row of the sheet."""
 
@@ -203,7 +210,7 @@ class ImportLookups:
         return self._table("meetings", build)
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     index: int  # 0-based index in the sheet's rows
     values: dict
@@ -532,6 +539,7 @@ class Importer:
             row.before = model_values(row.instance) if row.instance.pk else {}
             self.apply(row, current_many, carried)
         self.resolve_pending(live)
+        labelled = 0
         for row in live:
             if row.outcome.problems:
                 continue
@@ -545,7 +553,10 @@ class Importer:
                 row.outcome.status = UPDATED if instance.pk and row.changed else NEW
                 if instance.pk and not row.changed:
                     row.outcome.status = UNCHANGED
-                row.outcome.label = str(instance)
+                # Only the preview's first rows show a label; 100,000 of them cost 20 MB.
+                if labelled < LABELLED_ROWS:
+                    row.outcome.label = str(instance)
+                    labelled += 1
         self.check_unique(live)
         self.check_scope(live, current_many)
 
@@ -865,6 +876,10 @@ class Importer:
 
         def process():
             rows = self.parse_rows(sheet, header_row, matched)
+            # The raw cells are no longer needed: free them before the records are built.
+            sheet.rows.clear()
+            if len(rows) > settings.IMPORT_MAX_ROWS:
+                raise too_many_rows(sheet.name, len(rows), settings.IMPORT_MAX_ROWS)
             self.match(rows)
             self.build(rows, present)
             for row in rows:
@@ -905,7 +920,8 @@ def import_records(
                 data,
                 filename=file_name,
                 max_bytes=settings.IMPORT_MAX_BYTES,
-                max_rows=settings.IMPORT_MAX_ROWS,
+                # The limit is on data rows; the reader also counts title and header rows.
+                max_rows=settings.IMPORT_MAX_ROWS + HEADER_SCAN_ROWS,
                 max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES,
             )
         except SpreadsheetError as error:
@@ -918,6 +934,9 @@ def import_records(
         gc.disable()
         try:
             importer.run(sheets, report, dry_run=dry_run)
+        except SpreadsheetError as error:
+            report.outcomes = []
+            report.file_errors.append(str(error))
         except DatabaseError:
             logger.exception("Import of %s failed while writing", file_name)
             report.written = False

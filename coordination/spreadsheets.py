@@ -175,7 +175,8 @@ def _zip_bomb(limit: int) -> SpreadsheetError:
     )
 
 
-def _too_many_rows(sheet: str, count: int, limit: int) -> SpreadsheetError:
+def too_many_rows(sheet: str, count: int, limit: int) -> SpreadsheetError:
+    """The error for a sheet with more data rows than the limit."""
     return _error(
         _(
             "Too many rows in sheet “%(sheet)s”: %(count)s (limit %(limit)s). Split the list "
@@ -312,7 +313,7 @@ def _read_xlsx(
             if scan is None:
                 raise _bad_xlsx()
             if scan.nonempty_rows > max_rows:
-                raise _too_many_rows(name, scan.nonempty_rows, max_rows)
+                raise too_many_rows(name, scan.nonempty_rows, max_rows)
             if scan.bottom >= 0:
                 height, width = scan.bottom + 1, scan.right + 1
                 cells += height * width
@@ -696,7 +697,7 @@ def _calamine_sheet(workbook, name: str, scan: _SheetScan, max_rows: int) -> She
             raise
         raise _bad_xlsx() from exc
     if nonempty > max_rows:
-        raise _too_many_rows(name, nonempty, max_rows)
+        raise too_many_rows(name, nonempty, max_rows)
     # A formula without a value at the end of a row still gets a cell to point at.
     width = max((col + 1 for row, col in scan.formula_without_value if row < len(rows)), default=0)
     if rows and width > len(rows[0]):
@@ -916,7 +917,7 @@ def _parse_csv(
             line=reader.line_num,
         ) from exc
     if nonempty > max_rows:
-        raise _too_many_rows(_base_name(name), nonempty, max_rows)
+        raise too_many_rows(_base_name(name), nonempty, max_rows)
     return _pad(rows), delimiter
 
 
