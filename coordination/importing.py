@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from coordination.bulk import insert_records
 from coordination.constraints import FieldUniqueConstraint, violated_checks
 from coordination.history import CHANGED, CREATED, record_history
 from coordination.legacy_text import detect_legacy
@@ -770,7 +771,7 @@ class Importer:
         new = [row.instance for row in rows if row.outcome.status == NEW]
         changed_rows = [row for row in rows if row.outcome.status == UPDATED]
         deferred = detach_unsaved_self_references(new)
-        self.model.objects.bulk_create(new, batch_size=2000, prepared=True)
+        insert_records(self.model, new)
         if deferred:
             for instance, attname, target in deferred:
                 setattr(instance, attname, target.pk)
