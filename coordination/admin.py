@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from coordination import selectors, services
+from coordination import scoping, selectors, services
 from coordination.admin_spreadsheets import SpreadsheetAdminMixin
 from coordination.models import (
     Agreement,
@@ -38,7 +38,12 @@ class FoldedSearchMixin:
 
 
 class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
-    """Defaults for every coordination admin."""
+    """Defaults for every coordination admin, and unit staff's scope on every page."""
+
+    #: A function of `coordination.selectors` giving the list's queryset with its joins.
+    selector = None
+    #: Reference data every user may look up (names of units and people) in autocomplete.
+    autocomplete_unscoped = False
 
     # The full count is a second COUNT(*) over the whole table on every page.
     show_full_result_count = False
@@ -49,6 +54,29 @@ class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["coordination/admin.css"]}
+
+    def get_queryset(self, request):
+        queryset = self.selector() if self.selector else super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if self.autocomplete_unscoped and match and match.url_name == "autocomplete":
+            return queryset
+        # Unit staff reach only the records involving their units, by any admin URL.
+        return scoping.visible_to(queryset, request.user)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or scoping.may_change(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or scoping.may_change(request.user, obj))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Unit staff may only give a record to their own units.
+        units = scoping.allowed_unit_ids(request.user)
+        if units is not None and db_field.name in scoping.OWNING_UNITS.get(self.model, []):
+            kwargs["queryset"] = Unit.objects.filter(pk__in=units)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class OutstandingFilter(admin.SimpleListFilter):
@@ -124,6 +152,7 @@ def _report(modeladmin, request, result, changed_message, skipped_message):
 @admin.register(Unit)
 class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
     spreadsheet_kind = "units"
+    autocomplete_unscoped = True
     list_display = [
         "full_name",
         "short_name",
@@ -153,6 +182,7 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
 @admin.register(Person)
 class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
     spreadsheet_kind = "people"
+    autocomplete_unscoped = True
     list_display = ["full_name", "position", "unit", "is_active"]
     list_filter = [
         "is_active",
@@ -208,6 +238,7 @@ class IndicatorInline(admin.TabularInline):
 @admin.register(Agreement)
 class AgreementAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
     spreadsheet_kind = "agreements"
+    selector = staticmethod(selectors.agreement_list)
     list_display = [
         "number",
         "title",
@@ -242,9 +273,6 @@ class AgreementAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
         (_("Document"), {"fields": ["scan", "notes"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-
-    def get_queryset(self, request):
-        return selectors.agreement_list()
 
     @admin.display(description=_("years"), ordering="start_year")
     def period(self, obj):
@@ -358,6 +386,7 @@ class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
 @admin.register(Task)
 class TaskAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
     spreadsheet_kind = "tasks"
+    selector = staticmethod(selectors.task_list)
     list_display = [
         "__str__",
         "year",
@@ -400,16 +429,15 @@ class TaskAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
-    def get_queryset(self, request):
-        return selectors.task_list()
-
     @admin.display(description=_("agreement number"), ordering="agreement__number")
     def agreement_number(self, obj):
         return obj.agreement.number
 
     @admin.action(description=_("Mark selected tasks done (today)"), permissions=["change"])
     def mark_done(self, request, queryset):
-        result = services.task_mark_done(tasks=queryset, user=request.user)
+        result = services.task_mark_done(
+            tasks=scoping.changeable_by(queryset, request.user), user=request.user
+        )
         _report(
             self,
             request,
@@ -434,6 +462,7 @@ class TaskAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
 @admin.register(FollowUp)
 class FollowUpAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
     spreadsheet_kind = "followups"
+    selector = staticmethod(selectors.followup_list)
     list_display = [
         "__str__",
         "kind",
@@ -480,12 +509,11 @@ class FollowUpAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
-    def get_queryset(self, request):
-        return selectors.followup_list()
-
     @admin.action(description=_("Mark selected items resolved (today)"), permissions=["change"])
     def resolve(self, request, queryset):
-        result = services.followup_resolve(followups=queryset, user=request.user)
+        result = services.followup_resolve(
+            followups=scoping.changeable_by(queryset, request.user), user=request.user
+        )
         _report(
             self,
             request,
@@ -506,7 +534,9 @@ class FollowUpAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
 
     @admin.action(description=_("Carry selected items over to next year"), permissions=["change"])
     def carry_over(self, request, queryset):
-        result = services.followup_carry_over(followups=queryset, user=request.user)
+        result = services.followup_carry_over(
+            followups=scoping.changeable_by(queryset, request.user), user=request.user
+        )
         _report(
             self,
             request,

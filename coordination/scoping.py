@@ -30,6 +30,20 @@ INVOLVED_UNITS = {
 }
 
 
+# The paths to the units whose staff may change a record: a task's lead unit, an item's
+# responsible unit, ... A unit that only coordinates a task may read it, not change it.
+OWNING_UNITS = {
+    Unit: ["pk"],
+    Person: ["unit"],
+    Agreement: ["parties"],
+    Signatory: ["unit"],
+    Meeting: ["attending_units"],
+    Task: ["lead_unit"],
+    FollowUp: ["responsible_unit"],
+    Indicator: ["unit"],
+}
+
+
 def allowed_unit_ids(user) -> set[int] | None:
     """None when the user may change every unit's records, else the ids of their units."""
     if user.is_superuser or user.has_perm(MANAGE_ALL_UNITS):
@@ -48,10 +62,10 @@ def member_unit_ids(user) -> set[int]:
     return set(UnitMember.objects.filter(user=user).values_list("unit_id", flat=True))
 
 
-def involving_units(queryset: QuerySet, unit_ids) -> QuerySet:
+def involving_units(queryset: QuerySet, unit_ids, paths=None) -> QuerySet:
     """The records of `queryset` that involve any of `unit_ids`, without duplicate rows."""
     condition = Q()
-    for path in INVOLVED_UNITS[queryset.model]:
+    for path in paths or INVOLVED_UNITS[queryset.model]:
         condition |= Q(**{f"{path}__in": unit_ids})
     # A subquery, not a join, so that many-to-many paths cannot repeat a record.
     return queryset.filter(pk__in=queryset.model.objects.filter(condition).values("pk"))
@@ -61,3 +75,20 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
     """The records of `queryset` the user may see."""
     allowed = visible_unit_ids(user)
     return queryset if allowed is None else involving_units(queryset, allowed)
+
+
+def changeable_by(queryset: QuerySet, user) -> QuerySet:
+    """The records of `queryset` the user may change (their units own them)."""
+    allowed = allowed_unit_ids(user)
+    if allowed is None:
+        return queryset
+    return involving_units(queryset, allowed, OWNING_UNITS.get(queryset.model, ["pk"]))
+
+
+def may_change(user, record) -> bool:
+    """Whether the user's units own `record` (one query for a restricted user)."""
+    allowed = allowed_unit_ids(user)
+    if allowed is None:
+        return True
+    model = type(record)
+    return changeable_by(model.objects.filter(pk=record.pk), user).exists()

@@ -20,6 +20,7 @@ from tests.factories import (
     make_followup,
     make_indicator,
     make_meeting,
+    make_member,
     make_person,
     make_signatory,
     make_task,
@@ -371,14 +372,26 @@ def test_view_only_staff_cannot_run_the_actions(viewer_client, world, model, act
     assert type(record).objects.count() == count
 
 
-def test_staff_with_change_permission_can_mark_tasks_done(client, world):
-    """The action needs the change permission, not superuser status."""
+def test_staff_with_change_permission_can_mark_their_units_tasks_done(client, world):
+    """The action needs the change permission and the task's lead unit, not superuser status."""
     user = make_user(permissions=["coordination.view_task", "coordination.change_task"])
+    make_member(user, world.task.lead_unit)
     client.force_login(user)
     response = run_action(client, "task", "mark_done", [world.task])
     assert response.status_code == 302
     world.task.refresh_from_db()
     assert world.task.status == TaskStatus.DONE
+
+
+def test_staff_of_another_unit_cannot_mark_a_task_done(client, world):
+    """Unit staff's actions only touch records their units own; others stay unchanged."""
+    user = make_user(permissions=["coordination.view_task", "coordination.change_task"])
+    make_member(user, make_unit(full_name="Hội Nông dân huyện Hàm Tân"))
+    client.force_login(user)
+    status = world.task.status
+    run_action(client, "task", "mark_done", [world.task])
+    world.task.refresh_from_db()
+    assert world.task.status == status
 
 
 # ---------------------------------------------------------------------------
