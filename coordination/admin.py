@@ -63,13 +63,26 @@ class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
         # Unit staff reach only the records involving their units, by any admin URL.
         return scoping.visible_to(queryset, request.user)
 
+    def has_view_permission(self, request, obj=None):
+        allowed = super().has_view_permission(request, obj)
+        return allowed and (obj is None or self.in_scope(request, obj, scoping.may_view))
+
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or scoping.may_change(request.user, obj))
+        return allowed and (obj is None or self.in_scope(request, obj, scoping.may_change))
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or scoping.may_change(request.user, obj))
+        return allowed and (obj is None or self.in_scope(request, obj, scoping.may_change))
+
+    @staticmethod
+    def in_scope(request, obj, check) -> bool:
+        """`check(user, obj)`, asked once per request: a change page asks several times."""
+        cache = request.__dict__.setdefault("_coordination_scope", {})
+        key = (check.__name__, type(obj), obj.pk)
+        if key not in cache:
+            cache[key] = check(request.user, obj)
+        return cache[key]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Unit staff may only give a record to their own units.

@@ -92,3 +92,10 @@ def may_change(user, record) -> bool:
         return True
     model = type(record)
     return changeable_by(model.objects.filter(pk=record.pk), user).exists()
+
+
+def may_view(user, record) -> bool:
+    """Whether `record` involves one of the user's units (or the user reads every unit)."""
+    if visible_unit_ids(user) is None:
+        return True
+    return visible_to(type(record).objects.filter(pk=record.pk), user).exists()

@@ -110,3 +110,18 @@ def test_unit_names_stay_searchable_in_autocomplete(client, scene):
     )
     assert response.status_code == 200
     assert [item["text"] for item in response.json()["results"]] == ["Hội Nông dân xã Tân Hà"]
+
+
+def test_unit_staff_cannot_read_another_units_record_through_its_history(client, scene):
+    """The history pages of a record not involving their unit are closed too."""
+    client.force_login(scene["staff"])
+    task = scene["foreign"]
+    version = task.history.latest("history_id")
+    listing = client.get(url("task", "history", task.pk))
+    assert listing.status_code in (302, 403, 404)
+    assert task.content not in listing.content.decode()
+    version_page = client.get(
+        reverse("admin:coordination_task_simple_history", args=[task.pk, version.history_id])
+    )
+    assert version_page.status_code == 403
+    assert task.content not in version_page.content.decode()
