@@ -24,7 +24,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from coordination.bulk import insert_records
-from coordination.constraints import FieldUniqueConstraint, violated_checks
+from coordination.constraints import FieldUniqueConstraint, q_truth, violated_checks
 from coordination.history import CHANGED, CREATED, record_history
 from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
@@ -46,6 +46,7 @@ from coordination.widgets import (
     ChoiceWidget,
     DateWidget,
     IntegerWidget,
+    PersonWidget,
     TextWidget,
     agreement_key,
     is_empty,
@@ -957,8 +958,6 @@ def import_records(
 
 
 def _resolve_order(column: Column) -> int:
-    from coordination.widgets import PersonWidget
-
     widget = column.widget.inner if column.is_many else column.widget
     return 1 if isinstance(widget, PersonWidget) else 0
 
@@ -1057,8 +1056,6 @@ def unique_key(parts, instance):
 
 
 def q_allows(condition, row) -> bool:
-    from coordination.constraints import q_truth
-
     return q_truth(condition, row.instance) is not False
 
 
@@ -1075,7 +1072,3 @@ def detach_unsaved_self_references(instances):
                 deferred.append((instance, model_field.attname, target))
                 setattr(instance, model_field.name, None)
     return deferred
-
-
-def resource_for(kind: str) -> type[RecordResource]:
-    return RESOURCES[kind]

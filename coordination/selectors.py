@@ -4,7 +4,11 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from coordination.choices import AgreementStatus, FollowUpStatus, TaskStatus
+from coordination.importing import ImportLookups
 from coordination.models import Agreement, AgreementParty, FollowUp, Meeting, Task
+from coordination.resources import RESOURCES
+from coordination.scoping import involving_units
+from coordination.widgets import CellError, ChoiceWidget, UnitWidget
 
 
 def agreement_list() -> QuerySet[Agreement]:
@@ -38,11 +42,6 @@ def export_queryset(
     outstanding: bool = False,
 ) -> QuerySet:
     """The records of `kind` matching the command line's export filters."""
-    from coordination.importing import ImportLookups
-    from coordination.resources import RESOURCES
-    from coordination.scoping import involving_units
-    from coordination.widgets import CellError, ChoiceWidget, UnitWidget
-
     model = RESOURCES[kind]._meta.model
     field_names = {field.name for field in model._meta.get_fields()}
     queryset = model.objects.all()
