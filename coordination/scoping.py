@@ -59,7 +59,12 @@ def visible_unit_ids(user) -> set[int] | None:
 
 
 def member_unit_ids(user) -> set[int]:
-    return set(UnitMember.objects.filter(user=user).values_list("unit_id", flat=True))
+    """The user's units, asked once per user object (that is, once per request)."""
+    cached = getattr(user, "_coordination_unit_ids", None)
+    if cached is None:
+        cached = set(UnitMember.objects.filter(user=user).values_list("unit_id", flat=True))
+        user._coordination_unit_ids = cached
+    return set(cached)
 
 
 def involving_units(queryset: QuerySet, unit_ids, paths=None) -> QuerySet:

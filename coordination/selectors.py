@@ -1,13 +1,19 @@
 """Read queries shared by the admin and the views, with the joins their pages need."""
 
-from django.db.models import Prefetch, QuerySet
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import CharField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from coordination.choices import AgreementStatus, FollowUpStatus, TaskStatus
+from coordination.filters import FILTERSETS
 from coordination.importing import ImportLookups
 from coordination.models import Agreement, AgreementParty, FollowUp, Meeting, Task
 from coordination.resources import RESOURCES
-from coordination.scoping import involving_units
+from coordination.scoping import involving_units, visible_to
 from coordination.widgets import CellError, ChoiceWidget, UnitWidget
 
 
@@ -27,6 +33,50 @@ def task_list() -> QuerySet[Task]:
 def followup_list() -> QuerySet[FollowUp]:
     """Follow-up items with the unit, agreement and meeting every list shows."""
     return FollowUp.objects.select_related("responsible_unit", "agreement", "meeting")
+
+
+def meeting_list() -> QuerySet[Meeting]:
+    """Meetings; their lists show no related names."""
+    return Meeting.objects.all()
+
+
+LIST_SELECTORS = {
+    "tasks": task_list,
+    "followups": followup_list,
+    "agreements": agreement_list,
+    "meetings": meeting_list,
+}
+
+
+def record_filterset(kind: str, data, *, request, today=None):
+    """The FilterSet of `kind` bound to `data`, over the records the request's user may see.
+
+    The /records/ pages, their exports and the reports read lists through here, so that a
+    parameter means the same thing everywhere and no page shows another unit's records.
+    """
+    queryset = visible_to(LIST_SELECTORS[kind](), request.user)
+    return FILTERSETS[kind](data, queryset, request=request, today=today)
+
+
+def with_last_change(queryset: QuerySet) -> QuerySet:
+    """Annotate who changed each record last and when, from its history (one subquery)."""
+    history = queryset.model.history.model.objects.filter(id=OuterRef("pk")).order_by(
+        "-history_date", "-history_id"
+    )
+    return queryset.annotate(
+        last_changed_at=Subquery(history.values("history_date")[:1]),
+        last_changed_by=Subquery(history.values("history_user__username")[:1]),
+        last_changed_by_name=Subquery(
+            history.annotate(
+                name=Concat(
+                    "history_user__last_name",
+                    Value(" "),
+                    "history_user__first_name",
+                    output_field=CharField(),
+                )
+            ).values("name")[:1]
+        ),
+    )
 
 
 class ExportFilterError(ValueError):
@@ -74,3 +124,86 @@ def export_queryset(
             raise ExportFilterError(_("--outstanding applies to tasks and followups only."))
         queryset = queryset.outstanding()
     return queryset
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of a record: when, by whom, why, and each field from what to what."""
+
+    date: datetime.datetime
+    user: str
+    action: str
+    reason: str
+    changes: list[tuple[str, str, str]]
+
+
+HISTORY_ACTIONS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
+
+
+def record_history_entries(record) -> list[HistoryEntry]:
+    """The record's history, newest first, with readable values (a query per related model)."""
+    rows = list(
+        record.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+    fields = [
+        model_field
+        for model_field in type(record)._meta.concrete_fields
+        if model_field.name not in ("id", "created_at", "updated_at")
+    ]
+    raw_changes = []
+    wanted: dict[type, set] = {}
+    previous = None
+    for row in rows:
+        changes = []
+        for model_field in fields:
+            new = getattr(row, model_field.attname)
+            old = getattr(previous, model_field.attname) if previous is not None else None
+            if previous is not None and old == new:
+                continue
+            if previous is None and new in (None, ""):
+                continue
+            if model_field.is_relation:
+                wanted.setdefault(model_field.related_model, set()).update(
+                    value for value in (old, new) if value is not None
+                )
+            changes.append((model_field, old, new))
+        raw_changes.append((row, changes))
+        previous = row
+    names = {
+        related: {obj.pk: str(obj) for obj in related._base_manager.filter(pk__in=ids)}
+        for related, ids in wanted.items()
+    }
+
+    def show(model_field, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if model_field.is_relation:
+            return names[model_field.related_model].get(value, f"#{value}")
+        if model_field.choices:
+            return str(dict(model_field.flatchoices).get(value, value))
+        if isinstance(value, datetime.date):
+            return formats.date_format(value, "SHORT_DATE_FORMAT")
+        if isinstance(value, bool):
+            return str(_("Yes") if value else _("No"))
+        return str(value)
+
+    entries = []
+    for row, changes in raw_changes:
+        user = row.history_user
+        who = ""
+        if user is not None:
+            who = f"{user.last_name} {user.first_name}".strip() or user.get_username()
+        entries.append(
+            HistoryEntry(
+                date=row.history_date,
+                user=who,
+                action=str(HISTORY_ACTIONS.get(row.history_type, row.history_type)),
+                reason=row.history_change_reason or "",
+                changes=[
+                    (str(model_field.verbose_name), show(model_field, old), show(model_field, new))
+                    for model_field, old, new in changes
+                ],
+            )
+        )
+    entries.reverse()
+    return entries

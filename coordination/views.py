@@ -1,12 +1,23 @@
-"""Views outside the admin."""
+"""Views outside the admin: the /records/ pages for reading, exporting and reporting."""
 
+from functools import wraps
 from pathlib import PurePosixPath
 
+from django.contrib import admin
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
+from coordination import exporting, reports, selectors
+from coordination.admin_spreadsheets import spooled_file
 from coordination.models import Agreement
+from coordination.records import RECORD_TYPES, Cell, field_display
+from coordination.scoping import visible_to
+
+PAGE_SIZE = 50
 
 
 @login_required(login_url="admin:login")
@@ -16,9 +27,186 @@ def agreement_scan(request, path: str):
 
     Only a path stored on an agreement is served, so no other file of the storage leaks.
     """
-    agreement = get_object_or_404(Agreement, scan=path)
+    agreement = get_object_or_404(visible_to(Agreement.objects.all(), request.user), scan=path)
     try:
         handle = agreement.scan.open("rb")
     except FileNotFoundError as missing:
         raise Http404 from missing
     return FileResponse(handle, filename=PurePosixPath(path).name)
+
+
+def record_type_view(view):
+    """Login required, a known record type, and the model's view permission."""
+
+    @login_required(login_url="admin:login")
+    @wraps(view)
+    def wrapper(request, kind, *args, **kwargs):
+        record_type = RECORD_TYPES.get(kind)
+        if record_type is None:
+            raise Http404
+        opts = record_type.model._meta
+        if not request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+            raise PermissionDenied
+        return view(request, record_type, *args, **kwargs)
+
+    return wrapper
+
+
+def may_export(user, record_type) -> bool:
+    opts = record_type.model._meta
+    return user.has_perm(f"{opts.app_label}.export_{opts.model_name}")
+
+
+def query_without(request, *names) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+@login_required(login_url="admin:login")
+def records_index(request):
+    kinds = []
+    for record_type in RECORD_TYPES.values():
+        opts = record_type.model._meta
+        if request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+            kinds.append(record_type)
+    return render(request, "coordination/records/index.html", {"record_types": kinds})
+
+
+@record_type_view
+def record_list(request, record_type):
+    """A filtered, sorted, paginated list; the URL holds every filter, so it can be shared."""
+    filterset = selectors.record_filterset(record_type.kind, request.GET, request=request)
+    valid = filterset.is_valid()
+    queryset = filterset.qs if valid else filterset.queryset.none()
+    if record_type.has_history:
+        queryset = selectors.with_last_change(queryset)
+    paginator = Paginator(queryset, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    today = filterset.today
+    rows = [
+        [
+            cell if isinstance(cell, Cell) else Cell(cell)
+            for cell in (column.value(record, today) for column in record_type.columns)
+        ]
+        for record in page.object_list
+    ]
+    current_sort = request.GET.get("sort", "")
+    headers = []
+    for column in record_type.columns:
+        header = {"label": column.label, "css": column.css, "url": None, "state": ""}
+        if column.sort:
+            descending = current_sort == column.sort
+            params = request.GET.copy()
+            params.pop("page", None)
+            params["sort"] = f"-{column.sort}" if descending else column.sort
+            header["url"] = f"?{params.urlencode()}"
+            if current_sort == column.sort:
+                header["state"] = "asc"
+            elif current_sort == f"-{column.sort}":
+                header["state"] = "desc"
+        headers.append(header)
+    context = {
+        "record_type": record_type,
+        "filterset": filterset,
+        "valid": valid,
+        "page": page,
+        "rows": rows,
+        "headers": headers,
+        "count": paginator.count,
+        "query": query_without(request, "page"),
+        "export_query": query_without(request, "page", "format"),
+        "may_export": may_export(request.user, record_type),
+        "today": today,
+    }
+    return render(request, "coordination/records/list.html", context, status=200 if valid else 400)
+
+
+@record_type_view
+def record_export(request, record_type):
+    """Exactly the rows the list shows for the same parameters, as .xlsx or .csv."""
+    if not may_export(request.user, record_type):
+        raise PermissionDenied
+    file_format = request.GET.get("format", "xlsx")
+    if file_format not in exporting.FORMATS:
+        raise Http404
+    filterset = selectors.record_filterset(record_type.kind, request.GET, request=request)
+    if not filterset.is_valid():
+        context = {"record_type": record_type, "filterset": filterset, "valid": False}
+        return render(request, "coordination/records/list.html", context, status=400)
+    stream = spooled_file()
+    exporting.write_export(record_type.kind, filterset.qs, stream, file_format)
+    stream.seek(0)
+    return FileResponse(
+        stream,
+        as_attachment=True,
+        filename=exporting.export_file_name(record_type.kind, file_format),
+        content_type=exporting.FORMATS[file_format],
+    )
+
+
+@record_type_view
+def record_detail(request, record_type, pk):
+    """One record with its fields and its history; another unit's record is not found."""
+    queryset = selectors.LIST_SELECTORS[record_type.kind]()
+    record = get_object_or_404(visible_to(queryset, request.user), pk=pk)
+    fields = [
+        (record._meta.get_field(name).verbose_name, field_display(record, name))
+        for name in record_type.detail_fields
+    ]
+    context = {
+        "record_type": record_type,
+        "record": record,
+        "fields": fields,
+        "history": selectors.record_history_entries(record) if record_type.has_history else None,
+        "admin_url": admin_change_url(request, record),
+    }
+    return render(request, "coordination/records/detail.html", context)
+
+
+def admin_change_url(request, record) -> str | None:
+    """The admin page to change the record, for those who may."""
+    model_admin = admin.site._registry.get(type(record))
+    if model_admin is None or not model_admin.has_change_permission(request, record):
+        return None
+    opts = record._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk])
+
+
+@login_required(login_url="admin:login")
+def outstanding(request):
+    """Outstanding and overdue counts per unit and year, with ageing and on-time rates."""
+    table = reports.outstanding_table(request)
+    if table.forbidden:
+        raise PermissionDenied
+    return render(
+        request,
+        "coordination/records/outstanding.html",
+        {"table": table},
+        status=200 if table.valid else 400,
+    )
+
+
+@login_required(login_url="admin:login")
+def report(request):
+    """The yearly report of a unit or an agreement, as a printable page or an .xlsx file."""
+    result = reports.yearly_report(request)
+    if result.forbidden:
+        raise PermissionDenied
+    if result.valid and request.GET.get("format") == "xlsx":
+        stream = spooled_file()
+        reports.write_report_xlsx(result, stream)
+        stream.seek(0)
+        return FileResponse(
+            stream,
+            as_attachment=True,
+            filename=result.file_name,
+            content_type=exporting.FORMATS["xlsx"],
+        )
+    return render(
+        request,
+        "coordination/records/report.html",
+        {"report": result, "query": query_without(request, "format")},
+        status=200 if result.valid or not result.bound else 400,
+    )

@@ -30,6 +30,18 @@ class FollowUpQuerySet(RecordQuerySet):
         """Outstanding items whose due date has passed (derived, never stored)."""
         return self.outstanding().filter(due_date__lt=today or timezone.localdate())
 
+    def late(self, today: datetime.date | None = None):
+        """Resolved after the due date, or past it unresolved (carried over included).
+
+        Closed items were settled without a resolution and are never late.
+        """
+        today = today or timezone.localdate()
+        settled = (FollowUpStatus.RESOLVED, FollowUpStatus.CLOSED)
+        return self.filter(
+            models.Q(status=FollowUpStatus.RESOLVED, resolved_on__gt=models.F("due_date"))
+            | (models.Q(due_date__lt=today) & ~models.Q(status__in=settled))
+        )
+
 
 class FollowUp(DeadlineMixin, Record):
     """A limitation, conclusion, petition or recommendation that a unit must resolve."""

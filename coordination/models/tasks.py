@@ -31,6 +31,14 @@ class TaskQuerySet(RecordQuerySet):
         """Outstanding tasks whose due date has passed (derived, never stored)."""
         return self.outstanding().filter(due_date__lt=today or timezone.localdate())
 
+    def late(self, today: datetime.date | None = None):
+        """Done after the due date, or past it and still not done (cancelled tasks never)."""
+        today = today or timezone.localdate()
+        return self.filter(
+            models.Q(status=TaskStatus.DONE, completed_on__gt=models.F("due_date"))
+            | (models.Q(due_date__lt=today) & ~models.Q(status__in=TASK_CLOSED_STATUSES))
+        )
+
     def for_unit(self, unit):
         """Tasks a unit leads or coordinates."""
         return self.filter(

@@ -1,0 +1,399 @@
+"""FilterSets shared by the admin, the /records/ pages and the exports.
+
+Every record type takes the same query parameters where they apply: `year`, `unit`, `kind`,
+`status`, `outstanding`, `overdue`, `due_before`, `due_after`, `agreement`, `q`, and `sort`.
+"""
+
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from coordination import scoping
+from coordination.choices import (
+    AgreementKind,
+    AgreementStatus,
+    FollowUpKind,
+    FollowUpStatus,
+    MeetingKind,
+    TaskStatus,
+)
+from coordination.models import Agreement, FollowUp, Meeting, Task, Unit
+from coordination.text import fold
+
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+# Spellings a hand-written or bookmarked URL may use for a yes/no filter.
+YES_NO_ALIASES = {"1": "yes", "true": "yes", "có": "yes", "0": "no", "false": "no", "không": "no"}
+
+
+class UnitRole:
+    ANY = "any"
+    LEAD = "lead"
+    COORDINATING = "coordinating"
+    CHOICES = [
+        (ANY, _("Lead or coordinating")),
+        (LEAD, _("Lead")),
+        (COORDINATING, _("Coordinating")),
+    ]
+
+
+class YesNoSelect(forms.Select):
+    """A yes/no select that also understands 1/0 and true/false in the URL."""
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return YES_NO_ALIASES.get(value, value)
+        return value
+
+
+class YesNoFilter(django_filters.ChoiceFilter):
+    """`yes` keeps the records the method matches, `no` the others."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", YES_NO)
+        kwargs.setdefault("widget", YesNoSelect)
+        kwargs.setdefault("empty_label", _("All"))
+        super().__init__(*args, **kwargs)
+
+
+def date_filter(label, lookup):
+    return django_filters.DateFilter(
+        field_name="due_date",
+        lookup_expr=lookup,
+        label=label,
+        widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy", "size": 10}),
+    )
+
+
+def unit_queryset(request) -> QuerySet[Unit]:
+    """The units a user may filter by: every unit, or their own units and their predecessors."""
+    units = Unit.objects.order_by("full_name")
+    visible = scoping.visible_unit_ids(request.user) if request is not None else None
+    if visible is None:
+        return units
+    return units.filter(pk__in=with_predecessors(visible))
+
+
+def agreement_queryset(request) -> QuerySet[Agreement]:
+    agreements = Agreement.objects.order_by("-start_year", "number")
+    return agreements if request is None else scoping.visible_to(agreements, request.user)
+
+
+def with_predecessors(unit_ids) -> set[int]:
+    """The units and every unit dissolved into them, at any depth (one query per generation)."""
+    found = set(unit_ids)
+    frontier = set(found)
+    while frontier:
+        frontier = (
+            set(Unit.objects.filter(successor__in=frontier).values_list("pk", flat=True)) - found
+        )
+        found |= frontier
+    return found
+
+
+class YearFilter(django_filters.NumberFilter):
+    """A four-digit year; anything else is a form error, never a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label", _("Year"))
+        kwargs.setdefault("min_value", 1900)
+        kwargs.setdefault("max_value", 2100)
+        kwargs.setdefault("widget", forms.NumberInput(attrs={"size": 6}))
+        super().__init__(*args, **kwargs)
+
+
+class RecordFilterSet(django_filters.FilterSet):
+    """Parameters every record type shares; `search_fields` drive the free-text `q`."""
+
+    #: Fields searched by `q`, ignoring case and diacritics (`__fold__contains`).
+    search_fields: list[str] = []
+    #: The paths from the record to the unit(s) `unit` filters by.
+    unit_paths: dict[str, list[str]] = {}
+
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    unit = django_filters.ModelChoiceFilter(
+        queryset=unit_queryset, method="filter_unit", label=_("Unit"), empty_label=_("All units")
+    )
+    predecessors = YesNoFilter(method="noop", label=_("Include dissolved predecessors of the unit"))
+
+    def __init__(self, data=None, queryset=None, *, request=None, today=None, **kwargs):
+        self.today = today or timezone.localdate()
+        super().__init__(data, queryset, request=request, **kwargs)
+
+    def noop(self, queryset, name, value):
+        # Read by another filter of the same form (`unit`), not a filter by itself.
+        return queryset
+
+    def search(self, queryset, name, value):
+        words = fold(value).split()
+        for word in words:
+            condition = Q()
+            for field in self.search_fields:
+                condition |= Q(**{f"{field}__fold__contains": word})
+            queryset = queryset.filter(pk__in=queryset.model.objects.filter(condition).values("pk"))
+        return queryset
+
+    def unit_ids(self, unit) -> set[int]:
+        if self.form.cleaned_data.get("predecessors") == "yes":
+            return with_predecessors([unit.pk])
+        return {unit.pk}
+
+    def filter_unit(self, queryset, name, value):
+        role = self.form.cleaned_data.get("unit_role") or UnitRole.ANY
+        paths = self.unit_paths[role]
+        return scoping.involving_units(queryset, self.unit_ids(value), paths)
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether any filter (not the sort order) has a value."""
+        return self.is_bound and any(
+            self.data.get(name) not in (None, "") for name in self.filters if name != "sort"
+        )
+
+
+class DeadlineFilterSet(RecordFilterSet):
+    """Filters of records with a status and a due date: tasks and follow-up items."""
+
+    year = YearFilter(field_name="year")
+    outstanding = YesNoFilter(method="filter_outstanding", label=_("Outstanding"))
+    overdue = YesNoFilter(method="filter_overdue", label=_("Overdue"))
+    late = YesNoFilter(method="filter_late", label=_("Late (done late, or past due)"))
+    due_after = date_filter(_("Due on or after"), "gte")
+    due_before = date_filter(_("Due on or before"), "lte")
+    agreement = django_filters.ModelChoiceFilter(
+        queryset=agreement_queryset, label=_("Agreement"), empty_label=_("All agreements")
+    )
+
+    def filter_outstanding(self, queryset, name, value):
+        outstanding = queryset.model.objects.outstanding().values("pk")
+        if value == "yes":
+            return queryset.filter(pk__in=outstanding)
+        return queryset.exclude(pk__in=outstanding)
+
+    def filter_late(self, queryset, name, value):
+        late = queryset.model.objects.late(self.today).values("pk")
+        if value == "yes":
+            return queryset.filter(pk__in=late)
+        return queryset.exclude(pk__in=late)
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = queryset.model.objects.overdue(self.today).values("pk")
+        if value == "yes":
+            return queryset.filter(pk__in=overdue)
+        return queryset.exclude(pk__in=overdue)
+
+
+class TaskFilterSet(DeadlineFilterSet):
+    """Tasks by year, unit (lead, coordinating or either), status, deadline and agreement."""
+
+    search_fields = [
+        "content",
+        "result",
+        "agreement__number",
+        "lead_unit__full_name",
+        "lead_unit__short_name",
+    ]
+    unit_paths = {
+        UnitRole.ANY: ["lead_unit", "coordinating_units"],
+        UnitRole.LEAD: ["lead_unit"],
+        UnitRole.COORDINATING: ["coordinating_units"],
+    }
+
+    unit_role = django_filters.ChoiceFilter(
+        choices=UnitRole.CHOICES, method="noop", label=_("Unit's role"), empty_label=None
+    )
+    status = django_filters.ChoiceFilter(
+        choices=TaskStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    sort = django_filters.OrderingFilter(
+        fields=[
+            ("year", "year"),
+            ("due_date", "due_date"),
+            ("lead_unit__full_name", "unit"),
+            ("status", "status"),
+            ("updated_at", "updated"),
+        ],
+        field_labels={
+            "year": _("Year"),
+            "due_date": _("Due date"),
+            "lead_unit__full_name": _("Unit"),
+            "status": _("Status"),
+            "updated_at": _("Last changed"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "q",
+            "year",
+            "unit",
+            "unit_role",
+            "predecessors",
+            "status",
+            "outstanding",
+            "overdue",
+            "late",
+            "due_after",
+            "due_before",
+            "agreement",
+            "sort",
+        ]
+
+
+class FollowUpFilterSet(DeadlineFilterSet):
+    """Follow-up items by year, responsible unit, kind, status, deadline and agreement."""
+
+    search_fields = [
+        "content",
+        "resolution",
+        "source_reference",
+        "responsible_unit__full_name",
+        "responsible_unit__short_name",
+    ]
+    unit_paths = {UnitRole.ANY: ["responsible_unit"]}
+
+    kind = django_filters.ChoiceFilter(
+        choices=FollowUpKind.choices, label=_("Kind"), empty_label=_("All")
+    )
+    status = django_filters.ChoiceFilter(
+        choices=FollowUpStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    sort = django_filters.OrderingFilter(
+        fields=[
+            ("year", "year"),
+            ("due_date", "due_date"),
+            ("responsible_unit__full_name", "unit"),
+            ("status", "status"),
+            ("updated_at", "updated"),
+        ],
+        field_labels={
+            "year": _("Year"),
+            "due_date": _("Due date"),
+            "responsible_unit__full_name": _("Unit"),
+            "status": _("Status"),
+            "updated_at": _("Last changed"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "q",
+            "year",
+            "unit",
+            "predecessors",
+            "kind",
+            "status",
+            "outstanding",
+            "overdue",
+            "late",
+            "due_after",
+            "due_before",
+            "agreement",
+            "sort",
+        ]
+
+
+class AgreementFilterSet(RecordFilterSet):
+    """Agreements in force in a year, by party, kind and status."""
+
+    search_fields = [
+        "number",
+        "title",
+        "party_links__unit__full_name",
+        "party_links__unit__short_name",
+    ]
+    unit_paths = {UnitRole.ANY: ["parties"]}
+
+    year = YearFilter(method="filter_year", label=_("Year in force"))
+    kind = django_filters.ChoiceFilter(
+        choices=AgreementKind.choices, label=_("Kind"), empty_label=_("All")
+    )
+    status = django_filters.ChoiceFilter(
+        choices=AgreementStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    sort = django_filters.OrderingFilter(
+        fields=[
+            ("number", "number"),
+            ("signed_on", "signed_on"),
+            ("start_year", "year"),
+            ("status", "status"),
+            ("updated_at", "updated"),
+        ],
+        field_labels={
+            "number": _("Number"),
+            "signed_on": _("Signed on"),
+            "start_year": _("Start year"),
+            "status": _("Status"),
+            "updated_at": _("Last changed"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Agreement
+        fields = ["q", "year", "unit", "predecessors", "kind", "status", "sort"]
+
+    def filter_year(self, queryset, name, value):
+        return queryset.in_year(value)
+
+
+class MeetingFilterSet(RecordFilterSet):
+    """Meetings held in a year, by attending unit, kind and agreement reviewed."""
+
+    search_fields = ["title", "venue", "summary", "conclusions", "agreements__number"]
+    unit_paths = {UnitRole.ANY: ["attending_units"]}
+
+    year = YearFilter(field_name="held_on", lookup_expr="year")
+    kind = django_filters.ChoiceFilter(
+        choices=MeetingKind.choices, label=_("Kind"), empty_label=_("All")
+    )
+    agreement = django_filters.ModelChoiceFilter(
+        queryset=agreement_queryset,
+        method="filter_agreement",
+        label=_("Agreement"),
+        empty_label=_("All agreements"),
+    )
+    sort = django_filters.OrderingFilter(
+        fields=[("held_on", "held_on"), ("title", "title"), ("updated_at", "updated")],
+        field_labels={
+            "held_on": _("Held on"),
+            "title": _("Title"),
+            "updated_at": _("Last changed"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Meeting
+        fields = ["q", "year", "unit", "predecessors", "kind", "agreement", "sort"]
+
+    def filter_agreement(self, queryset, name, value):
+        links = Meeting.agreements.through.objects.filter(agreement=value).values("meeting")
+        return queryset.filter(pk__in=links)
+
+
+FILTERSETS = {
+    "tasks": TaskFilterSet,
+    "followups": FollowUpFilterSet,
+    "agreements": AgreementFilterSet,
+    "meetings": MeetingFilterSet,
+}
+
+
+def ageing_dates(today: datetime.date, low: int, high: int | None) -> dict[str, str]:
+    """`due_after`/`due_before` for items overdue by `low`..`high` days (inclusive) today."""
+    params = {"due_before": (today - datetime.timedelta(days=low)).isoformat()}
+    if high is not None:
+        params["due_after"] = (today - datetime.timedelta(days=high)).isoformat()
+    return params

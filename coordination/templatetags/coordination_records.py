@@ -1,0 +1,19 @@
+"""Small template helpers of the /records/ pages."""
+
+from django import template
+
+from coordination.records import unit_name
+
+register = template.Library()
+
+
+@register.simple_tag
+def record_unit(record) -> str:
+    """The unit a task (lead) or follow-up item (responsible) belongs to."""
+    unit = getattr(record, "lead_unit", None) or getattr(record, "responsible_unit", None)
+    return unit_name(unit)
+
+
+@register.simple_tag
+def days_overdue(record, today) -> str:
+    return str(record.days_overdue(today) or "")
