@@ -10,7 +10,31 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from coordination import scoping, selectors, services
+from coordination.admin_actions import merge_units
+from coordination.admin_filters import (
+    AgreementYearLinks,
+    OutstandingLinks,
+    OverdueLinks,
+    UnitLinks,
+    YearLinks,
+    choice_links,
+    filterset_filter,
+)
 from coordination.admin_spreadsheets import SpreadsheetAdminMixin
+from coordination.choices import (
+    AgreementKind,
+    AgreementStatus,
+    FollowUpKind,
+    FollowUpStatus,
+    MeetingKind,
+    TaskStatus,
+)
+from coordination.filters import (
+    AgreementFilterSet,
+    FollowUpFilterSet,
+    MeetingFilterSet,
+    TaskFilterSet,
+)
 from coordination.models import (
     Agreement,
     AgreementParty,
@@ -92,59 +116,6 @@ class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class OutstandingFilter(admin.SimpleListFilter):
-    """Not done, resolved, cancelled or closed, whatever the deadline."""
-
-    title = _("outstanding")
-    parameter_name = "outstanding"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Outstanding")), ("no", _("Finished"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.outstanding()
-        if self.value() == "no":
-            return queryset.exclude(pk__in=queryset.outstanding().values("pk"))
-        return queryset
-
-
-class OverdueFilter(admin.SimpleListFilter):
-    """Outstanding with a due date before today (derived from status and due date)."""
-
-    title = _("overdue")
-    parameter_name = "overdue"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.overdue()
-        if self.value() == "no":
-            return queryset.exclude(pk__in=queryset.overdue().values("pk"))
-        return queryset
-
-
-class AgreementYearFilter(admin.SimpleListFilter):
-    """Agreements in force during a year (start year ≤ year ≤ end year)."""
-
-    title = _("year")
-    parameter_name = "year"
-
-    def lookups(self, request, model_admin):
-        span = Agreement.objects.order_by().values_list("start_year", "end_year")
-        years = sorted(
-            {year for start, end in span for year in range(start, end + 1)}, reverse=True
-        )
-        return [(str(year), str(year)) for year in years]
-
-    def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.in_year(int(self.value()))
-        return queryset
-
-
 @admin.display(description=_("days overdue"))
 def days_overdue(obj):
     return obj.days_overdue() or ""
@@ -185,11 +156,17 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "locality__fold__contains",
     ]
     autocomplete_fields = ["parent", "successor"]
+    actions = [merge_units]
     fieldsets = [
         (None, {"fields": ["full_name", "short_name", "kind", "level", "locality", "parent"]}),
         (_("Status"), {"fields": ["is_active", "dissolved_on", "successor"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def has_merge_permission(self, request):
+        # A merger moves records between units: only for those who manage every unit.
+        allowed = self.has_change_permission(request)
+        return allowed and scoping.allowed_unit_ids(request.user) is None
 
 
 @admin.register(Person)
@@ -263,17 +240,13 @@ class AgreementAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
     ]
     list_display_links = ["number", "title"]
     list_filter = [
-        AgreementYearFilter,
-        "kind",
-        "status",
-        ("parties", admin.RelatedOnlyFieldListFilter),
+        filterset_filter(AgreementFilterSet),
+        AgreementYearLinks,
+        choice_links("kind", _("kind"), AgreementKind.choices),
+        choice_links("status", _("status"), AgreementStatus.choices),
+        UnitLinks,
     ]
-    search_fields = [
-        "number__fold__contains",
-        "title__fold__contains",
-        "party_links__unit__full_name__fold__contains",
-        "party_links__unit__short_name__fold__contains",
-    ]
+    search_fields = [f"{name}__fold__contains" for name in AgreementFilterSet.search_fields]
     date_hierarchy = "signed_on"
     autocomplete_fields = ["parent", "supersedes"]
     inlines = [AgreementPartyInline, SignatoryInline, TaskInline, IndicatorInline]
@@ -369,13 +342,12 @@ class FollowUpInline(admin.TabularInline):
 class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
     spreadsheet_kind = "meetings"
     list_display = ["title", "kind", "held_on", "venue", "period_from_year", "period_to_year"]
-    list_filter = ["kind", ("attending_units", admin.RelatedOnlyFieldListFilter)]
-    search_fields = [
-        "title__fold__contains",
-        "venue__fold__contains",
-        "summary__fold__contains",
-        "agreements__number__fold__contains",
+    list_filter = [
+        filterset_filter(MeetingFilterSet),
+        choice_links("kind", _("kind"), MeetingKind.choices),
+        UnitLinks,
     ]
+    search_fields = [f"{name}__fold__contains" for name in MeetingFilterSet.search_fields]
     date_hierarchy = "held_on"
     autocomplete_fields = ["agreements", "co_chairs", "attending_units"]
     inlines = [FollowUpInline]
@@ -411,21 +383,15 @@ class TaskAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
         days_overdue,
     ]
     list_filter = [
-        "year",
-        OutstandingFilter,
-        OverdueFilter,
-        "status",
-        ("lead_unit", admin.RelatedOnlyFieldListFilter),
-        ("coordinating_units", admin.RelatedOnlyFieldListFilter),
+        filterset_filter(TaskFilterSet),
+        YearLinks,
+        OutstandingLinks,
+        OverdueLinks,
+        choice_links("status", _("status"), TaskStatus.choices),
+        UnitLinks,
         "agreement__kind",
     ]
-    search_fields = [
-        "content__fold__contains",
-        "result__fold__contains",
-        "agreement__number__fold__contains",
-        "lead_unit__full_name__fold__contains",
-        "lead_unit__short_name__fold__contains",
-    ]
+    search_fields = [f"{name}__fold__contains" for name in TaskFilterSet.search_fields]
     date_hierarchy = "due_date"
     autocomplete_fields = ["agreement", "lead_unit", "coordinating_units", "assignee", "meeting"]
     actions = ["mark_done"]
@@ -487,20 +453,15 @@ class FollowUpAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
         "resolved_on",
     ]
     list_filter = [
-        "year",
-        OutstandingFilter,
-        OverdueFilter,
-        "kind",
-        "status",
-        ("responsible_unit", admin.RelatedOnlyFieldListFilter),
+        filterset_filter(FollowUpFilterSet),
+        YearLinks,
+        OutstandingLinks,
+        OverdueLinks,
+        choice_links("kind", _("kind"), FollowUpKind.choices),
+        choice_links("status", _("status"), FollowUpStatus.choices),
+        UnitLinks,
     ]
-    search_fields = [
-        "content__fold__contains",
-        "resolution__fold__contains",
-        "source_reference__fold__contains",
-        "responsible_unit__full_name__fold__contains",
-        "responsible_unit__short_name__fold__contains",
-    ]
+    search_fields = [f"{name}__fold__contains" for name in FollowUpFilterSet.search_fields]
     date_hierarchy = "due_date"
     autocomplete_fields = ["responsible_unit", "agreement", "meeting", "carried_over_from"]
     actions = ["resolve", "carry_over"]

@@ -3,14 +3,15 @@
 import datetime
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from coordination.choices import FollowUpStatus, TaskStatus
 from coordination.history import CHANGED, CREATED, record_history
-from coordination.models import FollowUp, Task
+from coordination.models import FollowUp, Task, Unit
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,142 @@ def followup_carry_over(*, followups: QuerySet[FollowUp], user=None) -> BulkResu
     )
     record_history(FollowUp, [i.pk for i in items], history_type=CHANGED, user=user, reason=reason)
     return BulkResult(changed=len(items), skipped=total - len(items))
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What a unit merger did: units dissolved, outstanding records handed to the successor.
+
+    `coordinations_moved` counts tasks, not links: a task two merged units coordinated is one.
+    """
+
+    units: int
+    tasks_moved: int
+    coordinations_moved: int
+    followups_moved: int
+
+
+@transaction.atomic
+def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None) -> MergeResult:
+    """Dissolve `units` into `successor` on `dissolved_on`, handing over their outstanding work.
+
+    Only work still outstanding moves: tasks they lead or coordinate and follow-up items they
+    answer for. Done and cancelled tasks, finished items, indicators, agreement parties,
+    signatures, people and staff stay with the old units, so that reports on past years still
+    show who did the work then. Every write is one statement, however many records move.
+    """
+    pks = set(
+        units.values_list("pk", flat=True)
+        if isinstance(units, QuerySet)
+        else [unit.pk for unit in units]
+    )
+    # Locked, and read again, so that a concurrent merger or edit cannot slip in between the
+    # checks and the writes (a unit merged twice, a successor dissolved meanwhile).
+    locked = {
+        unit.pk: unit
+        for unit in Unit.objects.filter(pk__in=[*pks, successor.pk])
+        .select_for_update()
+        .order_by("pk")
+    }
+    _validate_merge(pks, locked, successor.pk, dissolved_on)
+    successor = locked[successor.pk]
+    now = timezone.now()
+
+    Unit.objects.filter(pk__in=pks).update(
+        is_active=False, dissolved_on=dissolved_on, successor=successor, updated_at=now
+    )
+
+    outstanding = Task.objects.outstanding()
+    led = list(
+        outstanding.filter(lead_unit__in=pks)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    Task.objects.filter(pk__in=led).update(lead_unit=successor, updated_at=now)
+
+    # A join with the link table: duplicates when two merged units coordinate the same task.
+    coordinated = set(
+        outstanding.filter(coordinating_units__in=pks)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    links = Task.coordinating_units.through.objects
+    # Asked after the lead units moved, so a task the successor now leads is not given to it
+    # a second time as coordinating unit.
+    involved = set(
+        Task.objects.filter(pk__in=coordinated)
+        .filter(Q(lead_unit=successor) | Q(coordinating_units=successor))
+        .values_list("pk", flat=True)
+    )
+    links.filter(task__in=coordinated, unit__in=pks).delete()
+    links.bulk_create(
+        [links.model(task_id=pk, unit_id=successor.pk) for pk in sorted(coordinated - involved)],
+        ignore_conflicts=True,
+    )
+    Task.objects.filter(pk__in=coordinated).update(updated_at=now)
+
+    followups = list(
+        FollowUp.objects.outstanding()
+        .filter(responsible_unit__in=pks)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    FollowUp.objects.filter(pk__in=followups).update(responsible_unit=successor, updated_at=now)
+
+    reason = _("Unit merger on %(date)s: handed over to %(successor)s") % {
+        "date": formats.date_format(dissolved_on, "SHORT_DATE_FORMAT"),
+        "successor": successor.short_name or successor.full_name,
+    }
+    if len(reason) > 100:
+        reason = f"{reason[:99]}…"
+    record_history(Task, {*led, *coordinated}, history_type=CHANGED, user=user, reason=reason)
+    record_history(FollowUp, followups, history_type=CHANGED, user=user, reason=reason)
+    return MergeResult(
+        units=len(pks),
+        tasks_moved=len(led),
+        coordinations_moved=len(coordinated),
+        followups_moved=len(followups),
+    )
+
+
+def _validate_merge(pks: set[int], locked: dict, successor_pk: int, dissolved_on) -> None:
+    """Raise one ValidationError listing every reason the merger cannot be done."""
+    errors: dict[str, list[str]] = {}
+    if not pks:
+        errors.setdefault("units", []).append(_("Select at least one unit to merge."))
+    for pk in sorted(pks - {successor_pk}, key=lambda pk: str(locked.get(pk, ""))):
+        unit = locked.get(pk)
+        if unit is None:
+            errors.setdefault("units", []).append(_("One of the selected units no longer exists."))
+        elif unit.dissolved_on is not None:
+            errors.setdefault("units", []).append(
+                _("“%(unit)s” was already dissolved on %(date)s.")
+                % {
+                    "unit": unit,
+                    "date": formats.date_format(unit.dissolved_on, "SHORT_DATE_FORMAT"),
+                }
+            )
+        elif not unit.is_active:
+            errors.setdefault("units", []).append(
+                _("“%(unit)s” is not active and cannot be merged.") % {"unit": unit}
+            )
+    successor = locked.get(successor_pk)
+    if successor_pk in pks:
+        errors.setdefault("successor", []).append(
+            _("The successor cannot be one of the units being merged.")
+        )
+    elif successor is None or not successor.is_active or successor.dissolved_on is not None:
+        errors.setdefault("successor", []).append(
+            _("The successor must be an active unit that has not been dissolved.")
+        )
+    if dissolved_on is None:
+        errors.setdefault("dissolved_on", []).append(_("Enter the dissolution date."))
+    elif dissolved_on > timezone.localdate():
+        errors.setdefault("dissolved_on", []).append(
+            _("The dissolution date cannot be in the future.")
+        )
+    if errors:
+        raise ValidationError(errors)
