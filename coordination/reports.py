@@ -30,6 +30,7 @@ from coordination.choices import FollowUpKind, FollowUpStatus, PartyRole, TaskSt
 from coordination.filters import (
     YES_NO,
     YesNoSelect,
+    ageing_dates,
     agreement_queryset,
     unit_queryset,
     with_predecessors,
@@ -232,9 +233,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
             Cell(str(values["overdue"]), list_link(spec.kind, **params, overdue="yes"), "number"),
         ]
         for name, low, high, _label in AGEING:
-            dates = {"due_before": (today - datetime.timedelta(days=low)).isoformat()}
-            if high is not None:
-                dates["due_after"] = (today - datetime.timedelta(days=high)).isoformat()
+            dates = ageing_dates(today, low, high)
             result.append(
                 Cell(
                     str(values[name]),
