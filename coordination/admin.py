@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,7 @@ from coordination.filters import (
     MeetingFilterSet,
     TaskFilterSet,
 )
+from coordination.history import CHANGED, CREATED, record_history
 from coordination.models import (
     Agreement,
     AgreementParty,
@@ -61,7 +63,23 @@ class FoldedSearchMixin:
         return super().get_search_results(request, queryset, fold(search_term))
 
 
-class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
+class ScopedChoicesMixin:
+    """Unit staff pick only their own units as owners, and only records they may see."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        choices = scoping.reference_choices(self.model, db_field, request.user)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        choices = scoping.reference_choices(self.model, db_field, request.user)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
     """Defaults for every coordination admin, and unit staff's scope on every page."""
 
     #: A function of `coordination.selectors` giving the list's queryset with its joins.
@@ -108,12 +126,82 @@ class RecordAdmin(FoldedSearchMixin, admin.ModelAdmin):
             cache[key] = check(request.user, obj)
         return cache[key]
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Unit staff may only give a record to their own units.
-        units = scoping.allowed_unit_ids(request.user)
-        if units is not None and db_field.name in scoping.OWNING_UNITS.get(self.model, []):
-            kwargs["queryset"] = Unit.objects.filter(pk__in=units)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            keep_current_choices(form, obj, request.user)
+        return form
+
+
+def keep_current_choices(form_class, obj, user):
+    """A record already linked stays a valid choice of `obj`'s form: saving the record
+    unchanged must not fail because the user may not see what it points to."""
+    for name, form_field in form_class.base_fields.items():
+        try:
+            db_field = obj._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        # An owning unit is never kept: the user may only change records their units own.
+        if not db_field.is_relation or db_field.related_model is Unit:
+            continue
+        if not hasattr(form_field, "queryset"):
+            continue
+        if scoping.reference_choices(type(obj), db_field, user) is None:
+            continue
+        if db_field.many_to_many:
+            current = getattr(obj, name).values("pk")
+        else:
+            current = [getattr(obj, db_field.attname)]
+        form_field.queryset = form_field.queryset | db_field.related_model._default_manager.filter(
+            pk__in=current
+        )
+
+
+class ScopedInline(ScopedChoicesMixin, admin.TabularInline):
+    """An inline list of a record's parts that shows unit staff only what they may see."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.model in scoping.INVOLVED_UNITS:
+            queryset = scoping.visible_to(queryset, request.user)
+        return queryset
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's pages, where posting an old version's form ("revert") is a change.
+
+    A save writes one history entry, once the related sets (coordinating units, parties)
+    are saved too: simple-history alone would write one on save() with the old sets, then
+    one more for each set the form changes.
+    """
+
+    def save_model(self, request, obj, form, change):
+        obj.skip_history_when_saving = True
+        super().save_model(request, obj, form, change)
+
+    def log_addition(self, request, obj, message):
+        self.record_saved(request, obj, CREATED)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self.record_saved(request, obj, CHANGED)
+        return super().log_change(request, obj, message)
+
+    @staticmethod
+    def record_saved(request, obj, history_type):
+        # Django calls log_addition/log_change after save_related on every path that saves
+        # a form: the change form, list_editable and simple-history's revert.
+        if getattr(obj, "skip_history_when_saving", False):
+            del obj.skip_history_when_saving
+            record_history(type(obj), [obj.pk], history_type=history_type, user=request.user)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history checks only the view permission before saving the posted version.
+        if request.method == "POST":
+            record = self.get_object(request, object_id)
+            if record is None or not self.has_change_permission(request, record):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 @admin.display(description=_("days overdue"))
@@ -196,21 +284,21 @@ class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
 # ---------------------------------------------------------------------------
 
 
-class AgreementPartyInline(admin.TabularInline):
+class AgreementPartyInline(ScopedInline):
     model = AgreementParty
     extra = 0
     autocomplete_fields = ["unit"]
     fields = ["unit", "role"]
 
 
-class SignatoryInline(admin.TabularInline):
+class SignatoryInline(ScopedInline):
     model = Signatory
     extra = 0
     autocomplete_fields = ["person", "unit"]
     fields = ["person", "unit", "position", "signed_on"]
 
 
-class TaskInline(admin.TabularInline):
+class TaskInline(ScopedInline):
     model = Task
     extra = 0
     show_change_link = True
@@ -218,7 +306,7 @@ class TaskInline(admin.TabularInline):
     fields = ["year", "content", "lead_unit", "due_date", "status", "progress", "completed_on"]
 
 
-class IndicatorInline(admin.TabularInline):
+class IndicatorInline(ScopedInline):
     model = Indicator
     extra = 0
     autocomplete_fields = ["unit"]
@@ -226,7 +314,7 @@ class IndicatorInline(admin.TabularInline):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
+class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     spreadsheet_kind = "agreements"
     selector = staticmethod(selectors.agreement_list)
     list_display = [
@@ -329,7 +417,7 @@ class IndicatorAdmin(SpreadsheetAdminMixin, RecordAdmin):
 # ---------------------------------------------------------------------------
 
 
-class FollowUpInline(admin.TabularInline):
+class FollowUpInline(ScopedInline):
     model = FollowUp
     fk_name = "meeting"
     extra = 0
@@ -369,7 +457,7 @@ class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
+class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     spreadsheet_kind = "tasks"
     selector = staticmethod(selectors.task_list)
     list_display = [
@@ -439,7 +527,7 @@ class TaskAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(SpreadsheetAdminMixin, SimpleHistoryAdmin, RecordAdmin):
+class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     spreadsheet_kind = "followups"
     selector = staticmethod(selectors.followup_list)
     list_display = [

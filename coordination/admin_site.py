@@ -8,6 +8,8 @@ class CoordinationAdminSite(admin.AdminSite):
     site_header = _("Coordination records")
     site_title = _("Coordination records")
     index_title = _("Coordination work management")
+    # "View site" in the header opens the read-only pages for auditors (coordination.urls).
+    site_url = "/records/"
     # Lists of long Vietnamese texts need the width more than a second menu.
     enable_nav_sidebar = False
 

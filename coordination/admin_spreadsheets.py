@@ -12,6 +12,7 @@ import tempfile
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -243,7 +244,15 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
             request.current_app = self.admin_site.name
             return TemplateResponse(request, "admin/coordination/export.html", context)
         request.GET = filters
-        queryset = visible_to(self.get_export_queryset(request), request.user)
+        try:
+            queryset = visible_to(self.get_export_queryset(request), request.user)
+        except IncorrectLookupParameters:
+            # What the changelist answers with its "?e=1" page: the filter is not a choice.
+            messages.error(
+                request,
+                _("The list's filters are not valid choices: nothing was exported."),
+            )
+            return HttpResponseRedirect(reverse(self.url_name("changelist")))
         stream = spooled_file()
         exporting.write_export(self.spreadsheet_kind, queryset, stream, file_format)
         stream.seek(0)

@@ -5,12 +5,19 @@ HistoryRequestMiddleware knows. Imports and admin actions write with bulk statem
 send no signals; they call `record_history()`, which copies the rows just written into the
 history table with one INSERT … SELECT per 5,000 records, so history costs a few queries
 however many rows change, and holds exactly what was stored.
+
+Agreements keep their parties and tasks their coordinating units in each entry (simple-
+history's `m2m_fields`): `record_history()` copies those links too, and the admin records
+one entry per save, after the related sets are saved (see `coordination.admin`), instead of
+one for the record and one more for each change of a set.
 """
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import connection
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 CREATED, CHANGED = "+", "~"
 BATCH = 5000
@@ -49,3 +56,53 @@ def record_history(
             cursor.execute(
                 sql, [now, reason[:100], history_type, getattr(user, "pk", None), *batch]
             )
+        for m2m_field in m2m_fields(model):
+            copy_links(
+                history_model,
+                HistoricalRecords.m2m_models[m2m_field],
+                m2m_field,
+                f"h.{quote('history_date')} = %s AND h.{quote('id')} IN ({placeholders})",
+                [now, *batch],
+            )
+
+
+@contextmanager
+def one_entry(obj, history_type: str, *, user=None, reason: str = ""):
+    """Save `obj` and its related sets inside the block with one history entry, written at
+    the end and holding the sets, instead of one per save() and per change of a set."""
+    obj.skip_history_when_saving = True
+    try:
+        yield obj
+    finally:
+        del obj.skip_history_when_saving
+    record_history(type(obj), [obj.pk], history_type=history_type, user=user, reason=reason)
+
+
+def m2m_fields(model) -> list:
+    """The many-to-many fields whose links each history entry of `model` keeps."""
+    return list(getattr(model.history.model, "_history_m2m_fields", ()))
+
+
+def copy_links(history_model, links_model, m2m_field, where: str, params) -> None:
+    """Copy the current links of `m2m_field` into `links_model` for the history entries of
+    `history_model` (alias `h`) that `where` selects and that hold no links yet."""
+    quote = connection.ops.quote_name
+    through = m2m_field.remote_field.through
+    owner = through._meta.get_field(m2m_field.m2m_field_name()).column
+    columns = [
+        model_field.column
+        for model_field in links_model._meta.concrete_fields
+        if model_field.name not in ("m2m_history_id", "history")
+    ]
+    history_id = links_model._meta.get_field("history").column
+    links_table = quote(links_model._meta.db_table)
+    sql = (
+        f"INSERT INTO {links_table} ({', '.join(map(quote, columns))}, {quote(history_id)}) "
+        f"SELECT {', '.join('t.' + quote(column) for column in columns)}, h.{quote('history_id')} "
+        f"FROM {quote(through._meta.db_table)} t "
+        f"JOIN {quote(history_model._meta.db_table)} h ON h.{quote('id')} = t.{quote(owner)} "
+        f"WHERE {where} AND NOT EXISTS (SELECT 1 FROM {links_table} l "
+        f"WHERE l.{quote(history_id)} = h.{quote('history_id')})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

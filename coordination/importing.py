@@ -30,7 +30,7 @@ from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
 from coordination.resources import RESOURCES, Column, RecordResource
-from coordination.scoping import allowed_unit_ids
+from coordination.scoping import allowed_unit_ids, visible_to
 from coordination.search import UnicodeLower
 from coordination.spreadsheets import (
     Sheet,
@@ -156,10 +156,19 @@ class ImportReport:
 
 
 class ImportLookups:
-    """Name → records tables, each loaded with one query the first time a widget needs it."""
+    """Name → records tables, each loaded with one query the first time a widget needs it.
 
-    def __init__(self):
+    Units and people are reference data anyone may name. Agreements and meetings are
+    records: given a user, the tables hold only those the user may see, so a row cannot
+    link to (or even confirm the existence of) another unit's record.
+    """
+
+    def __init__(self, user=None):
+        self.user = user
         self._tables = {}
+
+    def visible(self, queryset):
+        return queryset if self.user is None else visible_to(queryset, self.user)
 
     def _table(self, name, build):
         if name not in self._tables:
@@ -194,7 +203,7 @@ class ImportLookups:
     def agreements(self):
         def build():
             table = defaultdict(list)
-            for agreement in AgreementModel.objects.all():
+            for agreement in self.visible(AgreementModel.objects.all()):
                 table[agreement_key(agreement.number)].append(agreement)
             return dict(table)
 
@@ -204,7 +213,7 @@ class ImportLookups:
     def meetings(self):
         def build():
             table = defaultdict(list)
-            for meeting in Meeting.objects.all():
+            for meeting in self.visible(Meeting.objects.all()):
                 table[fold(meeting.title)].append(meeting)
                 table[fold(f"{meeting.title} ({meeting.held_on:%d/%m/%Y})")].append(meeting)
             return dict(table)
@@ -237,7 +246,7 @@ class Importer:
         self.user = user
         self.allowed = allowed_unit_ids(user) if user is not None else None
         self.progress: Callable[[int, int], None] | None = progress
-        self.lookups = ImportLookups()
+        self.lookups = ImportLookups(user)
         self.by_attribute = {column.attribute: column for column in self.columns}
         # Fields whose widgets already checked type, range and choice: clean_fields() skips
         # them, as it skips relations (found through the lookup tables, no query per row).
@@ -763,7 +772,7 @@ class Importer:
         if self.model is not FollowUp:
             return {}
         ids = {row.values.get("carried_over_from") for row in rows} - {None}
-        return FollowUp.objects.in_bulk(ids) if ids else {}
+        return self.lookups.visible(FollowUp.objects.all()).in_bulk(ids) if ids else {}
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -105,6 +105,24 @@ def changeable_by(queryset: QuerySet, user) -> QuerySet:
     return involving_units(queryset, allowed, OWNING_UNITS.get(queryset.model, ["pk"]))
 
 
+def reference_choices(model, field, user) -> QuerySet | None:
+    """The records `user` may pick for `model.field`, or None when the choice is open.
+
+    A unit that owns the record must be one of the user's units; any other record named
+    (an agreement, a meeting, a follow-up item) must be one the user may see. Units and
+    people in other roles are reference data everyone may name.
+    """
+    related = field.related_model
+    if related is Unit:
+        allowed = allowed_unit_ids(user)
+        if allowed is None or field.name not in OWNING_UNITS.get(model, []):
+            return None
+        return Unit.objects.filter(pk__in=allowed)
+    if related is Person or related not in INVOLVED_UNITS or visible_unit_ids(user) is None:
+        return None
+    return visible_to(related._default_manager.all(), user)
+
+
 def may_change(user, record) -> bool:
     """Whether the user's units own `record` (one query for a restricted user)."""
     allowed = allowed_unit_ids(user)

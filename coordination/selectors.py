@@ -7,9 +7,12 @@ from django.db.models import CharField, OuterRef, Prefetch, QuerySet, Subquery, 
 from django.db.models.functions import Concat
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from simple_history.models import HistoricalRecords
 
 from coordination.choices import AgreementStatus, FollowUpStatus, TaskStatus
 from coordination.filters import FILTERSETS
+from coordination.history import m2m_fields
 from coordination.importing import ImportLookups
 from coordination.models import Agreement, AgreementParty, FollowUp, Meeting, Task
 from coordination.resources import RESOURCES
@@ -137,7 +140,11 @@ class HistoryEntry:
     changes: list[tuple[str, str, str]]
 
 
-HISTORY_ACTIONS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
+HISTORY_ACTIONS = {
+    "+": gettext_lazy("Created"),
+    "~": gettext_lazy("Changed"),
+    "-": gettext_lazy("Deleted"),
+}
 
 
 def record_history_entries(record) -> list[HistoryEntry]:
@@ -150,6 +157,9 @@ def record_history_entries(record) -> list[HistoryEntry]:
         for model_field in type(record)._meta.concrete_fields
         if model_field.name not in ("id", "created_at", "updated_at")
     ]
+    # The links each entry keeps (coordinating units, parties): one query per set.
+    sets = m2m_fields(type(record))
+    links = {m2m_field: history_links(m2m_field, rows) for m2m_field in sets}
     raw_changes = []
     wanted: dict[type, set] = {}
     previous = None
@@ -167,6 +177,15 @@ def record_history_entries(record) -> list[HistoryEntry]:
                     value for value in (old, new) if value is not None
                 )
             changes.append((model_field, old, new))
+        for m2m_field in sets:
+            new = links[m2m_field].get(row.history_id, frozenset())
+            old = links[m2m_field].get(previous.history_id, frozenset()) if previous else None
+            if old == new or (previous is None and not new):
+                continue
+            wanted.setdefault(m2m_field.related_model, set()).update(
+                link[0] for link in (old or set()) | new
+            )
+            changes.append((m2m_field, old, new))
         raw_changes.append((row, changes))
         previous = row
     names = {
@@ -175,6 +194,8 @@ def record_history_entries(record) -> list[HistoryEntry]:
     }
 
     def show(model_field, value) -> str:
+        if model_field.many_to_many and value is not None:
+            return show_links(model_field, value, names[model_field.related_model])
         if value is None or value == "":
             return "—"
         if model_field.is_relation:
@@ -207,3 +228,35 @@ def record_history_entries(record) -> list[HistoryEntry]:
         )
     entries.reverse()
     return entries
+
+
+def history_links(m2m_field, rows) -> dict[int, frozenset]:
+    """history_id → the links the entry kept: (unit id,) or (unit id, role) for parties."""
+    links_model = HistoricalRecords.m2m_models[m2m_field]
+    target = m2m_field.m2m_reverse_field_name()
+    extra = [
+        model_field.attname
+        for model_field in links_model._meta.concrete_fields
+        if not model_field.is_relation
+        and model_field.name not in ("id", "m2m_history_id", "created_at", "updated_at")
+    ]
+    found: dict[int, set] = {}
+    values = links_model.objects.filter(history__in=[row.history_id for row in rows])
+    for history_id, *link in values.values_list("history_id", f"{target}_id", *extra):
+        found.setdefault(history_id, set()).add(tuple(link))
+    return {history_id: frozenset(links) for history_id, links in found.items()}
+
+
+def show_links(m2m_field, links, names) -> str:
+    """The linked units by name, with their role where the link has one."""
+    if not links:
+        return "—"
+    links_model = HistoricalRecords.m2m_models[m2m_field]
+    shown = []
+    for target, *extra in sorted(links):
+        name = names.get(target, f"#{target}")
+        if extra:
+            role = links_model._meta.get_field("role")
+            name = f"{name} ({dict(role.flatchoices).get(extra[0], extra[0])})"
+        shown.append(name)
+    return ", ".join(shown)

@@ -18,6 +18,7 @@ from coordination.choices import (
     UnitKind,
     UnitLevel,
 )
+from coordination.history import CREATED, one_entry
 from coordination.models import (
     Agreement,
     AgreementParty,
@@ -79,13 +80,16 @@ def make_agreement(*, parties=(), **overrides) -> Agreement:
         "end_year": 2026,
     }
     fields.update(overrides)
-    agreement = Agreement.objects.create(**fields)
-    for position, unit in enumerate(parties):
-        make_party(
-            agreement=agreement,
-            unit=unit,
-            role=PartyRole.LEAD if position == 0 else PartyRole.PARTY,
-        )
+    agreement = Agreement(**fields)
+    # One "created" entry holding the parties, as the admin's add form writes it.
+    with one_entry(agreement, CREATED):
+        agreement.save()
+        for position, unit in enumerate(parties):
+            make_party(
+                agreement=agreement,
+                unit=unit,
+                role=PartyRole.LEAD if position == 0 else PartyRole.PARTY,
+            )
     return agreement
 
 
@@ -149,8 +153,9 @@ def make_task(*, coordinating_units=(), **overrides) -> Task:
     fields.update(overrides)
     _default(fields, "agreement", make_agreement)
     _default(fields, "lead_unit", make_unit)
-    task = Task.objects.create(**fields)
-    if coordinating_units:
+    task = Task(**fields)
+    with one_entry(task, CREATED):
+        task.save()
         task.coordinating_units.set(coordinating_units)
     return task
 

@@ -14,7 +14,6 @@ Every allowed write is checked by its effect, and by the other unit's records no
 import csv
 import datetime
 import io
-from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
@@ -64,6 +63,7 @@ from tests.factories import (
     xlsx_bytes,
     xlsx_values,
 )
+from tests.forms import form_data, select_options
 
 pytestmark = pytest.mark.django_db
 
@@ -367,88 +367,6 @@ def label(choice) -> str:
     """A choice's label as a Vietnamese spreadsheet spells it."""
     with translation.override("vi"):
         return str(choice.label)
-
-
-class FormReader(HTMLParser):
-    """What a browser would submit from the form with id `form_id`, and every <select>'s
-    option values (of any form, for filter choices)."""
-
-    def __init__(self, form_id: str | None = None):
-        super().__init__(convert_charrefs=True)
-        self.form_id = form_id
-        self.inside = False
-        self.data: dict[str, list[str]] = {}
-        self.options: dict[str, list[str]] = {}
-        self.select = None  # (name, multiple, values chosen, first value)
-        self.textarea = None  # (name, [text])
-
-    def add(self, name, value):
-        self.data.setdefault(name, []).append(value)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.inside = self.form_id is None or attrs.get("id") == self.form_id
-        if tag == "select":
-            self.select = [attrs.get("name"), "multiple" in attrs, [], None]
-            self.options.setdefault(attrs.get("name"), [])
-        elif tag == "option" and self.select is not None:
-            value = attrs.get("value", "")
-            self.options[self.select[0]].append(value)
-            if self.select[3] is None:
-                self.select[3] = value
-            if "selected" in attrs:
-                self.select[2].append(value)
-        if not self.inside or "disabled" in attrs or not attrs.get("name"):
-            return
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in ("submit", "button", "image", "reset", "file"):
-                return
-            if kind in ("checkbox", "radio"):
-                if "checked" in attrs:
-                    self.add(attrs["name"], attrs.get("value", "on"))
-                return
-            self.add(attrs["name"], attrs.get("value", ""))
-        elif tag == "textarea":
-            self.textarea = (attrs["name"], [])
-
-    def handle_data(self, data):
-        if self.textarea is not None:
-            self.textarea[1].append(data)
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.inside = False
-        elif tag == "select" and self.select is not None:
-            name, multiple, chosen, first = self.select
-            if self.inside and name:
-                if chosen:
-                    for value in chosen:
-                        self.add(name, value)
-                elif not multiple and first is not None:
-                    self.add(name, first)
-            self.select = None
-        elif tag == "textarea" and self.textarea is not None:
-            name, parts = self.textarea
-            text = "".join(parts)
-            self.add(name, text[1:] if text.startswith("\n") else text)
-            self.textarea = None
-
-
-def form_data(html: str, form_id: str) -> dict:
-    """The fields the admin form `form_id` would post, as the test client takes them."""
-    reader = FormReader(form_id)
-    reader.feed(html)
-    assert reader.data, f"no form #{form_id} in the page"
-    return {name: values if len(values) > 1 else values[0] for name, values in reader.data.items()}
-
-
-def select_options(html: str, name: str) -> set[str]:
-    """The non-empty option values of the <select name=`name`> of a page."""
-    reader = FormReader()
-    reader.feed(html)
-    return {value for value in reader.options.get(name, []) if value}
 
 
 def ids_in_rows(rows) -> set[int]:
@@ -844,14 +762,6 @@ HIDDEN_REFERENCES = [
         for case in HIDDEN_REFERENCES
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: RecordAdmin.formfield_for_foreignkey scopes only the owning-unit fields; the "
-        "agreement, meeting and carried_over_from choices of a change form are every record, "
-        "so a forged POST links A's record to B's and A's detail page then shows B's record"
-    ),
-)
 def test_unit_staff_cannot_link_their_record_to_a_record_they_cannot_see(
     town, model, field, target
 ):
@@ -865,6 +775,47 @@ def test_unit_staff_cannot_link_their_record_to_a_record_they_cannot_see(
     assert response.status_code == 200
     assert field in response.context["adminform"].form.errors
     assert db_state() == before
+
+
+def test_a_link_already_made_stays_a_valid_choice(town):
+    """A task of A that an administrator filed under B's own agreement can still be saved by
+    staff of A: the current agreement stays a choice, other hidden agreements do not."""
+    task = town.records["task"]["a"]
+    Task.objects.filter(pk=task.pk).update(agreement=town.records["agreement"]["b"])
+    address, data = change_post(town, "task", "a", "Vẫn lưu được với văn bản cũ")
+    response = client_for(town, "staff_a").post(address, data)
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.content == "Vẫn lưu được với văn bản cũ"
+    assert task.agreement == town.records["agreement"]["b"]
+    page = client_for(town, "staff_a").get(
+        admin_url("followup", "change", town.records["followup"]["a"].pk)
+    )
+    choices = page.context["adminform"].form.fields["agreement"].queryset
+    assert town.records["agreement"]["b"] not in set(choices)
+
+
+def test_inline_lists_show_unit_staff_only_what_they_may_see(town):
+    """The shared agreement's page shows staff of A its tasks and indicators that involve A
+    (their own, and B's task A coordinates), never B's own."""
+    shared = town.records["agreement"]["shared"]
+    response = client_for(town, "staff_a").get(admin_url("agreement", "change", shared.pk))
+    assert response.status_code == 200
+    shown = {
+        formset.formset.model: {form.instance.pk for form in formset.formset.forms}
+        for formset in response.context["inline_admin_formsets"]
+    }
+    records = town.records
+    assert shown[Task] == {records["task"]["a"].pk, records["task"]["shared"].pk}
+    assert shown[Indicator] == {records["indicator"]["a"].pk}
+    everything = client_for(town, "admin").get(admin_url("agreement", "change", shared.pk))
+    tasks = {
+        form.instance.pk
+        for formset in everything.context["inline_admin_formsets"]
+        if formset.formset.model is Task
+        for form in formset.formset.forms
+    }
+    assert records["task"]["b"].pk in tasks
 
 
 def delete_victim(town, model: str):
@@ -935,36 +886,11 @@ def test_unit_staff_cannot_delete_any_record(town, role, model, key):
     assert db_state() == before
 
 
-REVERT_BUG = (
-    "BUG: simple-history's history_form_view (POST /admin/coordination/{model}/<pk>/history/"
-    "<version>/) checks only the view permission, so a user who may only read the record "
-    "can post the version form; {effect}"
-)
-REVERT_EFFECT = {
-    "agreement": "the agreement is saved (302) with the posted values",
-    "task": (
-        "nothing is written here only because the form's lead unit choices (the user's own "
-        "units) exclude the posted unit (200, form error), not because the view refuses"
-    ),
-    "followup": (
-        "nothing is written here only because the form's responsible unit choices are empty "
-        "for an auditor (200, form error), not because the view refuses"
-    ),
-}
-
-
 def revert_cases():
     for model in HISTORY_MODELS:
         for key in keys_of(model):
             for role in ROLES:
-                marks = []
-                read_only = not (may_write(role, model) and owns(role, model, key))
-                if role != "anonymous" and sees(role, key) and read_only:
-                    reason = REVERT_BUG.format(model=model, effect=REVERT_EFFECT[model])
-                    marks = [pytest.mark.xfail(strict=True, reason=reason)]
-                yield pytest.param(
-                    role, model, key, id=f"{role}-{model}-history-revert[{key}]", marks=marks
-                )
+                yield pytest.param(role, model, key, id=f"{role}-{model}-history-revert[{key}]")
 
 
 @pytest.mark.parametrize(("role", "model", "key"), list(revert_cases()))
@@ -993,14 +919,6 @@ def test_history_revert_post(town, role, model, key):
     assert db_state() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: POST /admin/coordination/task/<shared pk>/history/<version>/ as staff of A saves "
-        "the task B leads with lead_unit=A: history_form_view never checks the change "
-        "permission, and the form accepts A as lead unit"
-    ),
-)
 def test_unit_staff_cannot_take_over_a_coordinated_task_through_its_history(town):
     """Staff of A, who only coordinate the task B leads, cannot make A its lead unit by
     posting its historical version's form: refused (403), the task stays B's."""
@@ -1255,14 +1173,6 @@ def reference_cell(record):
     return record.pk
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: coordination.importing checks unit staff's scope only on the scope_attributes "
-        "(lead/responsible unit); a row of A's may name B's agreement, meeting or item (by "
-        "number, title or record no.) and is imported, linking A's record to B's"
-    ),
-)
 @pytest.mark.parametrize(
     ("model", "attribute", "target"),
     [
@@ -1661,14 +1571,6 @@ BAD_EXPORT_FILTERS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the admin export (export_action → get_export_queryset → ChangeList) lets "
-        "IncorrectLookupParameters from FilterSetFilter escape: a filter the changelist would "
-        "answer with ?e=1 is a 500 on /admin/coordination/<model>/export/?…&_format=xlsx"
-    ),
-)
 @pytest.mark.parametrize(
     ("role", "query", "model"),
     [

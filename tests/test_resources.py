@@ -211,10 +211,12 @@ def test_export_edit_in_excel_and_reimport_changes_only_the_edited_cells(spreads
     task.refresh_from_db()
     assert (task.progress, task.result) == (75, "Đã tổ chức 3/4 hội nghị")
     after = db_state()
-    # The task and its history (one entry recording the edit).
+    # The task and its history (one entry recording the edit, with its coordinating units).
+    assert task.coordinating_units.exists()
     assert {label for label in before if before[label] != after[label]} == {
         "coordination.Task",
         "coordination.HistoricalTask",
+        "coordination.HistoricalTask_coordinating_units",
     }
     assert xlsx_values(export("tasks")) == xlsx_values(edited)
 

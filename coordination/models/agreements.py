@@ -31,6 +31,41 @@ class AgreementQuerySet(RecordQuerySet):
         return self.filter(start_year__lte=year, end_year__gte=year)
 
 
+class AgreementParty(Record):
+    """A unit taking part in an agreement, as its lead or as a party."""
+
+    # Defined before Agreement: the agreement's history copies this table when it is created.
+    agreement = models.ForeignKey(
+        "coordination.Agreement",
+        verbose_name=_("agreement"),
+        on_delete=models.CASCADE,
+        related_name="party_links",
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        related_name="agreement_links",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=PartyRole, default=PartyRole.PARTY)
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        ordering = ["role", "pk"]
+        constraints = [
+            FieldUniqueConstraint(
+                fields=["agreement", "unit"],
+                name="coordination_agreementparty_unique_unit",
+                error_field="unit",
+                violation_error_message=_("This unit is already a party to the agreement."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.unit} ({self.get_role_display()})"
+
+
 class Agreement(Record):
     """A coordination regulation, programme or plan signed by two or more units."""
 
@@ -78,13 +113,14 @@ class Agreement(Record):
     parties = models.ManyToManyField(
         Unit,
         verbose_name=_("parties"),
-        through="AgreementParty",
+        through=AgreementParty,
         related_name="agreements",
         blank=True,
     )
 
     objects = AgreementQuerySet.as_manager()
-    history = HistoricalRecords()
+    # Each history entry keeps the parties (and their roles) as they were.
+    history = HistoricalRecords(m2m_fields=[parties])
 
     class Meta:
         verbose_name = _("coordination agreement")
@@ -125,40 +161,6 @@ class Agreement(Record):
 
     def __str__(self):
         return f"{self.number} – {self.title}"
-
-
-class AgreementParty(Record):
-    """A unit taking part in an agreement, as its lead or as a party."""
-
-    agreement = models.ForeignKey(
-        Agreement,
-        verbose_name=_("agreement"),
-        on_delete=models.CASCADE,
-        related_name="party_links",
-    )
-    unit = models.ForeignKey(
-        Unit,
-        verbose_name=_("unit"),
-        on_delete=models.PROTECT,
-        related_name="agreement_links",
-    )
-    role = models.CharField(_("role"), max_length=16, choices=PartyRole, default=PartyRole.PARTY)
-
-    class Meta:
-        verbose_name = _("party")
-        verbose_name_plural = _("parties")
-        ordering = ["role", "pk"]
-        constraints = [
-            FieldUniqueConstraint(
-                fields=["agreement", "unit"],
-                name="coordination_agreementparty_unique_unit",
-                error_field="unit",
-                violation_error_message=_("This unit is already a party to the agreement."),
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.unit} ({self.get_role_display()})"
 
 
 class Signatory(Record):

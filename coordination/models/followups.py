@@ -143,6 +143,10 @@ class FollowUp(DeadlineMixin, Record):
                 fields=["year", "responsible_unit", "status"], name="coordination_fu_year_unit"
             ),
             models.Index(fields=["year", "due_date"], name="coordination_fu_year_due"),
+            # A year and a status (or the outstanding statuses) across all units, by due date.
+            models.Index(
+                fields=["year", "status", "due_date"], name="coordination_fu_yr_status_due"
+            ),
             models.Index(fields=["status", "due_date"], name="coordination_fu_status_due"),
             models.Index(fields=["kind", "year"], name="coordination_fu_kind_year"),
         ]

@@ -89,7 +89,8 @@ class Task(DeadlineMixin, Record):
     )
 
     objects = TaskQuerySet.as_manager()
-    history = HistoricalRecords()
+    # Each history entry keeps the coordinating units as they were.
+    history = HistoricalRecords(m2m_fields=[coordinating_units])
 
     class Meta:
         verbose_name = _("task")
@@ -127,6 +128,8 @@ class Task(DeadlineMixin, Record):
                 fields=["year", "lead_unit", "status"], name="coordination_task_year_unit"
             ),
             models.Index(fields=["year", "due_date"], name="coordination_task_year_due"),
+            # A year and a status (or the open statuses) across all units, by due date.
+            models.Index(fields=["year", "status", "due_date"], name="coordination_task_yr_st_due"),
             models.Index(fields=["status", "due_date"], name="coordination_task_status_due"),
         ]
         permissions = import_export_permissions("task", "tasks")
