@@ -142,7 +142,8 @@ class UnitLinks(LinksFilter):
     parameter_name = "unit"
 
     def lookups(self, request, model_admin):
-        return [(unit.pk, unit.short_name or unit.full_name) for unit in unit_queryset(request)]
+        # Full names: short names repeat across localities ("UBND huyện" of each district).
+        return [(unit.pk, unit.full_name) for unit in unit_queryset(request)]
 
 
 def choice_links(name: str, title, choices) -> type[LinksFilter]:

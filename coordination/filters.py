@@ -22,6 +22,7 @@ from coordination.choices import (
     TaskStatus,
 )
 from coordination.models import Agreement, FollowUp, Meeting, Task, Unit
+from coordination.models.base import SEARCH_TEXT, search_document_fields
 from coordination.text import fold
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -96,6 +97,81 @@ def with_predecessors(unit_ids) -> set[int]:
     return found
 
 
+def search_records(queryset: QuerySet, fields: list[str], text: str) -> QuerySet:
+    """The records of `queryset` where every word of `text` is in one of `fields`, ignoring
+    case and diacritics.
+
+    The condition is, for each word, "in the record's own text, or in the name of its unit or
+    agreement". Tasks and follow-up items keep their own text folded in `search_text`
+    (`SearchableMixin`), matched as stored, with no folding of each row; on PostgreSQL its
+    trigram index finds the rows (migration 0008). The units and agreements whose names hold
+    a word are looked up first (one small query per kind, whatever the number of words), so
+    the list's query names them by id and the planner knows how few they are. A word no name
+    holds is then a plain `search_text LIKE` term, which the index serves. When every word is
+    in some name, the matches are whole units' records, many of them: the list's own order
+    index finds the first page, checking the cheap condition row by row.
+    """
+    words = fold(text).split()
+    if not words:
+        return queryset
+    model = queryset.model
+    own, related, multivalued = [], {}, []
+    for path in fields:
+        first, _, rest = path.partition("__")
+        model_field = model._meta.get_field(first)
+        if not rest:
+            own.append(path)
+        elif model_field.many_to_one and "__" not in rest:
+            related.setdefault(first, []).append(rest)
+        else:
+            multivalued.append(path)
+    stored = bool(own) and set(own) <= set(search_document_fields(model))
+
+    def own_text(word) -> Q:
+        if stored:
+            return Q(**{f"{SEARCH_TEXT}__contains": word})
+        return any_contains(own, word)
+
+    # {foreign key: {word: ids of the related records whose names hold the word}}
+    named = {name: names_holding(model, name, names, words) for name, names in related.items()}
+    exact = Q()
+    for word in words:
+        condition = own_text(word) if own else Q()
+        for name, by_word in named.items():
+            if by_word[word]:
+                condition |= Q(**{f"{name}__in": sorted(by_word[word])})
+        if multivalued:
+            matching = model.objects.filter(any_contains(multivalued, word)).values("pk")
+            condition |= Q(pk__in=matching)
+        if not condition:
+            return queryset.none()
+        exact &= condition
+    return queryset.filter(exact)
+
+
+def names_holding(model, name: str, names: list[str], words: list[str]) -> dict[str, set]:
+    """For each word, the ids of the records `model.<name>` points to (units, agreements)
+    whose `names` hold the word, ignoring case and diacritics: one query for all words."""
+    target = model._meta.get_field(name).related_model
+    condition = Q()
+    for word in words:
+        condition |= any_contains(names, word)
+    found = {word: set() for word in words}
+    for pk, *values in target._base_manager.filter(condition).values_list("pk", *names):
+        folded = [fold(value) for value in values if value]
+        for word in words:
+            if any(word in value for value in folded):
+                found[word].add(pk)
+    return found
+
+
+def any_contains(paths: list[str], word: str) -> Q:
+    condition = Q()
+    for path in paths:
+        condition |= Q(**{f"{path}__fold__contains": word})
+    return condition
+
+
 class YearFilter(django_filters.NumberFilter):
     """A four-digit year; anything else is a form error, never a database error."""
 
@@ -132,13 +208,7 @@ class RecordFilterSet(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset, name, value):
-        words = fold(value).split()
-        for word in words:
-            condition = Q()
-            for field in self.search_fields:
-                condition |= Q(**{f"{field}__fold__contains": word})
-            queryset = queryset.filter(pk__in=queryset.model.objects.filter(condition).values("pk"))
-        return queryset
+        return search_records(queryset, self.search_fields, value)
 
     def unit_ids(self, unit) -> set[int]:
         if self.form.cleaned_data.get("predecessors") == "yes":

@@ -29,6 +29,7 @@ from coordination.history import CHANGED, CREATED, record_history
 from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
+from coordination.models.base import SEARCH_TEXT
 from coordination.resources import RESOURCES, Column, RecordResource
 from coordination.scoping import allowed_unit_ids, visible_to
 from coordination.search import UnicodeLower
@@ -1009,7 +1010,8 @@ def model_values(instance) -> dict:
     return {
         model_field.attname: getattr(instance, model_field.attname)
         for model_field in instance._meta.concrete_fields
-        if model_field.name not in ("created_at", "updated_at")
+        # search_text follows the text fields: derived, never a change of its own.
+        if model_field.name not in ("created_at", "updated_at", SEARCH_TEXT)
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from coordination.history import has_history
@@ -33,7 +33,12 @@ def show_date(day: datetime.date | None) -> str:
 
 
 def show_datetime(moment: datetime.datetime | None) -> str:
-    return formats.date_format(moment, "SHORT_DATETIME_FORMAT") if moment else ""
+    """A stored (UTC) moment as the office reads it: in local time (Asia/Ho_Chi_Minh)."""
+    if not moment:
+        return ""
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
 def unit_name(unit) -> str:

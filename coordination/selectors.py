@@ -15,6 +15,7 @@ from coordination.filters import FILTERSETS
 from coordination.history import m2m_fields
 from coordination.importing import ImportLookups
 from coordination.models import Agreement, AgreementParty, FollowUp, Meeting, Task
+from coordination.models.base import SEARCH_TEXT
 from coordination.resources import RESOURCES
 from coordination.scoping import involving_units, visible_to
 from coordination.widgets import CellError, ChoiceWidget, UnitWidget
@@ -155,7 +156,7 @@ def record_history_entries(record) -> list[HistoryEntry]:
     fields = [
         model_field
         for model_field in type(record)._meta.concrete_fields
-        if model_field.name not in ("id", "created_at", "updated_at")
+        if model_field.name not in ("id", "created_at", "updated_at", SEARCH_TEXT)
     ]
     # The links each entry keeps (coordinating units, parties): one query per set.
     sets = m2m_fields(type(record))

@@ -6,7 +6,9 @@ Expectations are computed by hand from small worlds, with dates placed around to
 import datetime
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from coordination.choices import (
     AgreementKind,
@@ -352,3 +354,59 @@ def test_ageing_dates_bound_each_bucket():
     day = datetime.date(2026, 3, 31)
     assert ageing_dates(day, 1, 30) == {"due_before": "2026-03-30", "due_after": "2026-03-01"}
     assert ageing_dates(day, 91, None) == {"due_before": "2025-12-30"}
+
+
+class TestTextSearch:
+    """`q`: every word must be found, each in any searched field (the record's own text, its
+    unit's full or short name, its agreement's number), ignoring case and diacritics."""
+
+    @pytest.fixture
+    def found(self):
+        farmers = make_unit(full_name="Hội Nông dân xã Tân Hà", short_name="HND Tân Hà")
+        agreement = make_agreement(number="09/KH-ND-UBND")
+        match = make_task(
+            content="Tuyên truyền pháp luật cho hội viên",
+            lead_unit=farmers,
+            agreement=agreement,
+            result="Đã tổ chức 3 buổi",
+        )
+        make_task(content="Tuyên truyền phòng chống cháy rừng")
+        make_task(content="Kiểm tra an toàn thực phẩm", lead_unit=farmers)
+        return match
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "tuyen truyen nong dan",  # content + unit name
+            "PHÁP LUẬT",  # content, capitals and diacritics
+            "hnd tan ha tuyen",  # short name + content
+            "09/kh-nd",  # agreement number
+            "3 buoi",  # result
+            "  luat   hoi  ",  # spacing
+        ],
+    )
+    def test_every_word_matches_some_field(self, found, admin_request, text):
+        assert pks(tasks({"q": text}, admin_request)) == {found.pk}
+
+    def test_a_word_found_nowhere_empties_the_list(self, found, admin_request):
+        assert pks(tasks({"q": "tuyen truyen khongco"}, admin_request)) == set()
+
+    def test_the_admin_search_box_finds_the_same_rows(self, found, client):
+        client.force_login(make_superuser())
+        response = client.get("/admin/coordination/task/", {"q": "tuyen truyen nong dan"})
+        assert response.status_code == 200
+        shown = {task.pk for task in response.context["cl"].result_list}
+        assert shown == {found.pk}
+
+    def test_search_queries_do_not_grow_with_words(self, found, admin_request):
+        """The units and agreements named by the words are looked up once each (two small
+        queries for tasks), then one query lists the tasks, however many words."""
+        counts = []
+        for text in ("phap", "tuyen truyen phap luat nong dan hoi vien"):
+            with CaptureQueriesContext(connection) as queries:
+                assert pks(tasks({"q": text}, admin_request)) == {found.pk}
+            counts.append(len(queries))
+        assert counts == [3, 3]
+
+    def test_a_word_matching_nothing_needs_no_list_query(self, found, admin_request):
+        assert pks(tasks({"q": "khongco"}, admin_request)) == set()

@@ -177,6 +177,20 @@ class TestDetailPage:
         assert "Đánh dấu đã giải quyết" in page
         assert "Chưa giải quyết → Đã giải quyết" in page
 
+    def test_times_are_shown_in_local_time(self, client, world):
+        """A change stored at 01:30 UTC happened at 08:30 in Hà Nội: the list's "last
+        changed", the detail's fields and its history all say 08:30."""
+        item = world["open_a"]
+        moment = datetime.datetime(2026, 11, 20, 1, 30, tzinfo=datetime.UTC)
+        FollowUp.objects.filter(pk=item.pk).update(updated_at=moment)
+        item.history.update(history_date=moment)
+        client.force_login(auditor())
+        listing = client.get("/records/followups/", {"unit": world["a"].pk}).content.decode()
+        detail = client.get(f"/records/followups/{item.pk}/").content.decode()
+        assert "08:30 20/11/2026" in listing
+        assert "08:30 20/11/2026" in detail
+        assert "01:30 20/11/2026" not in listing + detail
+
     def test_another_units_record_is_not_found(self, client, world):
         staff = make_user()
         staff.groups.add(Group.objects.get(name=STAFF_GROUP))

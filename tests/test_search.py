@@ -1,14 +1,21 @@
 """Search that ignores case and Vietnamese diacritics, in the ORM and in the admin."""
 
+import importlib
 import unicodedata
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection, transaction
 from django.urls import reverse
 
-from coordination.models import Person, Unit
+from coordination import services
+from coordination.choices import FollowUpStatus
+from coordination.filters import FILTERSETS, search_records
+from coordination.importing import import_records
+from coordination.models import FollowUp, Person, Task, Unit
 from coordination.search import Fold
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, clean_text, fold
-from tests.factories import make_person, make_unit
+from tests.factories import make_followup, make_person, make_task, make_unit, xlsx_bytes
 
 # Every Vietnamese letter with a diacritic, lower and upper case, each tone.
 VIETNAMESE_LETTERS = (
@@ -228,3 +235,131 @@ class TestAdminSearch:
         results = response.json()["results"]
         assert [result["id"] for result in results] == [str(units["ham_tan"].pk)]
         assert results[0]["text"] == "Ủy ban nhân dân huyện Hàm Tân"
+
+
+# ---------------------------------------------------------------------------------------------
+# search_text: the stored, folded copy of a task's or item's own text, on every write path
+# ---------------------------------------------------------------------------------------------
+
+
+def stored_search_text(record) -> str:
+    return type(record).objects.values_list("search_text", flat=True).get(pk=record.pk)
+
+
+@pytest.mark.django_db
+class TestSearchText:
+    def test_save_folds_every_searched_field(self):
+        item = make_followup(
+            content="Sửa chữa ĐƯỜNG liên xã",
+            resolution="Đã  khắc phục",
+            source_reference="Kỳ họp 7",
+        )
+        assert stored_search_text(item) == "sua chua duong lien xa da khac phuc ky hop 7"
+
+    def test_save_with_update_fields_follows_the_text(self):
+        task = make_task(content="Nội dung cũ")
+        task.content = "Nội dung mới"
+        task.save(update_fields=["content"])
+        assert stored_search_text(task) == "noi dung moi"
+
+    def test_bulk_update_and_bulk_create_follow_the_text(self):
+        task = make_task(content="Cũ")
+        task.result = "Hoàn thành tốt"
+        Task.objects.bulk_update([task], ["result"])
+        assert stored_search_text(task) == "cu hoan thanh tot"
+        (created,) = Task.objects.bulk_create(
+            [
+                Task(
+                    agreement=task.agreement,
+                    year=task.year,
+                    lead_unit=task.lead_unit,
+                    content="Tạo hàng loạt",
+                )
+            ]
+        )
+        assert stored_search_text(created) == "tao hang loat"
+
+    def test_update_of_a_searched_field_refreshes_it(self):
+        task = make_task(content="Trước")
+        Task.objects.filter(pk=task.pk).update(content="Sau khi sửa", progress=5)
+        assert stored_search_text(task) == "sau khi sua"
+
+    def test_update_of_other_fields_leaves_it(self, django_assert_num_queries):
+        task = make_task(content="Giữ nguyên")
+        with django_assert_num_queries(1):
+            Task.objects.filter(pk=task.pk).update(progress=50)
+        assert stored_search_text(task) == "giu nguyen"
+
+    def test_carried_over_items_are_found(self):
+        item = make_followup(content="Kiến nghị về nước sạch", status=FollowUpStatus.OPEN)
+        services.followup_carry_over(followups=FollowUp.objects.filter(pk=item.pk))
+        successor = FollowUp.objects.get(carried_over_from=item)
+        assert stored_search_text(successor) == "kien nghi ve nuoc sach"
+
+    def test_import_writes_and_rewrites_it(self):
+        task = make_task(content="Tuyên truyền")
+        rows = [
+            ["Mã", "Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Kết quả"],
+            [
+                task.pk,
+                task.agreement.number,
+                task.year,
+                task.content,
+                task.lead_unit.full_name,
+                "Đạt yêu cầu",
+            ],
+            [
+                "",
+                task.agreement.number,
+                task.year,
+                "Nhiệm vụ nhập mới",
+                task.lead_unit.full_name,
+                "",
+            ],
+        ]
+        report = import_records(
+            kind="tasks", data=xlsx_bytes(rows), file_name="a.xlsx", dry_run=False
+        )
+        assert report.written, report.problems
+        assert stored_search_text(task) == "tuyen truyen dat yeu cau"
+        assert stored_search_text(Task.objects.get(content="Nhiệm vụ nhập mới")) == (
+            "nhiem vu nhap moi"
+        )
+
+    def test_the_migration_fills_existing_rows(self):
+        """Migration 0008's fill gives rows written before the column its value."""
+        task = make_task(content="Có từ trước", result="Đã xong")
+        Task.objects.filter(pk=task.pk).update(progress=1)  # leaves search_text
+        Task._base_manager.filter(pk=task.pk).update(search_text="")
+        migration = importlib.import_module("coordination.migrations.0008_search_text")
+        migration.fill_search_text(django_apps, None)
+        assert stored_search_text(task) == "co tu truoc da xong"
+
+
+# ---------------------------------------------------------------------------------------------
+# The trigram indexes of migration 0008 (PostgreSQL)
+# ---------------------------------------------------------------------------------------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="trigram indexes exist on PostgreSQL only"
+)
+
+
+@postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "index"),
+    [("tasks", "coordination_task_search_trgm"), ("followups", "coordination_fu_search_trgm")],
+)
+def test_text_search_plan_uses_the_trigram_index(kind, index):
+    """With sequential scans priced out (the test table is tiny), the search's plan reads
+    the trigram index of search_text."""
+    filterset_class = FILTERSETS[kind]
+    model = filterset_class._meta.model
+    queryset = search_records(model.objects.all(), filterset_class.search_fields, "Hàm Tân")
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan

@@ -14,6 +14,7 @@ from coordination.models.base import (
     DeadlineMixin,
     Record,
     RecordQuerySet,
+    SearchableMixin,
     import_export_permissions,
     year_range_constraint,
 )
@@ -43,8 +44,11 @@ class FollowUpQuerySet(RecordQuerySet):
         )
 
 
-class FollowUp(DeadlineMixin, Record):
+class FollowUp(DeadlineMixin, SearchableMixin, Record):
     """A limitation, conclusion, petition or recommendation that a unit must resolve."""
+
+    # The text `q` searches, kept folded in `search_text` (SearchableMixin).
+    search_document_fields = ("content", "resolution", "source_reference")
 
     kind = models.CharField(_("kind"), max_length=32, choices=FollowUpKind)
     year = models.PositiveSmallIntegerField(_("year"))
@@ -95,7 +99,7 @@ class FollowUp(DeadlineMixin, Record):
     )
 
     objects = FollowUpQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("follow-up item")
@@ -142,7 +146,9 @@ class FollowUp(DeadlineMixin, Record):
             models.Index(
                 fields=["year", "responsible_unit", "status"], name="coordination_fu_year_unit"
             ),
-            models.Index(fields=["year", "due_date"], name="coordination_fu_year_due"),
+            # The lists' default order (newest year, then by due date), and a year's rows
+            # by due date: the admin's first page reads 50 index entries, sorts nothing.
+            models.Index(fields=["-year", "due_date", "id"], name="coordination_fu_list_order"),
             # A year and a status (or the outstanding statuses) across all units, by due date.
             models.Index(
                 fields=["year", "status", "due_date"], name="coordination_fu_yr_status_due"
