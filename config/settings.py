@@ -4,6 +4,7 @@ Every variable is documented in README.md ("Configuration").
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -31,16 +32,27 @@ def env_list(name: str, default: str = "") -> list[str]:
 # ---------------------------------------------------------------------------
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# The production switch: HTTPS-only cookies and redirects, HSTS, hashed static files, and a
+# refusal to start with the development key or without host names (README, "Production").
+PRODUCTION = env_bool("DJANGO_PRODUCTION", False)
+DEVELOPMENT_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 
-# The development key is refused by `manage.py check --deploy`; production sets its own.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-development-only-key-do-not-use-in-production"
-)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_KEY)
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must not be empty.")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DJANGO_DEBUG must be off when DJANGO_PRODUCTION is on.")
+    if SECRET_KEY == DEVELOPMENT_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            "DJANGO_PRODUCTION needs DJANGO_SECRET_KEY: 50 or more random characters."
+        )
+    if "DJANGO_ALLOWED_HOSTS" not in os.environ:
+        raise ImproperlyConfigured("DJANGO_PRODUCTION needs DJANGO_ALLOWED_HOSTS.")
 
 # Writable data of the embedded set-up (SQLite file, uploaded scans) lives here, git-ignored.
 VAR_DIR = Path(os.environ.get("DJANGO_VAR_DIR", BASE_DIR / "var"))
@@ -63,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django_filters",
     "import_export",
     "simple_history",
@@ -71,6 +84,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the application server (gunicorn), compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +95,8 @@ MIDDLEWARE = [
     # Records which user made each change in the history of agreements, tasks and items.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -96,6 +113,30 @@ TEMPLATES = [
         },
     },
 ]
+
+# ---------------------------------------------------------------------------
+# Logging in: throttling and passwords
+# ---------------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out login is refused before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# A whole office often shares one public address: lock the pair (user name, address) after
+# AXES_FAILURE_LIMIT wrong passwords, never the address alone, so one person's typos or an
+# attack on one account do not lock out everybody else behind that address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "coordination/locked_out.html"
+# Behind reverse proxies, the client's address is read from X-Forwarded-For as the first of
+# the DJANGO_PROXY_COUNT proxies saw it (config/client_ip.py).
+PROXY_COUNT = int(
+    os.environ.get("DJANGO_PROXY_COUNT", "1" if env_bool("DJANGO_BEHIND_PROXY") else "0")
+)
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -148,6 +189,23 @@ FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # In production, `collectstatic` writes hashed, compressed copies that whitenoise serves
+    # with far-future cache headers; elsewhere the files are served as they are.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# whitenoise serves what `collectstatic` put in STATIC_ROOT (runserver serves the apps' files
+# itself in development). Not the finders: scanning every app's files on each start of the
+# middleware would cost every test client a tenth of a second. Outside production its warning
+# that STATIC_ROOT does not exist yet is noise.
+WHITENOISE_USE_FINDERS = False
+if not PRODUCTION:
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 # Uploaded scans are not public: they are served only through coordination.views, which
 # checks the user's permission, so MEDIA_URL is never routed to the file system.
@@ -188,3 +246,31 @@ LOGGING = {
         "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING"),
     },
 }
+
+# ---------------------------------------------------------------------------
+# Security (README, "Production")
+# ---------------------------------------------------------------------------
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+# A working day; the session ends with the browser too.
+SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_HOURS", "10")) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+if env_bool("DJANGO_BEHIND_PROXY"):
+    # The proxy (nginx…) terminates TLS and says so in this header; set it only when the
+    # proxy always overwrites the header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    # Server errors reach the administrators by e-mail as well as the log, when configured.
+    ADMINS = [("Quản trị", address) for address in env_list("DJANGO_ADMINS")]
+    SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", "root@localhost")
+    EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")

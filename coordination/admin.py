@@ -1,6 +1,7 @@
 """Admin pages for every coordination record; rules live in models and services."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -30,6 +31,7 @@ from coordination.choices import (
     MeetingKind,
     TaskStatus,
 )
+from coordination.concurrency import VERSION_FIELD, VersionedForm
 from coordination.filters import (
     AgreementFilterSet,
     FollowUpFilterSet,
@@ -100,6 +102,8 @@ class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
     #: Reference data every user may look up (names of units and people) in autocomplete.
     autocomplete_unscoped = False
 
+    # Saving refuses to overwrite a change somebody made after the page was opened.
+    form = VersionedForm
     # The full count is a second COUNT(*) over the whole table on every page.
     show_full_result_count = False
     list_per_page = 50
@@ -143,7 +147,17 @@ class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None:
             keep_current_choices(form, obj, request.user)
+        if getattr(request, "_coordination_revert", False):
+            form.check_version = False  # a revert writes an old version on purpose
         return form
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or VERSION_FIELD in flatten_fieldsets(fieldsets):
+            return fieldsets
+        # The hidden version of the record the page shows rides with its first fieldset.
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *rest]
 
 
 def keep_current_choices(form_class, obj, user):
@@ -209,6 +223,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
             record_history(type(obj), [obj.pk], history_type=history_type, user=request.user)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        request._coordination_revert = True
         # simple-history checks only the view permission before saving the posted version.
         if request.method == "POST":
             record = self.get_object(request, object_id)

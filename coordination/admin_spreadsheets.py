@@ -97,11 +97,15 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
                 file_name=upload.name,
                 user=request.user,
                 dry_run=True,
+                keep_sheets=True,
             )
             try:
                 token = uploads.save_upload(
                     request, data=data, file_name=upload.name, kind=self.spreadsheet_kind
                 )
+                if report.sheets_data is not None:
+                    uploads.save_sheets(token, report.sheets_data)
+                    report.sheets_data = None
             except OSError:
                 logger.exception("Could not keep an uploaded spreadsheet")
                 form.add_error(
@@ -130,6 +134,8 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
                 file_name=file_name,
                 user=request.user,
                 dry_run=False,
+                # The cells the preview read: the file is not parsed a second time.
+                sheets_data=uploads.load_sheets_data(request, token, kind=self.spreadsheet_kind),
             )
         except Exception:
             logger.exception("Import of %s failed", file_name)

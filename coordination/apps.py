@@ -10,11 +10,14 @@ class CoordinationConfig(AppConfig):
 
     def ready(self):
         from django.db.backends.signals import connection_created
+        from django.db.models.signals import pre_save
 
+        from coordination.history import skip_history_of_fixture_rows
         from coordination.search import register_functions, register_lookups
 
         register_lookups()
         connection_created.connect(register_functions, dispatch_uid="coordination_sql_functions")
+        pre_save.connect(skip_history_of_fixture_rows, dispatch_uid="coordination_fixture_history")
 
 
 class CoordinationAdminConfig(AdminConfig):

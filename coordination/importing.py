@@ -37,6 +37,8 @@ from coordination.spreadsheets import (
     Sheet,
     SpreadsheetError,
     column_letter,
+    dump_sheets,
+    load_sheets,
     read_workbook,
     too_many_rows,
 )
@@ -112,6 +114,9 @@ class ImportReport:
     file_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     written: bool = False
+    #: With `import_records(keep_sheets=True)`: the file's cells (`dump_sheets`), for the
+    #: confirmation to reuse instead of reading the file again.
+    sheets_data: bytes | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -923,22 +928,35 @@ def import_records(
     user=None,
     dry_run: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    sheets_data: bytes | None = None,
+    keep_sheets: bool = False,
 ) -> ImportReport:
-    """Import one file of `kind` records; write only if `dry_run` is false and nothing is wrong."""
+    """Import one file of `kind` records; write only if `dry_run` is false and nothing is wrong.
+
+    `keep_sheets=True` keeps the cells read from the file in `report.sheets_data`; passing
+    them back as `sheets_data` (the admin's confirmation after its preview) skips reading
+    `data` again. Only the reading is skipped: every row is checked again against the
+    database as it is now.
+    """
     report = ImportReport(kind=kind, file_name=file_name)
     with translation.override(settings.LANGUAGE_CODE):
         try:
-            sheets = read_workbook(
-                data,
-                filename=file_name,
-                max_bytes=settings.IMPORT_MAX_BYTES,
-                # The limit is on data rows; the reader also counts title and header rows.
-                max_rows=settings.IMPORT_MAX_ROWS + HEADER_SCAN_ROWS,
-                max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES,
-            )
+            if sheets_data is not None:
+                sheets = load_sheets(sheets_data)
+            else:
+                sheets = read_workbook(
+                    data,
+                    filename=file_name,
+                    max_bytes=settings.IMPORT_MAX_BYTES,
+                    # The limit is on data rows; the reader also counts title and header rows.
+                    max_rows=settings.IMPORT_MAX_ROWS + HEADER_SCAN_ROWS,
+                    max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES,
+                )
         except SpreadsheetError as error:
             report.file_errors.append(str(error))
             return report
+        if keep_sheets:
+            report.sheets_data = dump_sheets(sheets)
         importer = Importer(RESOURCES[kind], user=user, progress=progress, file_name=file_name)
         # Tens of thousands of long-lived row objects make the cyclic garbage collector rescan
         # them again and again (a third of the run); reference counting still frees memory.

@@ -9,6 +9,7 @@ a `SpreadsheetError` whose message tells the user what to do in Excel.
 import csv
 import datetime
 import io
+import json
 import math
 import re
 import struct
@@ -97,6 +98,50 @@ class Sheet:
     rows: list[list[object]]
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     formula_without_value: set[tuple[int, int]] = field(default_factory=set)
+
+
+def dump_sheets(sheets: list[Sheet]) -> bytes:
+    """The sheets as JSON, to keep beside an upload: the confirmation of an import reads
+    them back instead of parsing the file a second time. Dates are tagged objects."""
+
+    def tagged(value):
+        if isinstance(value, datetime.datetime):
+            return {"dt": value.isoformat()}
+        if isinstance(value, datetime.date):
+            return {"d": value.isoformat()}
+        raise TypeError(f"unexpected cell value {type(value).__name__}")
+
+    payload = [
+        {
+            "name": sheet.name,
+            "rows": sheet.rows,
+            "merged": sheet.merged,
+            "formula_without_value": sorted(sheet.formula_without_value),
+        }
+        for sheet in sheets
+    ]
+    return json.dumps(payload, default=tagged, ensure_ascii=False).encode()
+
+
+def load_sheets(data: bytes) -> list[Sheet]:
+    """The sheets `dump_sheets()` wrote, with their cell values as the reader gave them."""
+
+    def untag(obj):
+        if "dt" in obj:
+            return datetime.datetime.fromisoformat(obj["dt"])
+        if "d" in obj:
+            return datetime.date.fromisoformat(obj["d"])
+        return obj
+
+    return [
+        Sheet(
+            name=sheet["name"],
+            rows=sheet["rows"],
+            merged=[tuple(cells) for cells in sheet["merged"]],
+            formula_without_value={tuple(cell) for cell in sheet["formula_without_value"]},
+        )
+        for sheet in json.loads(data, object_hook=untag)
+    ]
 
 
 # --------------------------------------------------------------------------------------

@@ -33,10 +33,35 @@ def save_upload(request, *, data: bytes, file_name: str, kind: str) -> str:
     return token
 
 
+#: Beside each upload: the cells its preview read (`coordination.spreadsheets.dump_sheets`).
+SHEETS_SUFFIX = ".sheets.json"
+
+
+def save_sheets(token: str, data: bytes) -> None:
+    """Keep the cells the preview read from upload `token` for its confirmation."""
+    if TOKEN.match(token):
+        (_folder() / f"{token}{SHEETS_SUFFIX}").write_bytes(data)
+
+
+def load_sheets_data(request, token: str, *, kind: str) -> bytes | None:
+    """The cells kept for this user's upload `token`, or None (then the file is read)."""
+    if load_entry(request, token, kind=kind) is None:
+        return None
+    try:
+        return (_folder() / f"{token}{SHEETS_SUFFIX}").read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def load_entry(request, token: str, *, kind: str) -> dict | None:
+    entry = request.session.get(SESSION_KEY, {}).get(token) if TOKEN.match(token or "") else None
+    return None if entry is None or entry["kind"] != kind else entry
+
+
 def load_upload(request, token: str, *, kind: str) -> tuple[bytes, str] | None:
     """The upload's bytes and file name, or None when unknown, expired or someone else's."""
-    entry = request.session.get(SESSION_KEY, {}).get(token) if TOKEN.match(token or "") else None
-    if entry is None or entry["kind"] != kind:
+    entry = load_entry(request, token, kind=kind)
+    if entry is None:
         return None
     try:
         return (_folder() / token).read_bytes(), entry["name"]
@@ -48,6 +73,7 @@ def delete_upload(request, token: str) -> None:
     uploads = request.session.get(SESSION_KEY, {})
     if uploads.pop(token, None) is not None and TOKEN.match(token):
         (_folder() / token).unlink(missing_ok=True)
+        (_folder() / f"{token}{SHEETS_SUFFIX}").unlink(missing_ok=True)
         request.session[SESSION_KEY] = uploads
 
 

@@ -133,7 +133,13 @@ def record_export(request, record_type):
         raise Http404
     filterset = selectors.record_filterset(record_type.kind, request.GET, request=request)
     if not filterset.is_valid():
-        context = {"record_type": record_type, "filterset": filterset, "valid": False}
+        # The list page with the form's errors; filtering again goes back to the list.
+        context = {
+            "record_type": record_type,
+            "filterset": filterset,
+            "valid": False,
+            "form_action": reverse("coordination:record-list", args=[record_type.kind]),
+        }
         return render(request, "coordination/records/list.html", context, status=400)
     stream = spooled_file()
     exporting.write_export(record_type.kind, filterset.qs, stream, file_format)

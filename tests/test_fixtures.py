@@ -1,7 +1,10 @@
 """The demo fixture loads, its users log in and the admin shows every page with it."""
 
+import json
+
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -9,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from coordination.choices import FollowUpStatus
-from coordination.models import FollowUp, Task
+from coordination.models import Agreement, FollowUp, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +37,12 @@ def test_demo_user_logs_in_with_the_documented_password(client, demo, username, 
     """Each demo account exists, is active staff and opens the admin index."""
     user = get_user_model().objects.get(username=username)
     assert user.is_active and user.is_staff
-    assert client.login(username=username, password=password)
+    # Through the login form, as a person does (django-axes checks every attempt).
+    response = client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "next": reverse("admin:index")},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")
     assert client.get(reverse("admin:index")).status_code == 200
 
 
@@ -99,3 +107,13 @@ def test_every_demo_record_passes_full_clean(demo):
             if changed:
                 problems[f"{model._meta.model_name} {record.pk} text"] = changed
     assert problems == {}
+
+
+def test_loading_the_demo_records_no_history_of_its_own(demo):
+    """The fixture carries its history; loading it (rows saved raw, then their links set)
+    adds no entry dated today."""
+    fixture = json.loads((settings.BASE_DIR / "fixtures" / "demo.json").read_text())
+    for model in (Task, Agreement, FollowUp):
+        label = f"coordination.historical{model._meta.model_name}"
+        expected = sum(1 for item in fixture if item["model"] == label)
+        assert model.history.count() == expected, label

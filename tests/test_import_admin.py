@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from coordination import uploads
+from coordination import importing, uploads
 from coordination.choices import TaskStatus, UnitKind, UnitLevel
 from coordination.importing import import_records
 from coordination.models import Task, Unit
@@ -288,6 +288,34 @@ def test_confirm_writes_everything_logs_it_and_removes_the_upload(scope, upload_
     response = client.post(url("task", "process_import"), {"token": token})
     _expired(response)
     assert db_state() == state
+
+
+def test_confirm_reuses_the_cells_the_preview_read(scope, upload_dir, monkeypatch):
+    """The preview keeps the cells it read beside the upload; the confirmation imports from
+    them without parsing the file again, and both files go once the import is done."""
+    client = logged_in(scope.staff_a)
+    token = preview(client, scope, row(scope, "Nhiệm vụ đọc một lần")).context["token"]
+    kept = upload_dir / f"{token}{uploads.SHEETS_SUFFIX}"
+    assert kept.is_file()
+
+    def no_second_read(*args, **kwargs):
+        raise AssertionError("the confirmation read the file again")
+
+    monkeypatch.setattr(importing, "read_workbook", no_second_read)
+    response = client.post(url("task", "process_import"), {"token": token})
+    assert response.status_code == 302
+    assert Task.objects.filter(content="Nhiệm vụ đọc một lần").exists()
+    assert not kept.exists() and not (upload_dir / token).exists()
+
+
+def test_confirm_without_the_kept_cells_reads_the_file(scope, upload_dir):
+    """An upload kept by an earlier version (no cells beside it) is read again as before."""
+    client = logged_in(scope.staff_a)
+    token = preview(client, scope, row(scope, "Nhiệm vụ đọc lại")).context["token"]
+    (upload_dir / f"{token}{uploads.SHEETS_SUFFIX}").unlink()
+    response = client.post(url("task", "process_import"), {"token": token})
+    assert response.status_code == 302
+    assert Task.objects.filter(content="Nhiệm vụ đọc lại").exists()
 
 
 def test_rows_with_errors_offer_no_confirmation_and_confirming_anyway_writes_nothing(scope):

@@ -152,6 +152,9 @@ class TestExport:
     def test_export_with_bad_filters_is_refused_not_widened(self, auditor_client, world):
         response = auditor_client.get("/records/followups/export/", {"year": "x", "format": "xlsx"})
         assert response.status_code == 400
+        assert not response.get("Content-Disposition")
+        # The page shows the form's error; filtering again goes back to the list, not a file.
+        assert 'action="/records/followups/"' in response.content.decode()
 
     def test_unit_staff_export_only_their_units(self, client, world):
         staff = make_user()

@@ -20,7 +20,9 @@ from coordination.spreadsheets import (
     Sheet,
     SpreadsheetError,
     annotate_errors,
+    dump_sheets,
     escape_formula,
+    load_sheets,
     read_workbook,
     unescape_formula,
     write_csv,
@@ -1069,3 +1071,23 @@ def test_sheet_is_a_plain_dataclass():
     """The engine may build one in its own tests."""
     sheet = Sheet(name="x", rows=[["a"]])
     assert sheet.merged == [] and sheet.formula_without_value == set()
+
+
+def test_kept_sheets_read_back_exactly():
+    """What the preview keeps beside an upload reads back as the reader gave it: every cell
+    type, merged ranges and formulas without a value."""
+    sheets = [
+        Sheet(
+            name="Danh sách",
+            rows=[
+                ["STT", "Nội dung", "Hạn", "Số", "Tỷ lệ", "Xong", None],
+                [1, 'Sửa đường “liên xã” {"d": 1}', datetime.date(2024, 12, 31), "007", 0.1, True],
+                [],
+                [2, "x", datetime.datetime(2024, 1, 2, 3, 4, 5), None, -1.5e300, False, "=A1"],
+            ],
+            merged=[(0, 0, 0, 2)],
+            formula_without_value={(3, 6)},
+        ),
+        Sheet(name="Trống", rows=[]),
+    ]
+    assert load_sheets(dump_sheets(sheets)) == sheets

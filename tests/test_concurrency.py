@@ -1,0 +1,179 @@
+"""No lost updates (issue 5, point 2) and the embedded SQLite under concurrent writers (3)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from coordination import services
+from coordination.choices import TaskStatus
+from coordination.models import Indicator, Task
+from tests.factories import make_indicator, make_superuser, make_task
+from tests.forms import form_data
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def logged_in(**names) -> Client:
+    client = Client()
+    client.force_login(make_superuser(**names))
+    return client
+
+
+def opened(client, model: str, pk: int) -> tuple[str, dict]:
+    """A change page as its user sees it, and what its form would post."""
+    address = reverse(f"admin:coordination_{model}_change", args=[pk])
+    page = client.get(address)
+    assert page.status_code == 200
+    return address, form_data(page.content.decode(), f"{model}_form")
+
+
+def refusal(response) -> str:
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert errors, "the save was not refused"
+    return " ".join(errors)
+
+
+def test_the_later_save_of_a_task_is_refused_showing_what_changed():
+    """Two people open the same task; the first saves; the second's save is refused with who
+    changed which field from what to what, and the first one's change stays."""
+    task = make_task(content="Bản gốc", progress=10)
+    first = logged_in(username="lan", first_name="Lan", last_name="Nguyễn Thị")
+    second = logged_in(username="minh", first_name="Minh", last_name="Trần Văn")
+    address, first_data = opened(first, "task", task.pk)
+    _address, second_data = opened(second, "task", task.pk)
+
+    first_data.update(content="Bản của chị Lan", progress="40")
+    assert first.post(address, first_data).status_code == 302
+
+    second_data.update(content="Bản của anh Minh")
+    message = refusal(second.post(address, second_data))
+    with translation.override("vi"):
+        label = str(Task._meta.get_field("content").verbose_name)
+    assert "Nguyễn Thị Lan" in message
+    assert f"{label}: Bản gốc → Bản của chị Lan" in message
+    task.refresh_from_db()
+    assert (task.content, task.progress) == ("Bản của chị Lan", 40)
+
+
+def test_resubmitting_a_page_already_saved_is_refused():
+    """The back button and "save" again on the old page would undo nothing silently: the
+    page is out of date after its own save, and the second submission is refused."""
+    task = make_task(content="Một")
+    client = logged_in()
+    address, data = opened(client, "task", task.pk)
+    data["content"] = "Hai"
+    assert client.post(address, data).status_code == 302
+    data["content"] = "Ba"
+    refusal(client.post(address, data))
+    task.refresh_from_db()
+    assert task.content == "Hai"
+
+
+def test_a_bulk_action_in_between_counts_as_a_change():
+    """Marking the task done from the list after the page was opened refuses the page."""
+    task = make_task(content="Đang làm", status=TaskStatus.IN_PROGRESS)
+    client = logged_in()
+    address, data = opened(client, "task", task.pk)
+    services.task_mark_done(tasks=Task.objects.filter(pk=task.pk))
+    data["content"] = "Sửa sau"
+    refusal(client.post(address, data))
+    task.refresh_from_db()
+    assert (task.status, task.content) == (TaskStatus.DONE, "Đang làm")
+
+
+def test_records_without_history_are_protected_too():
+    indicator = make_indicator(name="Tỷ lệ cũ")
+    first, second = logged_in(username="mot"), logged_in(username="hai")
+    address, first_data = opened(first, "indicator", indicator.pk)
+    _address, second_data = opened(second, "indicator", indicator.pk)
+    first_data["name"] = "Tỷ lệ của người thứ nhất"
+    assert first.post(address, first_data).status_code == 302
+    second_data["name"] = "Tỷ lệ của người thứ hai"
+    refusal(second.post(address, second_data))
+    assert Indicator.objects.get(pk=indicator.pk).name == "Tỷ lệ của người thứ nhất"
+
+
+def test_saving_an_unchanged_page_twice_in_a_row_is_fine():
+    """Nothing is refused without a change in between: open, save, open again, save."""
+    task = make_task(content="A")
+    client = logged_in()
+    for text in ("B", "C"):
+        address, data = opened(client, "task", task.pk)
+        data["content"] = text
+        assert client.post(address, data).status_code == 302
+    task.refresh_from_db()
+    assert task.content == "C"
+
+
+# ---------------------------------------------------------------------------------------------
+# The embedded SQLite with several writers at once (RELIABILITY.md, D 44)
+# ---------------------------------------------------------------------------------------------
+
+WRITERS = r"""
+import json, os, sys, threading, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from django.core.management import call_command
+from django.db import OperationalError, close_old_connections, connection, transaction
+from coordination.models import Agreement
+
+call_command("migrate", verbosity=0)
+connection.close()
+errors, written = [], []
+deadline = time.monotonic() + float(sys.argv[1])
+
+def writer(n):
+    count = 0
+    while time.monotonic() < deadline:
+        try:
+            with transaction.atomic():
+                agreement = Agreement.objects.create(
+                    number=f"{n}-{count}/QCPH", title="Ghi đồng thời", start_year=2024,
+                    end_year=2025,
+                )
+                agreement.title = "Ghi đồng thời, lần hai"
+                agreement.save()
+            count += 1
+        except OperationalError as error:
+            errors.append(str(error))
+    written.append(count)
+    connection.close()
+
+threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(json.dumps({"errors": errors[:5], "error_count": len(errors), "written": written,
+                  "stored": Agreement.objects.count()}))
+"""
+
+
+def test_four_writers_on_the_embedded_sqlite_never_hit_database_is_locked(tmp_path):
+    """WAL, IMMEDIATE transactions and the busy timeout of config/settings.py: four threads
+    writing for a few seconds all succeed, and every write is stored."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", WRITERS, "4"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["error_count"] == 0, outcome["errors"]
+    assert all(count > 0 for count in outcome["written"])
+    assert outcome["stored"] == sum(outcome["written"])
