@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean-db messages
+.PHONY: demo test lint install clean-db messages browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ demo: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## Create the environment and run the whole test suite (DATABASE_URL picks the database).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
+
+## Debian's chromium for the browser tests (Playwright drives it; nothing is downloaded).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need chromium: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; }
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

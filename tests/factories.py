@@ -1,9 +1,11 @@
 """Small factory functions: sensible defaults, unique names, any field overridable."""
 
 import datetime
+import importlib
 import itertools
 from decimal import Decimal
 
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
@@ -278,3 +280,11 @@ def db_state() -> dict:
         digest = hashlib.sha256(repr(rows).encode()).hexdigest()
         state[model._meta.label] = (len(rows), digest)
     return state
+
+
+def ensure_roles() -> None:
+    """The three role groups, as migration 0005 creates them. A transactional test's flush
+    empties every table, data written by migrations included; call this before loading
+    fixtures that name the groups."""
+    migration = importlib.import_module("coordination.migrations.0005_roles")
+    migration.create_roles(django_apps, None)

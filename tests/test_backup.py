@@ -12,6 +12,9 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
+from tests.factories import ensure_roles
+
+# Committed data, for pg_dump to see.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -36,6 +39,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 
 def test_demo_data_survives_a_backup_and_restore(tmp_path):
+    ensure_roles()  # an earlier transactional test's flush removed them
     call_command("loaddata", "demo", verbosity=0)
     before = snapshot()
     assert before["auth_user"] and before["coordination_historicaltask"]

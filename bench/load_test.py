@@ -1,0 +1,291 @@
+"""Bounded load test: 50 simulated users against gunicorn on PostgreSQL (issue 5, point 7).
+
+    .venv/bin/pip install -r bench/requirements.txt      # locust, once
+    .venv/bin/python bench/load_test.py [--users 50] [--duration 180] [--rows 200000]
+
+Creates a scratch PostgreSQL database `coordination_load_<pid>`, migrates it, loads the demo
+and N extra follow-up items spread over the demo's units and years (one INSERT … SELECT), two
+accounts (an auditor and a unit's staff), collects the static files, starts gunicorn with
+config/gunicorn.conf.py on 127.0.0.1 (a free port), and runs locust headless with the users
+of bench/locustfile.py for --duration seconds: most browse filtered lists, change forms and
+record pages, a few import workbooks of --import-rows new items (preview, then confirm) or
+export a filtered list. Loopback only; locust stops by itself after the duration, and every
+step has a time limit. Everything is removed at the end (database, gunicorn, temporary files).
+
+Prints requests per second, p50/p95/p99 latency per kind of request, the errors, and whether
+the number of follow-up items at the end is exactly the number before plus the rows of every
+confirmed import. Targets: no errors; p95 under 1 s for the list pages. Exit status 1 when a
+target is missed.
+"""
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+LIST_P95_TARGET_MS = 1000
+PASSWORD = "bench-load-2026-mat-khau"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env, *args, timeout=600):
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=timeout)
+
+
+SETUP_SCRIPT = r"""
+import json, os, sys
+import django
+django.setup()
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from coordination.models import FollowUp, Unit, UnitMember
+
+rows, password = int(sys.argv[1]), sys.argv[2]
+units = list(Unit.objects.filter(dissolved_on__isnull=True).values_list("pk", flat=True))
+with connection.cursor() as cursor:
+    cursor.execute(
+        '''
+        INSERT INTO coordination_followup (kind, year, content, responsible_unit_id,
+            source_reference, due_date, status, resolution, resolved_on, created_at,
+            updated_at, search_text)
+        SELECT 'voter_petition', 2023 + i %% 4, 'Kiến nghị cử tri thử tải số ' || i,
+            (%s::bigint[])[1 + i %% cardinality(%s::bigint[])], '',
+            make_date(2023 + i %% 4, 1, 1) + (i * 7) %% 365,
+            CASE WHEN i %% 3 = 0 THEN 'resolved' ELSE 'open' END, '',
+            CASE WHEN i %% 3 = 0 THEN make_date(2023 + i %% 4, 1, 1) + (i * 7) %% 365 END,
+            now(), now(), 'kien nghi cu tri thu tai so ' || i
+        FROM generate_series(1, %s) AS i
+        ''',
+        [units, units, rows],
+    )
+    cursor.execute("VACUUM ANALYZE coordination_followup")
+auditor = User.objects.create_user("bench_auditor", password=password, is_staff=True)
+auditor.groups.add(Group.objects.get(name="Kiểm tra – giám sát"))
+staff = User.objects.create_user("bench_staff", password=password, is_staff=True)
+staff.groups.add(Group.objects.get(name="Cán bộ đơn vị"))
+home = Unit.objects.get(full_name="Ủy ban nhân dân huyện Hàm Tân")
+UnitMember.objects.create(user=staff, unit=home)
+followups = list(FollowUp.objects.order_by("?").values_list("pk", flat=True)[:500])
+print(json.dumps({
+    "units": units, "years": [2023, 2024, 2025, 2026], "followups": followups,
+    "readers": ["bench_auditor", "bench_staff"], "auditor": "bench_auditor",
+    "importer": "bench_staff", "importer_unit": home.full_name, "import_year": 2026,
+    "staff_units": [home.pk],
+    "password": password, "count": FollowUp.objects.count(),
+}))
+"""
+
+
+def count_followups(url: str) -> int:
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT COUNT(*) FROM coordination_followup").fetchone()[0]
+
+
+def wait_for(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit("gunicorn did not start")
+
+
+def read_stats(path: Path) -> list[dict]:
+    with path.open() as stats:
+        return list(csv.DictReader(stats))
+
+
+def stop(signum, frame):
+    # SIGTERM ends the run like Ctrl-C: the `finally` below still cleans up.
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, stop)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument("--duration", type=int, default=180, help="seconds of load")
+    parser.add_argument("--rows", type=int, default=200_000, help="extra follow-up items")
+    parser.add_argument("--import-rows", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get(
+            "BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+    name = f"coordination_load_{os.getpid()}"
+    url = f"{args.pg_admin_url.rsplit('/', 1)[0]}/{name}"
+    workdir = Path(tempfile.mkdtemp(prefix="coordination-load-"))
+    admin = psycopg.connect(args.pg_admin_url, autocommit=True)
+    admin.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_VAR_DIR": str(workdir / "var"),
+        "DJANGO_STATIC_ROOT": str(workdir / "static"),
+        "DJANGO_CONN_MAX_AGE": "60",
+        "DJANGO_LOG_LEVEL": "ERROR",
+    }
+    gunicorn = None
+    started = time.monotonic()
+    try:
+        manage(env, "migrate", "--verbosity=0")
+        manage(env, "loaddata", "demo", "--verbosity=0")
+        manage(env, "collectstatic", "--noinput", "--verbosity=0")
+        setup = subprocess.run(
+            [PYTHON, "-c", SETUP_SCRIPT, str(args.rows), PASSWORD],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        data = json.loads(setup.stdout.strip().splitlines()[-1])
+        before = data.pop("count")
+        print(
+            f"database ready: {before:,} follow-up items ({time.monotonic() - started:.0f} s)",
+            file=sys.stderr,
+        )
+        port = free_port()
+        gunicorn = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "-c",
+                "config/gunicorn.conf.py",
+                "config.wsgi:application",
+            ],
+            cwd=ROOT,
+            env={
+                **env,
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_WORKERS": str(args.workers),
+                "GUNICORN_ACCESS_LOG": "/dev/null",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115 (lives as long as gunicorn)
+        )
+        wait_for(port)
+        summary = workdir / "summary.json"
+        locust = subprocess.run(
+            [
+                str(ROOT / ".venv/bin/locust"),
+                "-f",
+                "bench/locustfile.py",
+                "--headless",
+                "-u",
+                str(args.users),
+                "-r",
+                str(args.spawn_rate),
+                "-t",
+                f"{args.duration}s",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "--csv",
+                str(workdir / "load"),
+                "--only-summary",
+                "--stop-timeout",
+                "30",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env={
+                **env,
+                "LOAD_SETUP_JSON": json.dumps(data),
+                "LOAD_IMPORT_ROWS": str(args.import_rows),
+                "LOAD_SUMMARY": str(summary),
+            },
+            capture_output=True,
+            text=True,
+            timeout=args.duration + 300,
+        )
+        imported = (
+            json.loads(summary.read_text())
+            if summary.exists()
+            else {"rows": 0, "confirmed_imports": 0}
+        )
+        after = count_followups(url)
+        stats = read_stats(workdir / "load_stats.csv")
+        failures = read_stats(workdir / "load_failures.csv")
+    finally:
+        if gunicorn is not None:
+            gunicorn.send_signal(signal.SIGTERM)
+            try:
+                gunicorn.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                gunicorn.kill()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+        subprocess.run(["rm", "-rf", str(workdir)], check=False)
+
+    print()
+    print(
+        f"Load test: {args.users} users for {args.duration} s against gunicorn "
+        f"({args.workers} workers) on PostgreSQL, {before:,} follow-up items before; "
+        f"{os.cpu_count()} CPUs, loopback"
+    )
+    print()
+    print("| Request | Count | Errors | Req/s | p50 | p95 | p99 | Target | Result |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    failed = 0
+    for row in stats:
+        label = row["Name"]
+        is_list = "(list)" in label
+        p95 = float(row["95%"] or 0)
+        ok = int(row["Failure Count"]) == 0 and (not is_list or p95 < LIST_P95_TARGET_MS)
+        if label != "Aggregated":
+            failed += 0 if ok else 1
+        target = f"0 errors, p95 < {LIST_P95_TARGET_MS} ms" if is_list else "0 errors"
+        print(
+            f"| {label} | {int(row['Request Count']):,} | {row['Failure Count']} "
+            f"| {float(row['Requests/s']):.1f} | {row['50%']} ms | {row['95%']} ms "
+            f"| {row['99%']} ms | {target} | {'PASS' if ok else 'FAIL'} |"
+        )
+    expected = before + imported["rows"]
+    rows_ok = after == expected
+    failed += 0 if rows_ok else 1
+    print()
+    print(
+        f"Follow-up items: {before:,} before + {imported['confirmed_imports']} confirmed imports "
+        f"× {args.import_rows} rows = {expected:,} expected; {after:,} at the end: "
+        f"{'PASS' if rows_ok else 'FAIL'}"
+    )
+    for failure in failures[:10]:
+        print(
+            f"error: {failure['Method']} {failure['Name']}: {failure['Error']} "
+            f"×{failure['Occurrences']}"
+        )
+    if locust.returncode not in (0, 1):
+        print(locust.stderr[-2000:], file=sys.stderr)
+        failed += 1
+    print(f"\ntotal {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

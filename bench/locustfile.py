@@ -1,0 +1,212 @@
+"""The simulated users of bench/load_test.py (locust). Loopback only: the host is the
+gunicorn that load_test.py started on 127.0.0.1.
+
+- Readers (most users): an auditor or a unit's staff browsing filtered /records/ lists, the
+  admin's lists and change forms, and record pages, one request every 1–3 s.
+- Importers (a few): unit staff uploading a workbook of new follow-up items through the admin,
+  previewing and confirming it; each confirmed import adds exactly IMPORT_ROWS rows.
+- Exporters (a few): an auditor downloading a filtered list as .xlsx.
+
+Settings come from the environment load_test.py sets: LOAD_USERS_JSON (accounts, units, years,
+record numbers) and LOAD_IMPORT_ROWS.
+"""
+
+import io
+import itertools
+import json
+import os
+import random
+import re
+
+import openpyxl
+from locust import HttpUser, between, events, task
+
+SETUP = json.loads(os.environ.get("LOAD_SETUP_JSON", "{}"))
+IMPORT_ROWS = int(os.environ.get("LOAD_IMPORT_ROWS", "100"))
+CONFIRMED = []  # one entry per confirmed import, read by load_test.py from the summary
+SERIAL = itertools.count(1)
+TOKEN = re.compile(r'name="token" value="([^"]+)"')
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def csrf_of(text: str) -> str:
+    found = CSRF.search(text)
+    return found.group(1) if found else ""
+
+
+class Signed(HttpUser):
+    abstract = True
+    account = ""
+
+    def on_start(self):
+        page = self.client.get("/admin/login/", name="login page")
+        response = self.client.post(
+            "/admin/login/",
+            {
+                "username": self.account,
+                "password": SETUP["password"],
+                "csrfmiddlewaretoken": csrf_of(page.text),
+                "next": "/admin/",
+            },
+            headers={"Referer": f"{self.host}/admin/login/"},
+            name="log in",
+            allow_redirects=False,
+        )
+        if response.status_code != 302:
+            response.failure(f"login of {self.account} answered {response.status_code}")
+
+
+class Reader(Signed):
+    weight = 46
+    wait_time = between(1, 3)
+
+    def on_start(self):
+        self.account = random.choice(SETUP["readers"])
+        super().on_start()
+
+    def params(self) -> dict:
+        params = {"year": random.choice(SETUP["years"])}
+        if random.random() < 0.7:
+            # Unit staff filter by their own unit (another one is a 400 by design).
+            units = SETUP["staff_units"] if self.account == SETUP["importer"] else SETUP["units"]
+            params["unit"] = random.choice(units)
+        choice = random.random()
+        if choice < 0.3:
+            params["overdue"] = "yes"
+        elif choice < 0.6:
+            params["outstanding"] = "yes"
+        if random.random() < 0.2:
+            params["q"] = random.choice(["kien nghi", "so 12", "duong", "123"])
+        if random.random() < 0.3:
+            params["page"] = random.randint(2, 4)
+        return params
+
+    @task(6)
+    def followup_list(self):
+        self.client.get(
+            "/records/followups/", params=self.params(), name="/records/followups/ (list)"
+        )
+
+    @task(3)
+    def task_list(self):
+        self.client.get("/records/tasks/", params=self.params(), name="/records/tasks/ (list)")
+
+    @task(3)
+    def admin_list(self):
+        self.client.get(
+            "/admin/coordination/followup/", params=self.params(), name="/admin/…/followup/ (list)"
+        )
+
+    @task(2)
+    def outstanding(self):
+        self.client.get(
+            "/records/outstanding/",
+            params={"year": random.choice(SETUP["years"])},
+            name="/records/outstanding/ (list)",
+        )
+
+    @task(2)
+    def change_form(self):
+        pk = random.choice(SETUP["followups"])
+        with self.client.get(
+            f"/admin/coordination/followup/{pk}/change/",
+            name="/admin/…/followup/<pk>/change/",
+            catch_response=True,
+        ) as response:
+            # Unit staff are sent back to the index for another unit's item: not an error.
+            if response.status_code == 200:
+                response.success()
+
+    @task(2)
+    def record_page(self):
+        pk = random.choice(SETUP["followups"])
+        with self.client.get(
+            f"/records/followups/{pk}/", name="/records/followups/<pk>/", catch_response=True
+        ) as response:
+            if response.status_code in (200, 404):  # 404: another unit's item, for staff
+                response.success()
+
+
+class Importer(Signed):
+    weight = 2
+    wait_time = between(5, 10)
+
+    def on_start(self):
+        self.account = SETUP["importer"]
+        super().on_start()
+
+    def workbook(self) -> bytes:
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(
+            ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Hạn xử lý", "Trạng thái"]
+        )
+        serial = next(SERIAL)
+        for row in range(IMPORT_ROWS):
+            sheet.append(
+                [
+                    "Kiến nghị cử tri",
+                    SETUP["import_year"],
+                    f"Kiến nghị nhập thử tải {os.getpid()}-{serial}-{row}",
+                    SETUP["importer_unit"],
+                    f"31/12/{SETUP['import_year']}",
+                    "Chưa giải quyết",
+                ]
+            )
+        stream = io.BytesIO()
+        book.save(stream)
+        return stream.getvalue()
+
+    @task
+    def import_file(self):
+        page = self.client.get("/admin/coordination/followup/import/", name="import page")
+        preview = self.client.post(
+            "/admin/coordination/followup/import/",
+            data={"csrfmiddlewaretoken": csrf_of(page.text)},
+            files={"import_file": ("tai.xlsx", self.workbook())},
+            headers={"Referer": f"{self.host}/admin/coordination/followup/import/"},
+            name="import: upload and preview",
+        )
+        token = TOKEN.search(preview.text)
+        if not token:
+            preview.failure("the preview offered no confirmation")
+            return
+        with self.client.post(
+            "/admin/coordination/followup/process_import/",
+            data={"csrfmiddlewaretoken": csrf_of(preview.text), "token": token.group(1)},
+            headers={"Referer": f"{self.host}/admin/coordination/followup/import/"},
+            name="import: confirm",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code == 302:
+                CONFIRMED.append(IMPORT_ROWS)
+                response.success()
+            else:
+                response.failure(f"confirm answered {response.status_code}")
+
+
+class Exporter(Signed):
+    weight = 2
+    wait_time = between(5, 10)
+
+    def on_start(self):
+        self.account = SETUP["auditor"]
+        super().on_start()
+
+    @task
+    def export(self):
+        params = {
+            "year": random.choice(SETUP["years"]),
+            "unit": random.choice(SETUP["units"]),
+            "format": "xlsx",
+        }
+        self.client.get("/records/followups/export/", params=params, name="export .xlsx")
+
+
+@events.quitting.add_listener
+def report_imports(environment, **kwargs):
+    summary = os.environ.get("LOAD_SUMMARY")
+    if summary:
+        with open(summary, "w") as out:
+            json.dump({"confirmed_imports": len(CONFIRMED), "rows": sum(CONFIRMED)}, out)
