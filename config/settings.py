@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "axes",
+    "coordination.apps.AxesConfig",
     "django_filters",
     "import_export",
     "simple_history",

@@ -1,3 +1,4 @@
+from axes.apps import AppConfig as BaseAxesConfig
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
@@ -22,3 +23,10 @@ class CoordinationConfig(AppConfig):
 
 class CoordinationAdminConfig(AdminConfig):
     default_site = "coordination.admin_site.CoordinationAdminSite"
+
+
+class AxesConfig(BaseAxesConfig):
+    """django-axes under a Vietnamese heading in the admin (its models are translated in
+    config/locale, as axes has no Vietnamese catalogue)."""
+
+    verbose_name = _("Login attempts")

@@ -25,6 +25,7 @@ DEMO_PASSWORDS = {
     "kiemtra": "kiemtra-demo-2026",
 }
 STAFF_UNIT = "Ủy ban nhân dân huyện Hàm Tân"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 if not shutil.which(CHROMIUM):
     # Not a skip: the browser tests are part of the suite, and `make test` / .ci/run install
@@ -112,43 +113,32 @@ def tasks_workbook(agreement: Agreement, unit: Unit, due: str) -> bytes:
     return stream.getvalue()
 
 
+def check_file(page, data: bytes) -> None:
+    """Choose the workbook in the upload form and ask for its preview."""
+    page.set_input_files(
+        "input[name=import_file]",
+        files=[{"name": "nhiem-vu.xlsx", "mimeType": XLSX, "buffer": data}],
+    )
+    page.locator("#import-form [type=submit]").click()
+
+
 def test_import_a_file_with_a_bad_row_fix_it_and_import_again(browser, demo, shots):
     unit = Unit.objects.get(full_name=STAFF_UNIT)
     agreement = Agreement.objects.filter(parties=unit, start_year__lte=2026, end_year__gte=2026)[0]
     before = Task.objects.count()
     page = log_in(browser, demo, "canbo_hamtan")
     page.goto(f"{demo.url}/admin/coordination/task/import/")
-    page.set_input_files(
-        "input[name=import_file]",
-        files=[
-            {
-                "name": "nhiem-vu.xlsx",
-                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "buffer": tasks_workbook(agreement, unit, "31/02/2026"),
-            }
-        ],
-    )
-    page.locator("#import-form [type=submit]").click()
-    problems = page.locator("#content")
-    # The impossible date is pointed out with its row and column, and nothing can be confirmed.
-    expect(problems).to_contain_text("31/02/2026")
-    expect(problems).to_contain_text("Hạn xử lý")
-    expect(problems).to_contain_text("4")
-    expect(page.locator("input[name=token][type=hidden]")).to_have_count(0)
+    check_file(page, tasks_workbook(agreement, unit, "31/02/2026"))
+    # The impossible date is pointed out on its row (4: title, header, two tasks) and column,
+    # and nothing can be confirmed.
+    problem = page.locator("#content tr", has_text="31/02/2026").first
+    expect(problem).to_contain_text("Hạn xử lý")
+    expect(problem.locator("td").first).to_have_text("4")
+    expect(page.locator("input[name=token]")).to_have_count(0)
     page.screenshot(path=shots / "import-error.png", full_page=True)
     assert Task.objects.count() == before
 
-    page.set_input_files(
-        "input[name=import_file]",
-        files=[
-            {
-                "name": "nhiem-vu.xlsx",
-                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "buffer": tasks_workbook(agreement, unit, "28/02/2026"),
-            }
-        ],
-    )
-    page.locator("#import-form [type=submit]").click()
+    check_file(page, tasks_workbook(agreement, unit, "28/02/2026"))
     expect(page.locator("input[name=token]")).to_have_count(1)
     page.screenshot(path=shots / "import-preview.png", full_page=True)
     assert Task.objects.count() == before
