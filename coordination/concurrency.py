@@ -66,7 +66,9 @@ def conflict_message(record, shown: str) -> str:
     changes = []
     if has_history(type(record)) and since is not None:
         for entry in record_history_entries(record):
-            if entry.date <= since:
+            # By the version each change produced: the entry's own date comes a moment after
+            # the save, so the change the user saw would otherwise be listed too.
+            if entry.version is None or entry.version <= since:
                 continue
             when = formats.date_format(timezone.localtime(entry.date), "SHORT_DATETIME_FORMAT")
             who = entry.user or _("somebody")

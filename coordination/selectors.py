@@ -139,6 +139,8 @@ class HistoryEntry:
     action: str
     reason: str
     changes: list[tuple[str, str, str]]
+    #: The record's "updated at" after this change: the version the change produced.
+    version: datetime.datetime | None = None
 
 
 HISTORY_ACTIONS = {
@@ -217,6 +219,7 @@ def record_history_entries(record) -> list[HistoryEntry]:
             who = f"{user.last_name} {user.first_name}".strip() or user.get_username()
         entries.append(
             HistoryEntry(
+                version=row.updated_at,
                 date=row.history_date,
                 user=who,
                 action=str(HISTORY_ACTIONS.get(row.history_type, row.history_type)),

@@ -59,6 +59,8 @@ def test_the_later_save_of_a_task_is_refused_showing_what_changed():
         label = str(Task._meta.get_field("content").verbose_name)
     assert "Nguyễn Thị Lan" in message
     assert f"{label}: Bản gốc → Bản của chị Lan" in message
+    # Only what happened after the page was opened: not the task's creation.
+    assert f"{label}: — → Bản gốc" not in message
     task.refresh_from_db()
     assert (task.content, task.progress) == ("Bản của chị Lan", 40)
 
