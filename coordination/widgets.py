@@ -8,6 +8,7 @@ numbers stay numbers) so that the exported file re-imports unchanged.
 
 import datetime
 import difflib
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -250,6 +251,7 @@ class ChoiceWidget(CellWidget):
         super().__init__()
         self.choices = choices
         self._keys = {}
+        self._codes = {}
 
     def keys(self) -> dict[str, str]:
         """Folded code and label → code, for the active language (labels are translated)."""
@@ -262,7 +264,14 @@ class ChoiceWidget(CellWidget):
         return self._keys[language]
 
     def parse(self, value, **kwargs):
-        code = self.keys().get(fold(str(value)))
+        # A column repeats a handful of values: remember what each cell text (in this
+        # language) came to, rather than folding it again on every row.
+        memo = (translation.get_language(), type(value), value)
+        code = self._codes.get(memo)
+        if code is None:
+            code = self.keys().get(fold(str(value)))
+            if code is not None and len(self._codes) < 1000:
+                self._codes[memo] = code
         if code is not None:
             return code
         raise CellError(
@@ -445,8 +454,12 @@ ABBREVIATIONS = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def unit_key(text: str) -> str:
-    """The comparison key of a unit name: folded, with the usual abbreviations applied."""
+    """The comparison key of a unit name: folded, with the usual abbreviations applied.
+
+    Cached: an import names the same few dozen units on every row.
+    """
     key = f" {fold(text)} "
     for long, short in ABBREVIATIONS:
         key = key.replace(f" {long} ", f" {short} ")
