@@ -19,13 +19,14 @@ from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
-from django.utils import timezone, translation
+from django.db.models import OuterRef, Subquery
+from django.utils import formats, timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from coordination.bulk import insert_records
 from coordination.constraints import FieldUniqueConstraint, q_truth, violated_checks
-from coordination.history import CHANGED, CREATED, record_history
+from coordination.history import CHANGED, CREATED, has_history, record_history
 from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
@@ -65,6 +66,11 @@ LABELLED_ROWS = 200
 IGNORED_HEADERS = {"stt", "tt", "sott", "so", "sothutu"}
 NEW, UPDATED, UNCHANGED, ERROR = "new", "updated", "unchanged", "error"
 PROGRESS_EVERY = 500
+#: The column holding the version of each record in an exported file.
+VERSION = "updated_at"
+LOCK_BATCH = 10000
+#: Rows refused for a newer change say who made it; beyond these, only when.
+MAX_DESCRIBED = 1000
 
 
 def header_key(text) -> str:
@@ -574,13 +580,14 @@ class Importer:
                 if labelled < LABELLED_ROWS:
                     row.outcome.label = str(instance)
                     labelled += 1
+        self.check_versions(live)
         self.check_unique(live)
         self.check_scope(live, current_many)
 
     def apply(self, row: ParsedRow, current_many, carried):
         instance = row.instance
         for attribute, value in row.values.items():
-            if attribute.startswith("_") or attribute == "id":
+            if attribute.startswith("_") or attribute in ("id", VERSION):
                 continue
             if self.is_many(attribute):
                 old = current_many.get((instance.pk, attribute), set())
@@ -661,6 +668,88 @@ class Importer:
                 row.outcome.problems.append(
                     Problem(str(text), row.outcome.row, self.header_for(attribute))
                 )
+
+    def check_versions(self, rows: list[ParsedRow]):
+        """A row would overwrite changes made after its file was exported: refuse it.
+
+        Only rows that change something are compared: a row the user left as exported
+        writes nothing, however old its version. A row without a version (a list kept by
+        hand, or a cell emptied on purpose) updates the record as it is now.
+        """
+        stale = [
+            row
+            for row in rows
+            if not row.outcome.problems
+            and row.outcome.status == UPDATED
+            and row.values.get(VERSION) is not None
+            and row.values[VERSION] != row.instance.updated_at
+        ]
+        self.refuse_changed(stale, during_import=False)
+
+    def lock_updated(self, rows: list[ParsedRow]):
+        """Lock the records about to be updated and refuse rows whose record changed meanwhile.
+
+        The rows were compared with the records as read at the start of this confirmation;
+        another save may have committed since (PostgreSQL reads committed data). The lock
+        holds until the import's transaction ends, so nothing changes between this check and
+        the write. On SQLite the transaction already holds the database's write lock.
+        """
+        updating = {row.instance.pk: row for row in rows if row.outcome.status == UPDATED}
+        current = {}
+        pks = list(updating)
+        for start in range(0, len(pks), LOCK_BATCH):
+            current.update(
+                self.model._base_manager.select_for_update()
+                .filter(pk__in=pks[start : start + LOCK_BATCH])
+                .values_list("pk", "updated_at")
+            )
+        stale = [row for pk, row in updating.items() if current.get(pk) != row.instance.updated_at]
+        self.refuse_changed(stale, during_import=True)
+
+    def refuse_changed(self, rows: list[ParsedRow], *, during_import: bool):
+        """Give each row whose record changed under it an error naming who changed it, when."""
+        if not rows:
+            return
+        changed_by = {}
+        if has_history(self.model):
+            last = self.model.history.model.objects.filter(id=OuterRef("pk")).order_by(
+                "-history_date", "-history_id"
+            )
+            changed_by = {
+                pk: (username, moment)
+                for pk, username, moment in self.model._base_manager.filter(
+                    pk__in=[row.instance.pk for row in rows][:MAX_DESCRIBED]
+                )
+                .annotate(
+                    who=Subquery(last.values("history_user__username")[:1]),
+                    when=Subquery(last.values("history_date")[:1]),
+                )
+                .values_list("pk", "who", "when")
+            }
+        column = self.column_for(VERSION)
+        header = str(column.column_name) if column is not None else ""
+        for row in rows:
+            username, moment = changed_by.get(row.instance.pk, (None, None))
+            moment = moment or row.instance.updated_at
+            details = {
+                "who": username or _("somebody"),
+                "when": formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT"),
+                "column": header,
+            }
+            if during_import:
+                message = _(
+                    "The record was changed by %(who)s at %(when)s while this import ran; "
+                    "nothing was written. Import the file again."
+                )
+            else:
+                message = _(
+                    "The record was changed after this file was exported, by %(who)s at "
+                    "%(when)s; importing this row would overwrite that change. Export the "
+                    "records again and make your changes in the new file, or empty the "
+                    "“%(column)s” cell of this row to overwrite them on purpose."
+                )
+            row.outcome.problems.append(Problem(message % details, row.outcome.row, header))
+            row.outcome.status = ERROR
 
     def check_unique(self, rows: list[ParsedRow]):
         """The model's unique constraints, checked for the whole file with one query each."""
@@ -912,6 +1001,8 @@ class Importer:
             return
         with transaction.atomic():
             rows = process()
+            if not report.has_errors:
+                self.lock_updated(rows)
             if not report.has_errors:
                 self.write(rows, present)
                 report.written = True

@@ -48,6 +48,7 @@ from coordination.widgets import (
     RecordIdWidget,
     TextWidget,
     UnitWidget,
+    VersionWidget,
 )
 
 YEAR = {"minimum": 1945, "maximum": 2100}
@@ -92,6 +93,18 @@ class RecordResource(resources.ModelResource):
         ),
     )
 
+    updated_at = Column(
+        "updated_at",
+        VersionWidget(),
+        header=_("Version"),
+        aliases=("Phien ban", "Version", "Cập nhật lúc"),
+        help_text=_(
+            "Filled in by the export: when the record was last changed. Do not edit it. When "
+            "the record has been changed since, the row is refused rather than overwriting "
+            "those changes; export again, or empty the cell to overwrite them on purpose."
+        ),
+    )
+
     #: Columns that say which units a row belongs to (for unit staff's scope).
     scope_attributes: tuple[str, ...] = ()
     #: The example row of the downloadable template, by attribute.
@@ -104,7 +117,9 @@ class RecordResource(resources.ModelResource):
     def columns(cls) -> list[Column]:
         """The columns in file order, each with its header resolved from the model if unset."""
         result = []
-        for column in cls.fields.values():
+        # The version goes last, out of the way of the columns people read and edit.
+        ordered = sorted(cls.fields.values(), key=lambda column: column.attribute == "updated_at")
+        for column in ordered:
             if column.header is None:
                 model_field = cls._meta.model._meta.get_field(column.attribute)
                 column.header = capfirst(model_field.verbose_name)
@@ -154,6 +169,7 @@ class UnitResource(RecordResource):
             "is_active",
             "dissolved_on",
             "successor",
+            "updated_at",
         ]
         import_id_fields = ["locality", "full_name"]
 
@@ -177,7 +193,7 @@ class PersonResource(RecordResource):
 
     class Meta:
         model = Person
-        fields = ["id", "full_name", "position", "unit", "is_active"]
+        fields = ["id", "full_name", "position", "unit", "is_active", "updated_at"]
         import_id_fields = ["full_name", "unit"]
 
 
@@ -242,6 +258,7 @@ class AgreementResource(RecordResource):
             "parent",
             "supersedes",
             "notes",
+            "updated_at",
         ]
         import_id_fields = ["number"]
 
@@ -265,7 +282,7 @@ class SignatoryResource(RecordResource):
 
     class Meta:
         model = Signatory
-        fields = ["id", "agreement", "person", "unit", "position", "signed_on"]
+        fields = ["id", "agreement", "person", "unit", "position", "signed_on", "updated_at"]
         import_id_fields = ["agreement", "person"]
 
 
@@ -318,6 +335,7 @@ class MeetingResource(RecordResource):
             "summary",
             "conclusions",
             "source_url",
+            "updated_at",
         ]
         import_id_fields = ["title", "held_on"]
 
@@ -399,6 +417,7 @@ class TaskResource(RecordResource):
             "completed_on",
             "result",
             "meeting",
+            "updated_at",
         ]
         import_id_fields = ["agreement", "year", "content"]
 
@@ -465,6 +484,7 @@ class FollowUpResource(RecordResource):
             "resolution",
             "resolved_on",
             "carried_over_from",
+            "updated_at",
         ]
         import_id_fields = ["year", "responsible_unit", "kind", "content"]
 
@@ -508,6 +528,7 @@ class IndicatorResource(RecordResource):
             "target",
             "actual",
             "note",
+            "updated_at",
         ]
         import_id_fields = ["agreement", "year", "unit", "name"]
 

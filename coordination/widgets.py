@@ -431,6 +431,33 @@ class RecordIdWidget(IntegerWidget):
         super().__init__(minimum=1)
 
 
+class VersionWidget(CellWidget):
+    """The version of a record when it was exported: its `updated_at`, written as ISO text.
+
+    An import that updates a record compares it with the record's version now, so that
+    re-importing an old export cannot silently overwrite changes made since.
+    """
+
+    def parse(self, value, **kwargs):
+        text = str(value).strip()
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise CellError(
+                _(
+                    "%(value)s is not a version written by an export of this system: copy it "
+                    "unchanged from the exported file, or leave the cell empty."
+                )
+                % {"value": text}
+            )
+        return moment
+
+    def render(self, value, obj=None, **kwargs):
+        return value.isoformat() if value else None
+
+
 def agreement_key(number: str) -> str:
     """Agreement numbers compare without case and spaces: “01/QC-UBND” = “01 / qc-ubnd”."""
     return "".join(number.split()).lower()

@@ -63,7 +63,7 @@ KINDS = list(RESOURCES)
 TASK_HEADER = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Hạn xử lý", "Trạng thái"]
 # The record number column and the follow-up link to last year's record number: both are
 # this database's ids, so they cannot travel to another database.
-ID_HEADERS = {"Mã", "Chuyển tiếp từ mã"}
+ID_HEADERS = {"Mã", "Chuyển tiếp từ mã", "Phiên bản"}
 
 
 # Helpers ---------------------------------------------------------------------------------
@@ -218,7 +218,14 @@ def test_export_edit_in_excel_and_reimport_changes_only_the_edited_cells(spreads
         "coordination.HistoricalTask",
         "coordination.HistoricalTask_coordinating_units",
     }
-    assert xlsx_values(export("tasks")) == xlsx_values(edited)
+    again, sent = xlsx_values(export("tasks")), xlsx_values(edited)
+    version = {"Phiên bản"}
+    assert without_columns(again, version) == without_columns(sent, version)
+    # Only the edited record has a new version.
+    assert [a[-1] == b[-1] for a, b in zip(again[1:], sent[1:], strict=True)] == [
+        line[0] != task.pk for line in sent[1:]
+    ]
+    assert again[row - 1][-1] == task.updated_at.isoformat()
 
 
 def test_exported_headers_are_the_import_headers_in_vietnamese(world):
