@@ -11,6 +11,7 @@ grow with the number of rows.
 
 import gc
 import logging
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import formats, timezone, translation
 from django.utils.text import capfirst
@@ -69,6 +70,8 @@ PROGRESS_EVERY = 500
 #: The column holding the version of each record in an exported file.
 VERSION = "updated_at"
 LOCK_BATCH = 10000
+#: First key of the advisory locks taken by imports ("IMPO").
+IMPORT_LOCK_NAMESPACE = 0x494D504F
 #: Rows refused for a newer change say who made it; beyond these, only when.
 MAX_DESCRIBED = 1000
 
@@ -1000,6 +1003,7 @@ class Importer:
             process()
             return
         with transaction.atomic():
+            serialize_imports(self.model)
             rows = process()
             if not report.has_errors:
                 self.lock_updated(rows)
@@ -1009,6 +1013,24 @@ class Importer:
 
 
 PARTY_ROLES = {"lead_units": "lead", "party_units": "party"}
+
+
+def serialize_imports(model) -> None:
+    """Let one import of `model` write at a time, until the caller's transaction ends.
+
+    Two people importing the same new rows at once would each find no existing record and
+    both insert it (tasks and follow-ups have no unique constraint on their natural key).
+    PostgreSQL: a transaction-scoped advisory lock per model, so the second import reads the
+    records only after the first has committed, and finds its rows unchanged. SQLite's
+    IMMEDIATE transactions already take the database's write lock when they begin.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [IMPORT_LOCK_NAMESPACE, zlib.crc32(model._meta.label.encode()) & 0x7FFFFFFF],
+        )
 
 
 def import_records(

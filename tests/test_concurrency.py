@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -13,7 +14,7 @@ from django.utils import translation
 from coordination import services
 from coordination.choices import TaskStatus
 from coordination.models import Indicator, Task
-from tests.factories import make_indicator, make_superuser, make_task
+from tests.factories import db_state, make_indicator, make_superuser, make_task
 from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -50,11 +51,16 @@ def test_the_later_save_of_a_task_is_refused_showing_what_changed():
     address, first_data = opened(first, "task", task.pk)
     _address, second_data = opened(second, "task", task.pk)
 
+    entries = task.history.count()
     first_data.update(content="Bản của chị Lan", progress="40")
     assert first.post(address, first_data).status_code == 302
+    assert task.history.count() == entries + 1
+    after_first = db_state()
 
     second_data.update(content="Bản của anh Minh")
     message = refusal(second.post(address, second_data))
+    # The refused save wrote nothing at all: no history entry, no admin log, no timestamp.
+    assert db_state() == after_first
     with translation.override("vi"):
         label = str(Task._meta.get_field("content").verbose_name)
     assert "Nguyễn Thị Lan" in message
@@ -179,3 +185,148 @@ def test_four_writers_on_the_embedded_sqlite_never_hit_database_is_locked(tmp_pa
     assert outcome["error_count"] == 0, outcome["errors"]
     assert all(count > 0 for count in outcome["written"])
     assert outcome["stored"] == sum(outcome["written"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Two imports of the same new rows at once (RELIABILITY.md, D 43)
+# ---------------------------------------------------------------------------------------------
+
+UNIT_NAME = "Ủy ban nhân dân xã Tân Hà"
+NEW_ROWS = {
+    # An agreement's number is unique in the database; a follow-up's natural key is not.
+    "agreements": [
+        ["Số văn bản", "Tên văn bản", "Loại", "Từ năm", "Đến năm"],
+        ["07/QCPH-UBND", "Quy chế phối hợp mới", "Quy chế phối hợp", 2024, 2026],
+    ],
+    "followups": [
+        ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm"],
+        ["Kiến nghị cử tri", 2024, "Sửa đường liên xã nhập hai lần", UNIT_NAME],
+    ],
+}
+
+
+def stored_count(kind) -> int:
+    from coordination.models import Agreement, FollowUp
+
+    if kind == "agreements":
+        return Agreement.objects.filter(number="07/QCPH-UBND").count()
+    return FollowUp.objects.filter(content="Sửa đường liên xã nhập hai lần").count()
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="threads sharing the test database: PostgreSQL only (SQLite: the test below)",
+)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["agreements", "followups"])
+def test_postgresql_two_imports_of_the_same_new_rows_write_them_once(kind, monkeypatch):
+    """Two people confirm the same file at the same moment. The second import waits until
+    the first has committed, then finds the rows it would create already there: they are
+    "unchanged", and the record exists once (no duplicate, no half-written import)."""
+    import threading
+
+    from django.db import close_old_connections
+
+    from coordination import importing
+    from tests.factories import make_unit, xlsx_bytes
+
+    make_unit(full_name=UNIT_NAME, short_name="UBND xã Tân Hà", locality="xã Tân Hà")
+    data = xlsx_bytes(NEW_ROWS[kind])
+    first_inside, release = threading.Event(), threading.Event()
+    original = importing.Importer.write
+    local = threading.local()
+
+    def write(self, rows, present):
+        if getattr(local, "first", False):
+            first_inside.set()
+            assert release.wait(20)
+        return original(self, rows, present)
+
+    monkeypatch.setattr(importing.Importer, "write", write)
+    reports = {}
+
+    def run(name, first):
+        local.first = first
+        try:
+            reports[name] = importing.import_records(
+                kind=kind, data=data, file_name=f"{name}.xlsx", dry_run=False
+            )
+        finally:
+            close_old_connections()
+
+    first = threading.Thread(target=run, args=("first", True))
+    first.start()
+    assert first_inside.wait(20)
+    second = threading.Thread(target=run, args=("second", False))
+    second.start()
+    second.join(1.0)
+    assert second.is_alive(), "the second import did not wait for the first"
+    release.set()
+    first.join(20)
+    second.join(20)
+    assert reports["first"].written and reports["first"].summary_line().startswith("new=1 ")
+    assert reports["second"].summary_line() == "new=0 updated=0 unchanged=1 errors=0"
+    assert stored_count(kind) == 1
+
+
+IMPORTERS = r"""
+import json, os, sys, threading
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from django.core.management import call_command
+from django.db import close_old_connections, connection
+from coordination.importing import import_records
+from tests.factories import make_unit, xlsx_bytes
+from tests.test_concurrency import NEW_ROWS, UNIT_NAME, stored_count
+
+kind = sys.argv[1]
+call_command("migrate", verbosity=0)
+make_unit(full_name=UNIT_NAME, short_name="UBND xã Tân Hà", locality="xã Tân Hà")
+connection.close()
+data = xlsx_bytes(NEW_ROWS[kind])
+barrier, lines = threading.Barrier(4), []
+
+def importer(n):
+    barrier.wait()
+    try:
+        report = import_records(kind=kind, data=data, file_name=f"{n}.xlsx", dry_run=False)
+        lines.append(report.summary_line() if report.written or not report.file_errors
+                     else "; ".join(report.file_errors))
+    finally:
+        close_old_connections()
+
+threads = [threading.Thread(target=importer, args=(n,)) for n in range(4)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(json.dumps({"lines": sorted(lines), "stored": stored_count(kind)}))
+"""
+
+
+@pytest.mark.parametrize("kind", ["agreements", "followups"])
+def test_four_imports_of_the_same_new_rows_on_the_embedded_sqlite_write_them_once(tmp_path, kind):
+    """The same on SQLite, four at once: IMMEDIATE transactions take the write lock when the
+    import's transaction begins, so each import reads what the previous one committed."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTERS, kind],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["lines"] == [
+        "new=0 updated=0 unchanged=1 errors=0",
+        "new=0 updated=0 unchanged=1 errors=0",
+        "new=0 updated=0 unchanged=1 errors=0",
+        "new=1 updated=0 unchanged=0 errors=0",
+    ]
+    assert outcome["stored"] == 1
