@@ -402,6 +402,7 @@ def measure_import(args, path: Path) -> dict:
             kind="followups", data=data, file_name=path.name, dry_run=True, keep_sheets=True
         ).sheets_data
         assert sheets_data is not None
+    history_before = FollowUp.history.count()
     report = measure.run(
         lambda: import_records(
             kind="followups",
@@ -420,6 +421,10 @@ def measure_import(args, path: Path) -> dict:
     stored, expected = FollowUp.objects.count(), 0 if dry_run else args.rows
     if stored != expected:
         raise SystemExit(f"{stored} follow-ups stored after the import, expected {expected}")
+    # The audit trail: one history entry per written row, none for a preview.
+    entries = FollowUp.history.count() - history_before
+    if entries != expected:
+        raise SystemExit(f"{entries} history entries after the import, expected {expected}")
     return {**measure.figures, "rows": args.rows, "file_bytes": len(data)}
 
 
