@@ -8,7 +8,8 @@ gunicorn that load_test.py started on 127.0.0.1.
 - Exporters (a few): an auditor downloading a filtered list as .xlsx.
 
 Settings come from the environment load_test.py sets: LOAD_USERS_JSON (accounts, units, years,
-record numbers) and LOAD_IMPORT_ROWS.
+record numbers), LOAD_IMPORT_ROWS, LOAD_IMPORTERS and LOAD_EXPORTERS (the importers and
+exporters are that many users whatever the total; the readers are the rest).
 """
 
 import io
@@ -22,7 +23,9 @@ import openpyxl
 from locust import HttpUser, between, events, task
 
 SETUP = json.loads(os.environ.get("LOAD_SETUP_JSON", "{}"))
-IMPORT_ROWS = int(os.environ.get("LOAD_IMPORT_ROWS", "100"))
+IMPORT_ROWS = int(os.environ.get("LOAD_IMPORT_ROWS", "2000"))
+IMPORTERS = int(os.environ.get("LOAD_IMPORTERS", "3"))
+EXPORTERS = int(os.environ.get("LOAD_EXPORTERS", "5"))
 CONFIRMED = []  # one entry per confirmed import, read by load_test.py from the summary
 SERIAL = itertools.count(1)
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
@@ -128,7 +131,7 @@ class Reader(Signed):
 
 
 class Importer(Signed):
-    weight = 2
+    fixed_count = IMPORTERS
     wait_time = between(5, 10)
 
     def on_start(self):
@@ -187,7 +190,7 @@ class Importer(Signed):
 
 
 class Exporter(Signed):
-    weight = 2
+    fixed_count = EXPORTERS
     wait_time = between(5, 10)
 
     def on_start(self):
