@@ -91,14 +91,27 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
             data = upload.read()
-            report = import_records(
-                kind=self.spreadsheet_kind,
-                data=data,
-                file_name=upload.name,
-                user=request.user,
-                dry_run=True,
-                keep_sheets=True,
-            )
+            try:
+                report = import_records(
+                    kind=self.spreadsheet_kind,
+                    data=data,
+                    file_name=upload.name,
+                    user=request.user,
+                    dry_run=True,
+                    keep_sheets=True,
+                )
+            except Exception:
+                # A fault of ours, not of the file: say so on the form, keep the details
+                # for the log (mailed to ADMINS in production), and keep nothing else.
+                logger.exception("Preview of %s failed", upload.name)
+                form.add_error(
+                    "import_file",
+                    _(
+                        "The file could not be checked because of an unexpected error on "
+                        "the server. Nothing was written; the error has been recorded."
+                    ),
+                )
+                return self.render_import_page(request, form=form)
             try:
                 token = uploads.save_upload(
                     request, data=data, file_name=upload.name, kind=self.spreadsheet_kind

@@ -9,12 +9,16 @@ units' rows), and exports read back cell by cell. Wherever a test claims nothing
 import csv
 import datetime
 import io
+import re
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import openpyxl
 import pytest
+from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
@@ -22,12 +26,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
+from import_export.admin import ExportActionMixin
+from import_export.formats import base_formats
 
-from coordination import importing, uploads
+from coordination import admin_spreadsheets, importing, uploads
 from coordination.choices import TaskStatus, UnitKind, UnitLevel
 from coordination.importing import import_records
 from coordination.models import Task, Unit
 from coordination.resources import RESOURCES
+from coordination.text import clean_text
 from tests.factories import (
     csv_bytes,
     db_state,
@@ -250,6 +257,40 @@ def test_preview_shows_each_row_and_writes_nothing(scope, upload_dir):
     assert url("task", "process_import") in response.content.decode()
     assert token in client.session[uploads.SESSION_KEY]
     assert (upload_dir / token).is_file()
+    assert db_state() == before
+
+
+def test_preview_sends_no_mail_and_queues_nothing_after_commit(
+    scope, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Checking a file only reads: neither the admin preview nor a dry run of the importer
+    sends an e-mail, queues work to run once a transaction commits, or writes anything."""
+    client = logged_in(scope.staff_a)
+    data = tasks_file(
+        scope,
+        row(scope, "Nhiệm vụ mới"),
+        row(scope, scope.task_a.content, due="30/06/2024", status="Đang thực hiện"),
+    )
+    before = db_state()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = upload(client, "task", data)
+
+    assert response.status_code == 200
+    assert response.context["report"].summary_line() == "new=1 updated=1 unchanged=0 errors=0"
+    assert callbacks == []
+    assert mailoutbox == []
+    assert db_state() == before
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report = import_records(
+            kind="tasks", data=data, file_name="nhiem-vu.xlsx", user=scope.staff_a, dry_run=True
+        )
+
+    assert report.summary_line() == "new=1 updated=1 unchanged=0 errors=0"
+    assert not report.written
+    assert callbacks == []
+    assert mailoutbox == []
     assert db_state() == before
 
 
@@ -588,6 +629,50 @@ def test_changelist_shows_only_the_buttons_the_user_may_use(scope):
     assert import_link not in html and export_link not in html
 
 
+@pytest.mark.parametrize("who", ["clerk", "admin"])
+def test_change_form_offers_no_export_of_the_record(scope, who):
+    """A task's change form has no export button or link, for a user without the export
+    permission and for the admin alike: exports are of the filtered list only (no per-record
+    export, django-import-export #1942)."""
+    user = getattr(scope, who)
+    if who == "clerk":
+        make_member(user, scope.a)  # so that the clerk may open unit A's task at all
+    client = logged_in(user)
+    before = db_state()
+
+    response = client.get(url("task", "change", scope.task_a.pk))
+
+    assert response.status_code == 200
+    assert response.context["original"] == scope.task_a
+    html = response.content.decode()
+    assert "_export-item" not in html
+    assert url("task", "export") not in html
+    assert not response.context.get("show_change_form_export")
+    assert db_state() == before
+
+
+def test_no_admin_exports_single_records_and_the_clerk_cannot_post_an_export(scope):
+    """No admin page uses the library's export action (the one that adds an export button
+    to the change form), and a user without the export permission is refused a POST to the
+    export page as well as a GET."""
+    registered = [
+        model_admin
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label == "coordination"
+    ]
+    assert len(registered) >= len(MODELS)
+    for model_admin in registered:
+        assert not isinstance(model_admin, ExportActionMixin), model_admin
+        assert "import_export" not in (model_admin.change_form_template or ""), model_admin
+
+    client = logged_in(scope.clerk)
+    before = db_state()
+    response = client.post(url("task", "export") + "?_format=xlsx", {"format": "0"})
+    assert response.status_code == 403
+    assert "Content-Disposition" not in response
+    assert db_state() == before
+
+
 def test_csrf_token_is_required_for_upload_and_confirm(scope):
     client = Client(enforce_csrf_checks=True)
     client.force_login(scope.staff_a)
@@ -731,6 +816,73 @@ def test_export_page_offers_both_formats_with_the_filters(scope):
     assert "?status__exact=done&amp;q=hoa&amp;_format=csv" in html
 
 
+# The library's other formats: the importer reads and checks only .xlsx and .csv, and only
+# those two exports escape formulas; an HTML "export" would even open as a page of the site.
+OTHER_FORMATS = ["json", "html", "xls", "yaml", "tsv", "ods"]
+
+
+def offered_formats(html: str) -> set[str]:
+    return set(re.findall(r"_format=(\w+)", html))
+
+
+def test_only_xlsx_and_csv_are_offered_for_import_and_export(scope, settings):
+    """The export page links to an .xlsx and a .csv file only; the import form accepts and
+    describes only those two; no admin offers the library's other formats."""
+    assert settings.IMPORT_EXPORT_FORMATS == [base_formats.XLSX, base_formats.CSV]
+    # The library's own lookups (its export action, if ever used) read the same two.
+    task_admin = admin.site._registry[Task]
+    for offered in (task_admin.get_export_formats(), task_admin.get_import_formats()):
+        assert [fmt().get_title() for fmt in offered] == ["xlsx", "csv"]
+    assert not hasattr(settings, "IMPORT_FORMATS") and not hasattr(settings, "EXPORT_FORMATS")
+    client = logged_in(scope.admin)
+    before = db_state()
+
+    export_page = client.get(url("task", "export"))
+    import_page = client.get(url("task", "import"))
+
+    assert export_page.status_code == 200 and import_page.status_code == 200
+    export_html, import_html = export_page.content.decode(), import_page.content.decode()
+    assert offered_formats(export_html) == {"xlsx", "csv"}
+    assert 'accept=".xlsx,.csv"' in import_html
+    for html in (export_html, import_html):
+        assert not re.search(r"\.(json|ya?ml|html?|xls|tsv|ods)\b", html, re.IGNORECASE)
+        assert not re.search(r"\b(json|yaml|tsv|ods)\b", html, re.IGNORECASE)
+        for field in ("format", "input_format", "export_format", "file_format"):
+            assert f'name="{field}"' not in html
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("file_format", [*OTHER_FORMATS, "XLSX", "0"])
+def test_export_in_any_other_format_gives_no_file(scope, file_format):
+    """Asking the admin export or the /records/ export for another format (by its name, in
+    capitals, or by the library's list index) downloads nothing and is no server error: the
+    admin shows its page of the two formats, /records/ answers "not found"."""
+    client = logged_in(scope.admin)
+    before = db_state()
+
+    for response in (
+        client.get(f"{url('task', 'export')}?_format={file_format}"),
+        client.post(f"{url('task', 'export')}?_format={file_format}", {"format": file_format}),
+    ):
+        assert response.status_code == 200
+        assert "Content-Disposition" not in response
+        assert response["Content-Type"].startswith("text/html")
+        assert offered_formats(response.content.decode()) == {"xlsx", "csv"}
+
+    records = reverse("coordination:record-export", args=["tasks"])
+    response = client.get(f"{records}?format={file_format}")
+    assert response.status_code == 404
+    assert "Content-Disposition" not in response
+    assert not response["Content-Type"].startswith(
+        ("application/json", "application/vnd", "text/csv")
+    )
+    # The same list in a format it offers is a file, so the refusal above is the format's.
+    response = client.get(f"{records}?format=csv")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert db_state() == before
+
+
 def test_exported_workbook_neutralises_formulas_and_keeps_types(scope):
     for text in FORMULAS:
         make_task(agreement=scope.agreement, year=2024, lead_unit=scope.a, content=text)
@@ -860,15 +1012,85 @@ def test_database_failure_at_confirm_writes_nothing_and_says_so(scope, monkeypat
     response = client.post(url("task", "process_import"), {"token": token})
     assert response.status_code == 200
     assert response.context["refused"]
+    html = response.content.decode()
     assert (
         vi(
             "The database refused the import (the data may have been changed by someone else "
             "meanwhile). Nothing was written; check the file and try again."
         )
-        in response.content.decode()
+        in html
     )
+    # The database's own words (which may name tables, columns or values) stay in the log.
+    assert "server closed the connection" not in html
+    assert "DatabaseError" not in html and "Traceback" not in html
     assert messages_of(response) == []
     assert db_state() == before
+
+
+# What an unexpected error must not show: the traceback, the server's paths, SQL, the
+# exception's class or text.
+CRASH = "/srv/app/coordination/importing.py SELECT * FROM coordination_task"
+INTERNALS = ("Traceback", "/srv/", "importing.py", "SELECT", "coordination_task", "RuntimeError")
+
+
+def _crash(**kwargs):
+    raise RuntimeError(CRASH)
+
+
+@pytest.mark.parametrize("who", ["staff_a", "admin"])
+def test_unexpected_error_at_confirm_says_nothing_was_written_and_shows_no_internals(
+    scope, monkeypatch, caplog, who
+):
+    """A failure nobody foresaw while importing (a bug, not bad data) tells the user, the
+    admin included, only that the import failed and nothing was written; the details go to
+    the log for the administrators, never to the page."""
+    client = logged_in(getattr(scope, who))
+    token = preview(client, scope, row(scope, "Mới 1"), row(scope, "Mới 2")).context["token"]
+    monkeypatch.setattr(admin_spreadsheets, "import_records", _crash)
+    before = db_state()
+
+    with caplog.at_level("ERROR"):
+        response = client.post(url("task", "process_import"), {"token": token})
+
+    assert response.status_code == 302 and response["Location"] == url("task", "import")
+    assert messages_of(response) == [vi("The import failed unexpectedly. Nothing was written.")]
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert vi("The import failed unexpectedly. Nothing was written.") in html
+    assert [text for text in INTERNALS if text in html] == []
+    assert db_state() == before
+    assert not Task.objects.filter(content__in=["Mới 1", "Mới 2"]).exists()
+    assert CRASH in caplog.text
+
+
+@pytest.mark.parametrize("who", ["staff_a", "admin"])
+def test_unexpected_error_at_preview_is_a_form_error_that_shows_no_internals(
+    scope, monkeypatch, upload_dir, who, caplog
+):
+    """The same failure while checking an upload is an error on the upload form, not a
+    server error page, with none of the exception's text (the log has it); nothing is
+    written and the upload is not kept."""
+    client = logged_in(getattr(scope, who))
+    client.raise_request_exception = False
+    monkeypatch.setattr(admin_spreadsheets, "import_records", _crash)
+    before = db_state()
+
+    response = upload(client, "task", tasks_file(scope, row(scope, "Mới 1")))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["import_file"] == [
+        vi(
+            "The file could not be checked because of an unexpected error on the server. "
+            "Nothing was written; the error has been recorded."
+        )
+    ]
+    assert response.context.get("token") is None
+    html = response.content.decode()
+    assert [text for text in INTERNALS if text in html] == []
+    assert "SELECT * FROM coordination_task" in caplog.text
+    assert db_state() == before
+    assert not upload_dir.exists() or not any(upload_dir.iterdir())
 
 
 def test_data_changed_between_preview_and_confirm_writes_nothing(scope):
@@ -934,11 +1156,128 @@ def test_markup_in_a_cell_is_shown_escaped(scope):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_imported_markup_is_stored_as_typed_and_shown_escaped_in_the_admin(scope):
+    """A cell holding an HTML tag is imported as plain text, exactly as typed, and the task
+    list and the task's change form show it as text: the browser never gets the tag."""
+    client = logged_in(scope.staff_a)
+    markup = "<script>alert(1)</script>"
+    token = preview(client, scope, row(scope, markup)).context["token"]
+
+    response = client.post(url("task", "process_import"), {"token": token})
+
+    assert response.status_code == 302 and response["Location"] == url("task", "changelist")
+    task = Task.objects.get(content=markup)
+    assert task.lead_unit == scope.a
+    admin_client = logged_in(scope.admin)
+    changelist = admin_client.get(url("task", "changelist") + "?q=script")
+    change_form = admin_client.get(url("task", "change", task.pk))
+    assert changelist.status_code == 200 and change_form.status_code == 200
+    assert task in changelist.context["cl"].result_list
+    assert change_form.context["original"] == task
+    for page in (changelist, change_form):
+        html = page.content.decode()
+        assert markup not in html and "<script>alert" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _xlsx_with_control_characters(scope, placeholder: str, escaped: str) -> bytes:
+    """An .xlsx as Excel saves text with control characters: escaped as "_x000B_" in the XML
+    (openpyxl refuses to write the characters themselves)."""
+    data = tasks_file(scope, row(scope, placeholder))
+    source, target = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    replaced = 0
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            replaced += content.count(placeholder.encode())
+            out.writestr(item, content.replace(placeholder.encode(), escaped.encode()))
+    assert replaced == 1
+    return target.getvalue()
+
+
+@pytest.mark.parametrize("file_type", ["csv", "xlsx"])
+def test_control_characters_in_a_cell_are_removed_on_import_and_export_cleanly(scope, file_type):
+    """NUL and vertical-tab characters pasted into a cell neither break the import nor reach
+    the database: the task is stored without them, and exporting it afterwards gives a
+    workbook Excel (openpyxl) opens."""
+    client = logged_in(scope.staff_a)
+    if file_type == "csv":
+        data = csv_bytes([TASK_HEADER, row(scope, "Vệ\x00 sinh\x0b môi trường")])
+    else:
+        data = _xlsx_with_control_characters(
+            scope, "Vệ@NUL@ sinh@VT@ môi trường", "Vệ_x0000_ sinh_x000B_ môi trường"
+        )
+    response = upload(client, "task", data, name=f"nhiem-vu.{file_type}")
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.file_errors == [] and report.problems == []
+    assert report.summary_line() == "new=1 updated=0 unchanged=0 errors=0"
+
+    response = client.post(url("task", "process_import"), {"token": response.context["token"]})
+
+    assert response.status_code == 302 and response["Location"] == url("task", "changelist")
+    assert clean_text("Vệ\x00 sinh\x0b môi trường") == "Vệ sinh môi trường"
+    task = Task.objects.get(content="Vệ sinh môi trường")
+    assert task.lead_unit == scope.a
+    stored = Task.objects.values_list("content", flat=True)
+    assert not any("\x00" in text or "\x0b" in text for text in stored)
+    rows = export_rows(logged_in(scope.admin), query="q=ve+sinh")
+    content = rows[0].index("Nội dung")
+    assert [(int(line[0]), line[content]) for line in rows[1:]] == [(task.pk, task.content)]
+
+
 def test_uploads_are_kept_outside_the_public_media_folder():
     from config import settings as project
 
     upload_dir = Path(project.IMPORT_UPLOAD_DIR).resolve()
     assert not upload_dir.is_relative_to(Path(project.MEDIA_ROOT).resolve())
+
+
+@pytest.mark.parametrize("who", ["staff_a", "admin"])
+def test_an_uploaded_file_cannot_be_downloaded_by_its_token(scope, settings, upload_dir, who):
+    """A file waiting between preview and confirm is reachable by no address: not under the
+    scans' /files/ (MEDIA_URL), nor /media/ or /static/, nor by climbing out of them with
+    "../", whether asked by the uploader or by the admin."""
+    # The scans' folder next to the uploads, so that "../imports/<token>" names the real file,
+    # and one agreement with a scan there, which /files/ does serve.
+    settings.MEDIA_ROOT = upload_dir.parent / "media"
+    (settings.MEDIA_ROOT / "scans").mkdir(parents=True)
+    (settings.MEDIA_ROOT / "scans" / "05-ctph.pdf").write_bytes(b"%PDF-1.7 scan")
+    type(scope.agreement).objects.filter(pk=scope.agreement.pk).update(scan="scans/05-ctph.pdf")
+    user = getattr(scope, who)
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="coordination", codename="view_agreement")
+    )
+    client = logged_in(user)
+    token = preview(client, scope, row(scope, "Chờ xác nhận")).context["token"]
+    kept = [token, f"{token}{uploads.SHEETS_SUFFIX}"]
+    assert all((upload_dir / name).is_file() for name in kept)
+    assert settings.MEDIA_URL == "/files/"
+    scan = client.get("/files/scans/05-ctph.pdf")
+    assert scan.status_code == 200 and b"".join(scan.streaming_content) == b"%PDF-1.7 scan"
+    before = db_state()
+
+    for name in kept:
+        for address in [
+            f"/files/{name}",
+            f"/files/imports/{name}",
+            f"/files/../imports/{name}",
+            f"/files/..%2Fimports%2F{name}",
+            f"/files/%2E%2E/imports/{name}",
+            f"/media/{name}",
+            f"/media/django-import-export/{name}",
+            f"/media/../imports/{name}",
+            f"/static/{name}",
+            f"/static/../var/imports/{name}",
+            f"/imports/{name}",
+        ]:
+            response = client.get(address)
+            assert response.status_code == 404, address
+            assert "Content-Disposition" not in response, address
+            assert not response.content.startswith(b"PK"), address
+
+    assert db_state() == before
+    assert all((upload_dir / name).is_file() for name in kept)
 
 
 def test_a_long_error_list_shows_the_first_500_and_points_to_the_marked_file(scope):

@@ -15,16 +15,13 @@ from django.utils import formats, timezone, translation
 from coordination import importing
 from coordination.importing import import_records
 from coordination.models import Task
+from tests import test_import_admin
 from tests.factories import db_state, xlsx_bytes
 from tests.forms import form_data
-from tests.test_import_admin import (  # noqa: F401 (the scope fixture)
-    export_rows,
-    logged_in,
-    scope,
-    upload,
-    url,
-    vi,
-)
+from tests.test_import_admin import export_rows, logged_in, upload, url
+
+# The units, records and users of the import tests.
+scope = test_import_admin.scope
 
 pytestmark = pytest.mark.django_db
 
@@ -176,9 +173,7 @@ def test_a_change_between_preview_and_confirm_refuses_the_confirm(scope):
     assert scope.task_a.result == "Bản của quản trị"
 
 
-def test_a_save_committed_while_the_confirmation_runs_is_caught_by_the_row_lock(
-    scope, monkeypatch
-):
+def test_a_save_committed_while_the_confirmation_runs_is_caught_by_the_row_lock(scope, monkeypatch):
     """Between reading the records and writing them, another save commits (PostgreSQL reads
     committed data). The rows to update are locked and compared again before any write:
     the import refuses the row and writes nothing. Simulated here in the same connection, just
@@ -241,9 +236,7 @@ def test_postgresql_a_save_waits_for_the_import_lock_and_cannot_be_overwritten(s
     def other_save():
         try:
             start = timezone.now()
-            Task.objects.filter(pk=scope.task_a.pk).update(
-                progress=75, updated_at=timezone.now()
-            )
+            Task.objects.filter(pk=scope.task_a.pk).update(progress=75, updated_at=timezone.now())
             outcome["waited"] = timezone.now() - start
         finally:
             close_old_connections()
