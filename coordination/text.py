@@ -5,8 +5,9 @@ import unicodedata
 
 # Characters that Word, Excel and web forms leave in text and that people cannot see.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-# Every other control character except newline and tab.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Every other control character except newline and tab, and the noncharacters U+FFFE and
+# U+FFFF, which XML (so an .xlsx export) cannot hold: kept, they would not survive a round trip.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 

@@ -4,7 +4,8 @@ from functools import wraps
 from pathlib import PurePosixPath
 
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -19,8 +20,12 @@ from coordination.scoping import visible_to
 
 PAGE_SIZE = 50
 
+# Every page here is for staff, as the admin is (@staff_member_required, not
+# @login_required): a user whose staff status is withdrawn keeps no access through a
+# session still open, whatever their groups and units.
 
-@login_required(login_url="admin:login")
+
+@staff_member_required
 @permission_required("coordination.view_agreement", raise_exception=True)
 def agreement_scan(request, path: str):
     """Serve an agreement's scanned document to users who may view agreements.
@@ -36,9 +41,9 @@ def agreement_scan(request, path: str):
 
 
 def record_type_view(view):
-    """Login required, a known record type, and the model's view permission."""
+    """Staff sign-in required, a known record type, and the model's view permission."""
 
-    @login_required(login_url="admin:login")
+    @staff_member_required
     @wraps(view)
     def wrapper(request, kind, *args, **kwargs):
         record_type = RECORD_TYPES.get(kind)
@@ -64,7 +69,7 @@ def query_without(request, *names) -> str:
     return params.urlencode()
 
 
-@login_required(login_url="admin:login")
+@staff_member_required
 def records_index(request):
     kinds = []
     for record_type in RECORD_TYPES.values():
@@ -180,7 +185,7 @@ def admin_change_url(request, record) -> str | None:
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk])
 
 
-@login_required(login_url="admin:login")
+@staff_member_required
 def outstanding(request):
     """Outstanding and overdue counts per unit and year, with ageing and on-time rates."""
     table = reports.outstanding_table(request)
@@ -194,7 +199,7 @@ def outstanding(request):
     )
 
 
-@login_required(login_url="admin:login")
+@staff_member_required
 def report(request):
     """The yearly report of a unit or an agreement, as a printable page or an .xlsx file."""
     result = reports.yearly_report(request)

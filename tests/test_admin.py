@@ -1,6 +1,7 @@
 """The admin as people use it: every page, the index order, filters, actions, query counts."""
 
 import datetime
+import html
 import re
 
 import pytest
@@ -10,12 +11,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape, strip_tags
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
+from import_export.admin import ExportActionMixin
 
 from coordination.choices import FollowUpStatus, TaskStatus
 from coordination.models import FollowUp, Task, Unit
 from tests.factories import (
     days,
+    db_state,
     make_agreement,
     make_followup,
     make_indicator,
@@ -635,3 +640,164 @@ def test_changelist_query_count_does_not_grow_with_rows(superuser_client, model)
     assert many_rows == 50
     assert many == few
     assert many <= MAX_QUERIES_PER_LIST
+
+
+# ---------------------------------------------------------------------------
+# Records still in use cannot be deleted, by any admin path (RELIABILITY 45)
+# ---------------------------------------------------------------------------
+
+#: A world record still in use, and the world records that use it (on_delete=PROTECT).
+IN_USE = {
+    "unit": ("committee", ["front", "chair", "party", "signatory", "indicator", "task"]),
+    "person": ("chair", ["signatory", "task"]),
+    "agreement": ("agreement", ["indicator", "task", "followup"]),
+    "meeting": ("meeting", ["task", "followup"]),
+}
+
+
+def in_use(world, model: str):
+    """(the record, the records that use it) of the world."""
+    name, users = IN_USE[model]
+    return getattr(world, name), [getattr(world, user) for user in users]
+
+
+def cannot_delete(record, count: int = 1) -> str:
+    """Django's Vietnamese title of a delete page that refuses: "Không thể xóa …"."""
+    with translation.override("vi"):
+        opts = record._meta
+        name = opts.verbose_name if count == 1 else opts.verbose_name_plural
+        return gettext("Cannot delete %(name)s") % {"name": name}
+
+
+def refusal(record, count: int | None = None) -> str:
+    """The Vietnamese sentence above the list of records in use: of the delete page, or of
+    the delete action on `count` selected records."""
+    with translation.override("vi"):
+        opts = record._meta
+        if count is None:
+            return gettext(
+                "Deleting the %(object_name)s '%(escaped_object)s' would require deleting "
+                "the following protected related objects:"
+            ) % {"object_name": opts.verbose_name, "escaped_object": escape(str(record))}
+        name = opts.verbose_name if count == 1 else opts.verbose_name_plural
+        return gettext(
+            "Deleting the selected %(objects_name)s would require deleting the following "
+            "protected related objects:"
+        ) % {"objects_name": name}
+
+
+def protected_entry(record) -> str:
+    """How Django's delete page names a record that blocks the deletion: "Kind: name"."""
+    with translation.override("vi"):
+        return f"{capfirst(record._meta.verbose_name)}: {record}"
+
+
+def protected_shown(response) -> list[str]:
+    """The protected records a delete page lists, as text."""
+    return sorted(html.unescape(strip_tags(entry)) for entry in response.context["protected"])
+
+
+def assert_refused_naming(response, record, users, count: int | None = None) -> None:
+    """A delete page that refuses, with the records in use listed by name (`count`: the
+    number of records selected for the delete action)."""
+    assert response.status_code == 200
+    assert response.context["title"] == cannot_delete(record, count or 1)
+    assert refusal(record, count) in response.text
+    assert protected_shown(response) == sorted(protected_entry(user) for user in users)
+    for user in users:
+        assert escape(str(user)) in response.text
+
+
+@pytest.mark.parametrize("model", IN_USE)
+def test_delete_page_of_a_record_in_use_lists_what_uses_it(superuser_client, world, model):
+    """Opening "Xóa" on a unit, person, agreement or meeting that other records use shows
+    "Không thể xóa …" and lists each of those records, and writes nothing."""
+    record, users = in_use(world, model)
+    before = db_state()
+    response = superuser_client.get(url(model, "delete", record.pk))
+    assert_refused_naming(response, record, users)
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("model", IN_USE)
+def test_confirming_the_deletion_of_a_record_in_use_deletes_nothing(superuser_client, world, model):
+    """Posting the confirmation anyway (a stale page, a forged request) is refused the same
+    way: the refusal page again, no server error, and not a row of the database changes."""
+    record, users = in_use(world, model)
+    before = db_state()
+    response = superuser_client.post(url(model, "delete", record.pk), {"post": "yes"})
+    assert_refused_naming(response, record, users)
+    assert type(record).objects.filter(pk=record.pk).exists()
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("model", IN_USE)
+def test_delete_selected_on_a_record_in_use_deletes_nothing(superuser_client, world, model):
+    """The list's "Xóa … đã chọn" action, confirmed, on a record in use: refused with the
+    records that use it listed; nothing is deleted and nothing is written."""
+    record, users = in_use(world, model)
+    before = db_state()
+    response = superuser_client.post(
+        url(model, "changelist"),
+        {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"},
+    )
+    assert_refused_naming(response, record, users, count=1)
+    assert type(record).objects.filter(pk=record.pk).exists()
+    assert db_state() == before
+
+
+def test_delete_selected_with_one_unit_in_use_deletes_none_of_the_selection(
+    superuser_client, world
+):
+    """Selecting an unused unit together with one in use deletes neither: the whole action
+    is refused, not carried out for the units that could go."""
+    unused = make_unit(full_name="Tổ công tác lâm thời đã giải tán")
+    record, users = in_use(world, "unit")
+    before = db_state()
+    response = superuser_client.post(
+        url("unit", "changelist"),
+        {"action": "delete_selected", "_selected_action": [record.pk, unused.pk], "post": "yes"},
+    )
+    assert_refused_naming(response, record, users, count=2)
+    assert set(Unit.objects.filter(pk__in=[record.pk, unused.pk])) == {record, unused}
+    assert db_state() == before
+
+
+# ---------------------------------------------------------------------------
+# Guards for policies other tests rely on (RELIABILITY 4, 5 and 42)
+# ---------------------------------------------------------------------------
+
+
+def coordination_admins() -> dict:
+    return {
+        model._meta.model_name: model_admin
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label == "coordination"
+    }
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_no_list_edits_rows_in_place(superuser_client, world, model):
+    """No list of the admin is editable in place (`list_editable`): the change form, which
+    refuses a save over somebody else's newer change, is the only form that edits a record
+    (README, "No lost updates"). A list that edits rows would save without that check."""
+    assert not coordination_admins()[model].list_editable
+    response = superuser_client.get(url(model, "changelist"))
+    assert response.status_code == 200
+    assert response.context["cl"].formset is None
+    assert 'name="form-TOTAL_FORMS"' not in response.text
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_no_export_button_or_action_outside_the_filtered_list(superuser_client, world, model):
+    """Export is the filtered list's "Xuất" page only: no admin uses django-import-export's
+    ExportActionMixin, which adds an export button to every change form whatever the
+    user's export permission (django-import-export issue #1942) and an export action."""
+    model_admin = coordination_admins()[model]
+    assert not isinstance(model_admin, ExportActionMixin)
+    record = getattr(world, {"unit": "committee", "person": "chair"}.get(model, model))
+    response = superuser_client.get(url(model, "change", record.pk))
+    assert response.status_code == 200
+    assert "_export-item" not in response.text
+    assert "export_admin_action" not in model_admin.get_actions(response.wsgi_request)
+    assert not response.context.get("show_change_form_export")

@@ -97,6 +97,7 @@ login = client.post(
     secure=True,
 )
 static = client.get("/static/coordination/records.css", secure=True)
+from django.conf import settings
 cookies = {
     name: {"secure": bool(morsel["secure"]), "httponly": bool(morsel["httponly"])}
     for name, morsel in client.cookies.items()
@@ -110,6 +111,7 @@ print(json.dumps({
     "login": [login.status_code, login.get("Location", "")],
     "cookies": cookies,
     "static": [static.status_code, static.get("Cache-Control", "")],
+    "mail": {"admins": settings.ADMINS, "from": settings.SERVER_EMAIL},
 }))
 """
 
@@ -117,7 +119,12 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def production_probe(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("production")
-    result = run(["-c", PROBE], production_env(tmp_path))
+    env = production_env(
+        tmp_path,
+        DJANGO_ADMINS="it@example.gov.vn, ,tp@example.gov.vn",
+        DJANGO_SERVER_EMAIL="hoso@example.gov.vn",
+    )
+    result = run(["-c", PROBE], env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -171,6 +178,38 @@ def test_server_error_page_leaks_nothing_and_is_logged(client, settings, caplog,
     for leak in ("Traceback", "SECRET_KEY", "RuntimeError", "boom", "settings"):
         assert leak not in page
     assert any(record.status_code == 500 for record in caplog.records)
+
+
+def test_server_error_is_mailed_to_the_administrators(db, client, settings, mailoutbox):
+    """With DEBUG off and DJANGO_ADMINS set, a crash e-mails the administrators the details
+    (README, "Production"), while the person who hit it still sees only the generic page."""
+    # `db` before `mailoutbox`: the database set-up gives Django a new outbox list.
+    settings.DEBUG = False
+    settings.ADMINS = [("Quản trị", "it@example.gov.vn")]
+    settings.ROOT_URLCONF = "tests.urls_crash"
+    client.raise_request_exception = False
+    client.force_login(make_superuser())
+
+    response = client.get("/crash/")
+
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "Đã có lỗi ở máy chủ" in page
+    assert "RuntimeError" not in page and "boom" not in page
+    assert len(mailoutbox) == 1
+    (mail,) = mailoutbox
+    assert mail.to == ["it@example.gov.vn"]
+    assert "/crash/" in mail.subject
+    assert "RuntimeError" in mail.body and "boom" in mail.body
+
+
+def test_administrators_for_error_mail_come_from_the_environment(production_probe):
+    """DJANGO_ADMINS (comma-separated, blanks ignored) and DJANGO_SERVER_EMAIL set who
+    receives the error mail and whom it comes from."""
+    assert production_probe["mail"] == {
+        "admins": [["Quản trị", "it@example.gov.vn"], ["Quản trị", "tp@example.gov.vn"]],
+        "from": "hoso@example.gov.vn",
+    }
 
 
 def test_not_found_page_is_generic(client, db):

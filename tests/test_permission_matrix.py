@@ -1,10 +1,11 @@
 """The permission matrix: who may read and write what, by every admin and /records/ URL.
 
-Users: anonymous, unit staff of unit A (role "Cán bộ đơn vị", member of A), unit staff of
-unit B, an auditor ("Kiểm tra – giám sát"), an administrator ("Quản trị", is_staff) and a
-superuser. Records: units A and B, an agreement both are parties to and one of each alone,
-their people and signatories, an indicator per unit, a meeting each unit attended alone, a
-task each unit leads, a task B leads and A only coordinates, and a follow-up item per unit.
+Users: anonymous, a "plain" user (unit staff's group and unit A, but no staff status), unit
+staff of unit A (role "Cán bộ đơn vị", member of A), unit staff of unit B, an auditor
+("Kiểm tra – giám sát"), an administrator ("Quản trị", is_staff) and a superuser. Records:
+units A and B, an agreement both are parties to and one of each alone, their people and
+signatories, an indicator per unit, a meeting each unit attended alone, a task each unit
+leads, a task B leads and A only coordinates, and a follow-up item per unit.
 
 Every refused request is checked twice: by its status code, and by `db_state()` (count and
 hash of every coordination table, history and admin log) being the same before and after.
@@ -69,8 +70,12 @@ pytestmark = pytest.mark.django_db
 
 ADMIN_GROUP, UNIT_STAFF_GROUP, AUDITOR_GROUP = "Quản trị", "Cán bộ đơn vị", "Kiểm tra – giám sát"
 
-ROLES = ["anonymous", "staff_a", "staff_b", "auditor", "admin", "superuser"]
-USERS = ROLES[1:]
+ROLES = ["anonymous", "plain", "staff_a", "staff_b", "auditor", "admin", "superuser"]
+#: Sent to the login page by every URL: not signed in, or signed in without staff status
+#: (whatever their groups, permissions and units).
+TO_LOGIN = ("anonymous", "plain")
+#: The roles that use the site.
+USERS = [role for role in ROLES if role not in TO_LOGIN]
 STAFF = ("staff_a", "staff_b")
 MANAGERS = ("admin", "superuser")
 
@@ -285,6 +290,10 @@ def town(db):
             make_member(user, unit)
         users[role] = user
     users["superuser"] = make_superuser(username="superuser")
+    # Unit staff's group and unit, without staff status: the permissions must not matter.
+    users["plain"] = make_user(username="plain", is_staff=False)
+    users["plain"].groups.add(Group.objects.get(name=UNIT_STAFF_GROUP))
+    make_member(users["plain"], a)
 
     records = {
         "unit": {"a": a, "b": b},
@@ -401,7 +410,7 @@ def spreadsheet(kind: str, *rows: dict) -> bytes:
 def page_status(role: str, model: str, view: str, key: str | None) -> int | str:
     """The status code of an admin page, or "login"/"missing" for the two redirects.
 
-    - anonymous: the login page, for every URL;
+    - anonymous and plain (no staff status): the login page, for every URL;
     - admins and superusers: every page;
     - the add page needs the add permission (unit staff: tasks, items, indicators);
     - the delete page needs the delete permission, which only admins have (403 first:
@@ -411,7 +420,7 @@ def page_status(role: str, model: str, view: str, key: str | None) -> int | str:
       except the history list of a SimpleHistoryAdmin, which finds the record in its history
       and refuses it (403).
     """
-    if role == "anonymous":
+    if role in TO_LOGIN:
         return "login"
     if role in MANAGERS:
         return 200
@@ -453,7 +462,7 @@ def test_admin_page(town, role, model, view, key):
         assert_not_found_redirect(response)
     else:
         assert response.status_code == expected, address
-    if key and not sees(role, key) and role != "anonymous":
+    if key and not sees(role, key) and role not in TO_LOGIN:
         record = town.records[model][key]
         assert str(record) not in response.content.decode()
     assert db_state() == before
@@ -461,10 +470,11 @@ def test_admin_page(town, role, model, view, key):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_admin_index_and_app_index(town, role):
-    """The admin index and the coordination app index: login for anonymous, else shown."""
+    """The admin index and the coordination app index: login for anonymous and
+    plain users, else shown."""
     for address in [reverse("admin:index"), reverse("admin:app_list", args=["coordination"])]:
         response = client_for(town, role).get(address)
-        if role == "anonymous":
+        if role in TO_LOGIN:
             assert_login_redirect(response, address)
         else:
             assert response.status_code == 200, address
@@ -512,7 +522,7 @@ def test_history_version_page(town, role, model, key):
     address = admin_url(model, "simple_history", record.pk, version.history_id)
     before = db_state()
     response = client_for(town, role).get(address)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     elif sees(role, key):
         assert response.status_code == 200
@@ -605,14 +615,15 @@ def created(model: str) -> bool:
 )
 def test_add_post(town, role, model):
     """Adding a record of the user's own unit (unit A for everyone but staff B): admins may
-    add anything, unit staff tasks, items and indicators, auditors and anonymous nothing."""
+    add anything, unit staff tasks, items and indicators; auditors, plain users and the
+    anonymous nothing."""
     unit_key = unit_of(role) if role in STAFF else "a"
     data = add_post(town, model, unit_key)
     other = records_of(town, "b" if unit_key == "a" else "a")
     before = db_state()
     address = admin_url(model, "add")
     response = client_for(town, role).post(address, data)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     elif may_write(role, model):
         assert response.status_code == 302, (
@@ -640,7 +651,7 @@ def change_post(town, model: str, key: str, value: str) -> tuple[str, dict]:
 def change_outcome(role: str, model: str, key: str) -> str:
     """What a change POST does:
 
-    - "login" for anonymous;
+    - "login" for anonymous and plain users;
     - "saved" when the user has the change permission and their unit owns the record;
     - "forbidden" (403) without the change permission (auditors; unit staff on units,
       people, agreements, signatories, meetings), or on a record they may only read (a task
@@ -648,7 +659,7 @@ def change_outcome(role: str, model: str, key: str) -> str:
     - "missing" (redirect to the admin index) for another unit's record: the permission to
       change that model is there, the record is not in the user's queryset.
     """
-    if role == "anonymous":
+    if role in TO_LOGIN:
         return "login"
     if not may_write(role, model):
         return "forbidden"
@@ -860,7 +871,7 @@ def test_delete_post(town, role, model):
         assert response["Location"] == admin_url(model, "changelist")
         assert not exists
         return
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     else:
         assert response.status_code == 403
@@ -907,7 +918,7 @@ def test_history_revert_post(town, role, model, key):
     before = db_state()
     response = client_for(town, role).post(address, data)
     stored = MODELS[model].objects.values_list(EDITED_FIELD[model], flat=True).get(pk=record.pk)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     elif may_write(role, model) and owns(role, model, key):
         assert response.status_code == 302
@@ -962,7 +973,7 @@ def action_done(model: str, action: str, pk: int) -> bool:
 def action_outcome(role: str, model: str, action: str, key: str) -> str:
     """What a bulk action POST does:
 
-    - "login" for anonymous;
+    - "login" for anonymous and plain users;
     - "unavailable": the action needs a permission the user lacks (auditors: any; unit
       staff: delete_selected), so Django does not offer it and runs nothing: it redirects
       back with "No action selected." when it offers the user other actions on that list,
@@ -971,7 +982,7 @@ def action_outcome(role: str, model: str, action: str, key: str) -> str:
     - "skipped" for records the user may not change (another unit's, or a task their unit
       only coordinates): the action runs on none of them and redirects back.
     """
-    if role == "anonymous":
+    if role in TO_LOGIN:
         return "login"
     needs = "delete" if action == "delete_selected" else "change"
     if role == "auditor" or (role in STAFF and needs == "delete"):
@@ -1078,7 +1089,7 @@ IMPORTED_FIELD = {
 
 
 def import_outcome(role: str, model: str) -> str:
-    if role == "anonymous":
+    if role in TO_LOGIN:
         return "login"
     return "imported" if may_write(role, model) else "forbidden"
 
@@ -1094,7 +1105,7 @@ def import_outcome(role: str, model: str) -> str:
 def test_import_upload_and_confirm(town, role, model):
     """Upload an .xlsx of the user's own unit and confirm it: admins import every kind, unit
     staff tasks, items and indicators; auditors are refused (403) at both steps and the
-    anonymous sent to the login page; a refused import writes nothing."""
+    anonymous and plain users sent to the login page; a refused import writes nothing."""
     unit_key = unit_of(role) if role in STAFF else "a"
     text = f"Nhập từ tệp bởi {role}"
     data = spreadsheet(SPREADSHEET_KINDS[model], import_row(town, model, unit_key, text))
@@ -1263,11 +1274,12 @@ def test_import_page(town, role, model):
 )
 def test_admin_export(town, role, model, file_format):
     """The admin export holds exactly the records the user may read: unit staff their
-    units' records, auditors and admins every record; the anonymous log in first."""
+    units' records, auditors and admins every record; the anonymous and plain users log in
+    first."""
     address = f"{admin_url(model, 'export')}?_format={file_format}"
     before = db_state()
     response = client_for(town, role).get(address)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     else:
         rows = exported_rows(response, file_format)
@@ -1284,11 +1296,11 @@ def test_admin_export(town, role, model, file_format):
     ],
 )
 def test_admin_export_page_and_template(town, role, model):
-    """The export page (format choice) and the import template: every signed-in role may
-    export, so both are shown; the anonymous log in first."""
+    """The export page (format choice) and the import template: every staff role may
+    export, so both are shown; the anonymous and plain users log in first."""
     for address in [admin_url(model, "export"), admin_url(model, "import_template")]:
         response = client_for(town, role).get(address)
-        if role == "anonymous":
+        if role in TO_LOGIN:
             assert_login_redirect(response, address)
         else:
             assert response.status_code == 200, address
@@ -1307,7 +1319,7 @@ def test_records_export(town, role, kind, file_format):
     """/records/<kind>/export/ holds the records the user may read, in both formats."""
     address = f"{reverse('coordination:record-export', args=[kind])}?format={file_format}"
     response = client_for(town, role).get(address)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
         return
     rows = exported_rows(response, file_format)
@@ -1324,7 +1336,7 @@ def test_records_index(town, role):
     """/records/ lists the record types: signed-in users only."""
     address = reverse("coordination:records")
     response = client_for(town, role).get(address)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     else:
         assert response.status_code == 200
@@ -1344,7 +1356,7 @@ def test_records_list(town, role, kind):
     """A list shows exactly the records the user may read, and no other unit's record."""
     address = reverse("coordination:record-list", args=[kind])
     response = client_for(town, role).get(address)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
         return
     assert response.status_code == 200
@@ -1372,7 +1384,7 @@ def test_records_detail(town, role, kind, key):
     record = town.records[model][key]
     address = reverse("coordination:record-detail", args=[kind, record.pk])
     response = client_for(town, role).get(address)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     elif sees(role, key):
         assert response.status_code == 200
@@ -1433,13 +1445,13 @@ def test_records_filter_on_an_agreement_of_the_other_unit_is_refused(town, role,
 )
 def test_agreement_scan(town, settings, tmp_path, role, key):
     """/files/<path> serves an agreement's scan to whoever may read the agreement: another
-    unit's scan is not found (404), the anonymous log in first."""
+    unit's scan is not found (404), the anonymous and plain users log in first."""
     settings.MEDIA_ROOT = tmp_path / "media"
     agreement = town.records["agreement"][key]
     agreement.scan.save(f"quy-che-{key}.pdf", ContentFile(b"%PDF-1.7 scan"), save=True)
     address = f"/files/{agreement.scan.name}"
     response = client_for(town, role).get(address)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     elif sees(role, key):
         assert response.status_code == 200
@@ -1464,7 +1476,7 @@ def test_user_admin_is_for_admins_only(town, role):
     client = client_for(town, role)
     for view, address in user_admin_urls(town):
         response = client.get(address)
-        if role == "anonymous":
+        if role in TO_LOGIN:
             assert_login_redirect(response, address)
         else:
             assert response.status_code == (200 if role in MANAGERS else 403), view
@@ -1482,7 +1494,7 @@ def test_user_admin_is_for_admins_only(town, role):
     data[f"{prefix}-{total}-unit"] = str(town.b.pk)
     before = db_state()
     response = client.post(address, data)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
     else:
         assert response.status_code == 403
@@ -1612,7 +1624,7 @@ def test_outstanding_table(town, role, records):
     """The outstanding table counts only the records the user may read."""
     address = reverse("coordination:outstanding")
     response = client_for(town, role).get(address, {"records": records})
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, f"{address}?records={records}")
         return
     assert response.status_code == 200
@@ -1651,7 +1663,7 @@ def test_yearly_report(town, role, subject, file_format):
         params["format"] = "xlsx"
     address = reverse("coordination:report")
     response = client_for(town, role).get(address, params)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
         return
     if not sees(role, key):
@@ -1739,7 +1751,7 @@ def test_autocomplete(town, role, model, field):
     address = reverse("admin:autocomplete")
     params = {"app_label": "coordination", "model_name": model, "field_name": field}
     response = client_for(town, role).get(address, params)
-    if role == "anonymous":
+    if role in TO_LOGIN:
         assert_login_redirect(response, address)
         return
     assert response.status_code == 200

@@ -3,13 +3,17 @@
 import csv
 import datetime
 import io
+import json
 import random
 import struct
+import subprocess
+import sys
 import time
 import tracemalloc
 import unicodedata
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -45,6 +49,7 @@ BILLION_LAUGHS_DTD = (
     + "]>"
 )
 TRIGGERS = {"=", "+", "-", "@", "\t", "\r"}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # Building files -------------------------------------------------------------------------
@@ -435,8 +440,8 @@ def _zeros_member(archive: zipfile.ZipFile, name: str, megabytes: int, **options
             member.write(block)
 
 
-def test_zip_bomb_over_the_unpacked_limit_is_refused_from_the_directory():
-    """A sheet1.xml of 300 MB of zeros (about 300 KB compressed) is never inflated."""
+def _zero_sheet_bomb(megabytes: int = 300, **options) -> bytes:
+    """A valid one-cell workbook whose sheet1.xml is replaced by `megabytes` MB of zeros."""
     valid = sheet_of([["Họ tên"]])
     buffer = io.BytesIO()
     with (
@@ -446,8 +451,13 @@ def test_zip_bomb_over_the_unpacked_limit_is_refused_from_the_directory():
         for member in source.infolist():
             if member.filename != "xl/worksheets/sheet1.xml":
                 archive.writestr(member, source.read(member))
-        _zeros_member(archive, "xl/worksheets/sheet1.xml", 300, force_zip64=True)
-    data = buffer.getvalue()
+        _zeros_member(archive, "xl/worksheets/sheet1.xml", megabytes, **options)
+    return buffer.getvalue()
+
+
+def test_zip_bomb_over_the_unpacked_limit_is_refused_from_the_directory():
+    """A sheet1.xml of 300 MB of zeros (about 300 KB compressed) is never inflated."""
+    data = _zero_sheet_bomb(force_zip64=True)
     assert len(data) < 1024 * 1024
 
     started = time.perf_counter()
@@ -457,6 +467,81 @@ def test_zip_bomb_over_the_unpacked_limit_is_refused_from_the_directory():
     assert time.perf_counter() - started < 1
     with translation.override("en"):
         assert "too large when decompressed" in str(error)
+
+
+# The reader runs in a child process: python-calamine allocates in Rust, out of tracemalloc's
+# sight, so only the process's resident memory tells. Not ru_maxrss: a child started by
+# pytest inherits pytest's own peak through fork and exec. VmHWM is the child's own peak.
+MEMORY_PROBE = r"""
+import json, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from coordination.spreadsheets import SpreadsheetError, read_workbook
+
+
+def kilobytes(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def read(path):
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        read_workbook(data, filename="danh-sach.xlsx", max_bytes=5 * 2**20, max_rows=1000,
+                      max_unpacked_bytes=100 * 2**20)
+    except SpreadsheetError as error:
+        return error.code
+
+
+read(sys.argv[1])  # a small valid workbook first: imports and catalogues are not the bomb's
+try:
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # restart the peak (VmHWM) from the current size
+except OSError:
+    pass  # then VmHWM is older and higher: the growth measured only errs on the large side
+before = kilobytes("VmRSS")
+code = read(sys.argv[2])
+print(json.dumps({"code": code, "growth_kb": kilobytes("VmHWM") - before}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+@pytest.mark.parametrize(
+    ("lie", "code"),
+    [(False, "zip_bomb"), (True, "bad_xlsx")],
+    ids=["declared-in-the-directory", "understated-in-the-directory"],
+)
+def test_zip_bomb_is_refused_with_bounded_memory(tmp_path, lie, code):
+    """A workbook under 1 MB whose sheet inflates to 300 MB is refused while the process
+    grows by less than 50 MB: whether the zip directory admits the 300 MB (refused from the
+    directory) or claims 1,000 bytes (refused as soon as inflating passes the claim)."""
+    if lie:
+        bomb = _lie_about_size(_zero_sheet_bomb(), "xl/worksheets/sheet1.xml", 1000)
+    else:
+        bomb = _zero_sheet_bomb(force_zip64=True)
+    assert len(bomb) < 1024 * 1024
+    (tmp_path / "valid.xlsx").write_bytes(sheet_of([["Họ tên"], ["Nguyễn Văn An"]]))
+    (tmp_path / "bomb.xlsx").write_bytes(bomb)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, tmp_path / "valid.xlsx", tmp_path / "bomb.xlsx"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["code"] == code
+    assert outcome["growth_kb"] < 50 * 1024
 
 
 def test_member_with_an_impossible_compression_ratio_is_refused():
