@@ -8,6 +8,9 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 # Every other control character except newline and tab, and the noncharacters U+FFFE and
 # U+FFFF, which XML (so an .xlsx export) cannot hold: kept, they would not survive a round trip.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+# Line breaks other than "\n": Word's manual line break (vertical tab) and page break, and the
+# Unicode line, paragraph and next-line separators. A space in single-line text.
+_BREAKS = dict.fromkeys(map(ord, "\x0b\x0c\x85\u2028\u2029"), "\n")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -31,7 +34,7 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     ):
         return value
     value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
-    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ").translate(_BREAKS)
     value = _CONTROL.sub("", value)
     if not multiline:
         return " ".join(value.split())

@@ -40,6 +40,7 @@ from coordination.models import (
 )
 from coordination.models.base import RecordQuerySet
 from coordination.resources import RESOURCES
+from coordination.text import clean_text
 from tests.factories import (
     csv_bytes,
     db_state,
@@ -335,6 +336,53 @@ def test_missing_required_column_is_one_error_naming_it(world):
     ]
     assert report.outcomes == [] and not report.written
     assert db_state() == before
+
+
+def test_misspelt_required_header_is_the_missing_column_error_naming_the_right_header(world):
+    """A required header with a typo ("Đơn vị chủ trìx") is not guessed at: the file is
+    refused with the one "missing column" error naming the header expected, the misspelt
+    column is reported as not used, and nothing is written."""
+    rows = [
+        [*TASK_HEADER[:3], "Đơn vị chủ trìx", *TASK_HEADER[4:]],
+        task_row(world, "Tiêu đề gõ sai"),
+    ]
+    before = db_state()
+    report = run("tasks", rows, dry_run=False)
+    assert report.file_errors == [
+        vi("Missing required columns: %(headers)s.", headers="“Đơn vị chủ trì”")
+    ]
+    assert report.warnings == [
+        vi(
+            "These columns are not used and were ignored: %(headers)s.",
+            headers="“Đơn vị chủ trìx”",
+        )
+    ]
+    assert report.outcomes == [] and not report.written
+    assert db_state() == before
+
+
+def test_merged_title_row_above_the_header_is_skipped(world):
+    """A title merged across the columns above the header (as offices format their lists)
+    is not data: the header below it is found and the rows import, numbered as Excel shows
+    them."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["DANH SÁCH NHIỆM VỤ PHỐI HỢP NĂM 2024"])
+    sheet.merge_cells("A1:F1")
+    sheet.append(TASK_HEADER)
+    sheet.append(task_row(world, "Nhiệm vụ dưới tiêu đề gộp ô"))
+    sheet.append(task_row(world, "Nhiệm vụ thứ hai", unit="UBMTTQVN huyện"))
+    stream = io.BytesIO()
+    workbook.save(stream)
+    before = Task.objects.count()
+    report = run("tasks", data=stream.getvalue(), dry_run=False)
+    assert report.file_errors == [] and problems(report) == []
+    assert report.warnings == []
+    assert report.header_row == 1
+    assert [(o.row, o.status) for o in report.outcomes] == [(3, "new"), (4, "new")]
+    assert report.written
+    assert Task.objects.count() == before + 2
+    assert Task.objects.get(content="Nhiệm vụ thứ hai").lead_unit == world.front
 
 
 def test_a_column_given_twice_is_an_error(world):
@@ -767,6 +815,48 @@ def test_text_is_nfc_trimmed_and_single_spaced(world):
     report = run("tasks", [TASK_HEADER, task_row(world, content)], dry_run=False)
     assert problems(report) == []
     assert Task.objects.filter(content="Tuyên truyền về nông thôn mới").exists()
+
+
+def excel_escaped(text: str) -> str:
+    """`text` as Excel writes it in a sheet's XML: control characters as _xHHHH_ escapes."""
+    return "".join(
+        f"_x{ord(char):04X}_" if ord(char) < 0x20 and char not in "\t\n\r" else char
+        for char in text
+    )
+
+
+@pytest.mark.parametrize("file_format", ["xlsx", "csv"])
+def test_control_and_invisible_characters_in_a_cell_are_stripped_and_export_works(
+    world, file_format
+):
+    """A cell holding NUL, vertical tab, zero-width spaces and no-break spaces (pasted from
+    Word or a web page) imports without an error, is stored as clean_text gives it, and the
+    task exports again afterwards."""
+    content = "\x00Tuyên\x00 truyền\x0b mới\u200b\u00a0về\ufeff nông\u00a0thôn\u200d"
+    result = "Đã tổ chức\x0b\x00\n\u200b\n\n\n2\u00a0hội nghị\x07"
+    rows = [[*TASK_HEADER, "Kết quả"], [*task_row(world, content), result]]
+    if file_format == "xlsx":
+        # openpyxl refuses these characters; Excel stores them escaped, and calamine reads
+        # the escapes back as the characters.
+        data = xlsx_bytes(
+            [
+                [excel_escaped(cell) if isinstance(cell, str) else cell for cell in row]
+                for row in rows
+            ]
+        )
+    else:
+        data = csv_bytes(rows)
+    before = Task.objects.count()
+    report = run("tasks", data=data, file_name=f"danh-sach.{file_format}", dry_run=False)
+    assert report.file_errors == [] and problems(report) == []
+    assert report.written and Task.objects.count() == before + 1
+    task = Task.objects.latest("pk")
+    # Word's manual line break (vertical tab) is a line break in this multi-line text.
+    assert task.content == clean_text(content, multiline=True) == "Tuyên truyền\nmới về nông thôn"
+    assert task.result == clean_text(result, multiline=True) == "Đã tổ chức\n\n2 hội nghị"
+    exported = xlsx_values(export("tasks", queryset=Task.objects.filter(pk=task.pk)))
+    assert exported[1][exported[0].index("Nội dung")] == task.content
+    assert exported[1][exported[0].index("Kết quả")] == task.result
 
 
 @pytest.mark.parametrize(

@@ -47,10 +47,15 @@ VIETNAMESE_BASES = ("a" * 17 + "d" + "e" * 11 + "i" * 5 + "o" * 17 + "u" * 11 + 
         ("  một  \n  hai  ", "một hai", "một\nhai"),
         ("một\n\n\n\n\nhai", "một hai", "một\n\nhai"),
         ("\n\n  một\n\n", "một", "một"),
+        # Word's manual line break and page break, Unicode's line separators: line breaks.
+        ("Đã\x0btổ chức", "Đã tổ chức", "Đã\ntổ chức"),
+        ("một\x0chai\u2028ba\u2029bốn\x85năm", "một hai ba bốn năm", "một\nhai\nba\nbốn\nnăm"),
+        ("a\ufffeb\uffff", "ab", "ab"),
     ],
 )
 def test_clean_text(raw, single_line, multi_line):
-    """clean_text trims, collapses, drops invisible characters and composes to NFC."""
+    """clean_text trims, collapses, drops invisible characters and composes to NFC; the
+    other kinds of line break become line breaks, never run the words together."""
     assert clean_text(raw) == single_line
     assert clean_text(raw, multiline=True) == multi_line
 
