@@ -18,6 +18,8 @@ import io
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
@@ -478,6 +480,30 @@ def test_admin_index_and_app_index(town, role):
             assert_login_redirect(response, address)
         else:
             assert response.status_code == 200, address
+
+
+def test_a_user_without_staff_status_cannot_sign_in(town):
+    """The admin's sign-in page is the site's only one, and it refuses a user without staff
+    status even with the right password ("tài khoản nhân viên"): no session is opened, so
+    neither the admin nor /records/ opens, and nothing is written."""
+    plain = town.users["plain"]
+    plain.set_password("Tan-Ha-dung-mat-khau-2026")
+    plain.save()
+    client = Client()
+    before = db_state()
+    response = client.post(
+        LOGIN,
+        {"username": "plain", "password": "Tan-Ha-dung-mat-khau-2026", "next": "/records/"},
+    )
+    assert response.status_code == 200
+    with translation.override("vi"):
+        username = get_user_model()._meta.get_field("username").verbose_name
+        expected = AdminAuthenticationForm.error_messages["invalid_login"] % {"username": username}
+        assert response.context["form"].non_field_errors() == [expected]
+    assert "_auth_user_id" not in client.session
+    for address in [reverse("admin:index"), reverse("coordination:records")]:
+        assert_login_redirect(client.get(address), address)
+    assert db_state() == before
 
 
 def change_page_flags(role: str, model: str, key: str) -> bool:
@@ -1761,3 +1787,92 @@ def test_autocomplete(town, role, model, field):
     else:
         expected = visible_pks(town, role, target_name)
     assert found == expected
+
+
+#: The fields of unit staff's add forms that name a record only some units may see, and the
+#: model of the records they name.
+SCOPED_REFERENCES = {
+    "task": {"agreement": "agreement", "meeting": "meeting"},
+    "followup": {"agreement": "agreement", "meeting": "meeting", "carried_over_from": "followup"},
+    "indicator": {"agreement": "agreement"},
+}
+
+
+def add_page(town, role: str, model: str, prefill: dict) -> tuple[str, object]:
+    """The add page of `model` as `role` sees it, its fields filled in from the query string
+    (Django's add view takes initial values from it, so a link can choose any record)."""
+    response = client_for(town, role).get(admin_url(model, "add"), prefill)
+    assert response.status_code == 200
+    return response.content.decode(), response.context["adminform"].form
+
+
+@pytest.mark.parametrize("model", STAFF_WRITES)
+def test_unit_staff_add_forms_offer_no_record_of_another_unit(town, model):
+    """On staff A's add form of a task, follow-up item or indicator, the agreement, meeting
+    and follow-up drop-downs offer only records A may see, and the owning unit only A: even
+    a link pre-filling B's records shows none of them, by number or by name."""
+    owner = MOVE_FIELDS[model]
+    references = SCOPED_REFERENCES[model]
+    before = db_state()
+
+    def prefill(key: str) -> dict:
+        values = {field: town.records[target][key].pk for field, target in references.items()}
+        return {**values, owner: town.units[key].pk}
+
+    html, form = add_page(town, "staff_a", model, prefill("a"))
+    # What A may pick is shown: the page parsing finds the options when they are allowed.
+    for field, target in references.items():
+        assert select_options(html, field) == {str(town.records[target]["a"].pk)}, field
+    assert select_options(html, owner) == {str(town.a.pk)}
+
+    html, form = add_page(town, "staff_a", model, prefill("b"))
+    for field, target in references.items():
+        hidden = town.records[target]["b"]
+        assert select_options(html, field) == set(), field
+        assert str(hidden) not in html, field
+        assert set(form.fields[field].queryset.values_list("pk", flat=True)) == visible_pks(
+            town, "staff_a", target
+        ), field
+    assert select_options(html, owner) == set()
+    assert set(form.fields[owner].queryset) == {town.a}
+    assert db_state() == before
+
+
+def test_unit_and_person_names_are_shared_reference_data(town):
+    """Unit and person names are offered to every user, on purpose: a task A leads is
+    coordinated with other units, a meeting is co-chaired by people of several units, and
+    staff must find those units and people by name to record that. So staff A's task form
+    offers unit B as a coordinating unit and B's chairwoman as the assignee, and the unit
+    and person search boxes (autocomplete) list every unit and person, even in the lead-unit
+    box. Only the owning unit is limited: saving B as the lead unit is refused
+    (test_unit_staff_cannot_add_a_record_for_another_unit). The records themselves
+    (agreements, meetings, items) stay scoped."""
+    from django.contrib import admin
+
+    person_b = town.records["person"]["b"]
+    before = db_state()
+    html, form = add_page(
+        town, "staff_a", "task", {"coordinating_units": town.b.pk, "assignee": person_b.pk}
+    )
+    assert select_options(html, "coordinating_units") == {str(town.b.pk)}
+    assert select_options(html, "assignee") == {str(person_b.pk)}
+    assert town.b.full_name in html and person_b.full_name in html
+    assert set(form.fields["coordinating_units"].queryset) == set(Unit.objects.all())
+    assert set(form.fields["assignee"].queryset) == set(Person.objects.all())
+
+    client = client_for(town, "staff_a")
+    for field, target in [("lead_unit", Unit), ("coordinating_units", Unit), ("assignee", Person)]:
+        response = client.get(
+            reverse("admin:autocomplete"),
+            {"app_label": "coordination", "model_name": "task", "field_name": field},
+        )
+        found = {int(item["id"]) for item in response.json()["results"]}
+        assert found == set(target.objects.values_list("pk", flat=True)), field
+
+    unscoped = {
+        model._meta.model_name
+        for model, model_admin in admin.site._registry.items()
+        if getattr(model_admin, "autocomplete_unscoped", False)
+    }
+    assert unscoped == set(UNSCOPED_TARGETS)
+    assert db_state() == before
