@@ -16,7 +16,7 @@ from coordination import importing
 from coordination.importing import import_records
 from coordination.models import Task
 from tests import test_import_admin
-from tests.factories import db_state, xlsx_bytes
+from tests.factories import db_state, ensure_roles, xlsx_bytes
 from tests.forms import form_data
 from tests.test_import_admin import export_rows, logged_in, upload, url
 
@@ -27,6 +27,12 @@ pytestmark = pytest.mark.django_db
 
 VERSION = "Phiên bản"
 STATUS = "Tình trạng"
+
+
+@pytest.fixture
+def roles(db):
+    """The permissions and role groups, which an earlier transactional test's flush removed."""
+    ensure_roles()
 
 
 def edited(rows, pk, **cells):
@@ -208,7 +214,9 @@ def test_a_save_committed_while_the_confirmation_runs_is_caught_by_the_row_lock(
 @pytest.mark.postgresql
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
 @pytest.mark.django_db(transaction=True)
-def test_postgresql_a_save_waits_for_the_import_lock_and_cannot_be_overwritten(scope, monkeypatch):
+def test_postgresql_a_save_waits_for_the_import_lock_and_cannot_be_overwritten(
+    roles, scope, monkeypatch
+):
     """Real concurrency on PostgreSQL: while an import holds the lock on the rows it updates,
     another connection's save of one of them waits until the import has committed, and then
     lands on top of it (nothing is lost either way)."""
