@@ -570,6 +570,7 @@ def _requests(scope):
         ("get", url("task", "export"), None),
         ("get", url("task", "export") + "?_format=xlsx", None),
         ("get", url("task", "export") + "?_format=csv", None),
+        ("post", url("task", "export"), {"_format": "xlsx"}),
     ]
 
 

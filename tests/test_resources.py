@@ -1334,6 +1334,54 @@ def test_unit_staff_cannot_take_over_another_unit_record_by_its_number(world, st
     assert db_state() == before
 
 
+def test_unit_staff_cannot_change_another_unit_record_named_by_its_natural_key(world, staff_a):
+    """Without a record number, the row's year, unit, kind and content name the Front's
+    follow-up item: changing its status that way is refused the same, and nothing changes."""
+    followup = world.followup
+    with translation.override("vi"):
+        kind = str(followup.get_kind_display())
+    rows = [
+        ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Trạng thái"],
+        [
+            kind,
+            followup.year,
+            followup.content,
+            followup.responsible_unit.full_name,
+            "in_progress",
+        ],
+    ]
+    # The row does name the existing item (for someone allowed, it is an update).
+    assert run("followups", rows).summary_line() == "new=0 updated=1 unchanged=0 errors=0"
+    before = db_state()
+    report = run("followups", rows, user=staff_a, dry_run=False)
+    assert [p.message for p in report.problems] == [
+        vi("You may only import records of your own units.")
+    ]
+    assert not report.written
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("file_format", ["xlsx", "csv"])
+def test_a_control_character_stored_around_the_models_still_exports(world, file_format):
+    """A vertical tab that reached the database without the models' clean-up (raw SQL, an old
+    backup) cannot be written in an .xlsx: the export replaces it and succeeds; the CSV
+    keeps the text as stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Task._meta.db_table} SET content = %s WHERE id = %s",
+            ["Tuyên truyền\x0bmới", world.task.pk],
+        )
+    rows = (
+        xlsx_values(export("tasks"))
+        if file_format == "xlsx"
+        else list(csv.reader(io.StringIO(export("tasks", "csv").decode("utf-8-sig"))))
+    )
+    content = rows[0].index("Nội dung")
+    [line] = [line for line in rows[1:] if str(line[0]) == str(world.task.pk)]
+    expected = "Tuyên truyền\ufffdmới" if file_format == "xlsx" else "Tuyên truyền\x0bmới"
+    assert line[content] == expected
+
+
 def test_unit_staff_cannot_import_units_or_people_of_other_units(world, staff_a):
     before = db_state()
     people = [["Họ và tên", "Đơn vị"], ["Lê Văn Tám", "UBMTTQVN huyện"]]
