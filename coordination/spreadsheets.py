@@ -979,6 +979,10 @@ def _naive(value: datetime.datetime) -> datetime.datetime:
 
 
 def _xlsx_text(value: str) -> str:
+    # Most cells are one line of printable text that starts no formula: nothing to change
+    # (printable excludes CR, control characters, surrogates and U+FFFE/U+FFFF).
+    if value.isprintable() and value[:1] not in _ESCAPED_STARTS and value[:1] != "'":
+        return value
     # Excel breaks lines in a cell with LF; a CR would be stored as the literal "_x000D_".
     text = escape_formula(value).replace("\r\n", "\n").replace("\r", "\n")
     return _ILLEGAL_XML.sub("\ufffd", text)
@@ -1049,7 +1053,10 @@ def write_xlsx(
 def _write_xlsx_cell(worksheet, row, col, value, date_format, datetime_format):
     if value is None or value == "":
         return
-    if isinstance(value, bool):
+    # Text first: most cells are text.
+    if type(value) is str:
+        worksheet.write_string(row, col, _xlsx_text(value))
+    elif isinstance(value, bool):
         worksheet.write_boolean(row, col, value)
     elif isinstance(value, int | float | Decimal):
         # Excel refuses a file with NaN or infinity in a number cell.
