@@ -139,9 +139,9 @@ def main() -> int:
     parser.add_argument("--spawn-rate", type=float, default=10)
     parser.add_argument("--duration", type=int, default=300, help="seconds of load")
     parser.add_argument("--rows", type=int, default=200_000, help="extra follow-up items")
-    parser.add_argument("--import-rows", type=int, default=2000, help="rows per imported file")
-    parser.add_argument("--importers", type=int, default=3, help="users importing")
-    parser.add_argument("--exporters", type=int, default=5, help="users exporting")
+    parser.add_argument("--import-rows", type=int, default=500, help="rows per imported file")
+    parser.add_argument("--importers", type=int, default=2, help="users importing")
+    parser.add_argument("--exporters", type=int, default=3, help="users exporting")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument(
         "--pg-admin-url",

@@ -23,9 +23,9 @@ import openpyxl
 from locust import HttpUser, between, events, task
 
 SETUP = json.loads(os.environ.get("LOAD_SETUP_JSON", "{}"))
-IMPORT_ROWS = int(os.environ.get("LOAD_IMPORT_ROWS", "2000"))
-IMPORTERS = int(os.environ.get("LOAD_IMPORTERS", "3"))
-EXPORTERS = int(os.environ.get("LOAD_EXPORTERS", "5"))
+IMPORT_ROWS = int(os.environ.get("LOAD_IMPORT_ROWS", "500"))
+IMPORTERS = int(os.environ.get("LOAD_IMPORTERS", "2"))
+EXPORTERS = int(os.environ.get("LOAD_EXPORTERS", "3"))
 CONFIRMED = []  # one entry per confirmed import, read by load_test.py from the summary
 SERIAL = itertools.count(1)
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
