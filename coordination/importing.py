@@ -20,7 +20,6 @@ from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import formats, timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -715,19 +714,18 @@ class Importer:
             return
         changed_by = {}
         if has_history(self.model):
-            last = self.model.history.model.objects.filter(id=OuterRef("pk")).order_by(
-                "-history_date", "-history_id"
-            )
-            changed_by = {
-                pk: (username, moment)
-                for pk, username, moment in self.model._base_manager.filter(
+            # Imported here: the selectors import this module (ImportLookups).
+            from coordination.selectors import with_last_change
+
+            described = with_last_change(
+                self.model._base_manager.filter(
                     pk__in=[row.instance.pk for row in rows][:MAX_DESCRIBED]
                 )
-                .annotate(
-                    who=Subquery(last.values("history_user__username")[:1]),
-                    when=Subquery(last.values("history_date")[:1]),
-                )
-                .values_list("pk", "who", "when")
+            ).values_list("pk", "last_changed_by", "last_changed_by_name", "last_changed_at")
+            changed_by = {
+                # People by their name, as the change form's conflict message names them.
+                pk: ((name or "").strip() or username, moment)
+                for pk, username, name, moment in described
             }
         column = self.column_for(VERSION)
         header = str(column.column_name) if column is not None else ""

@@ -167,12 +167,15 @@ def test_a_change_between_preview_and_confirm_refuses_the_confirm(scope):
     assert response.context["report"].summary_line() == "new=0 updated=1 unchanged=2 errors=0"
     token = response.context["token"]
 
+    scope.admin.last_name, scope.admin.first_name = "Trần Văn", "Minh"
+    scope.admin.save()
     admin_saves(logged_in(scope.admin), scope.task_a, result="Bản của quản trị")
     before = db_state()
     response = staff.post(url("task", "process_import"), {"token": token})
     assert response.status_code == 200 and response.context["refused"] is True
     [problem] = response.context["report"].problems
-    assert problem.column == VERSION and "admin" in problem.message
+    # People are named by their full name when they have one, as in the change form.
+    assert problem.column == VERSION and "bởi Trần Văn Minh lúc" in problem.message
     assert problem.message in response.content.decode()
     assert db_state() == before
     scope.task_a.refresh_from_db()
