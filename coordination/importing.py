@@ -679,7 +679,7 @@ class Importer:
         hand, or a cell emptied on purpose) updates the record as it is now.
         """
         stale = [
-            row
+            (row, row.values[VERSION], row.instance.updated_at)
             for row in rows
             if not row.outcome.problems
             and row.outcome.status == UPDATED
@@ -705,12 +705,21 @@ class Importer:
                 .filter(pk__in=pks[start : start + LOCK_BATCH])
                 .values_list("pk", "updated_at")
             )
-        stale = [row for pk, row in updating.items() if current.get(pk) != row.instance.updated_at]
+        stale = [
+            (row, row.instance.updated_at, current.get(pk))
+            for pk, row in updating.items()
+            if current.get(pk) != row.instance.updated_at
+        ]
         self.refuse_changed(stale, during_import=True)
 
-    def refuse_changed(self, rows: list[ParsedRow], *, during_import: bool):
-        """Give each row whose record changed under it an error naming who changed it, when."""
-        if not rows:
+    def refuse_changed(self, stale: list[tuple], *, during_import: bool):
+        """Refuse each (row, version it was based on, version now) with who changed it, when.
+
+        The time is the record's version now; the person is the author of its last history
+        entry when that entry is newer than the row's version (a save that changed no field
+        writes no entry), otherwise "somebody".
+        """
+        if not stale:
             return
         changed_by = {}
         if has_history(self.model):
@@ -719,7 +728,7 @@ class Importer:
 
             described = with_last_change(
                 self.model._base_manager.filter(
-                    pk__in=[row.instance.pk for row in rows][:MAX_DESCRIBED]
+                    pk__in=[row.instance.pk for row, _since, _now in stale][:MAX_DESCRIBED]
                 )
             ).values_list("pk", "last_changed_by", "last_changed_by_name", "last_changed_at")
             changed_by = {
@@ -729,12 +738,21 @@ class Importer:
             }
         column = self.column_for(VERSION)
         header = str(column.column_name) if column is not None else ""
-        for row in rows:
-            username, moment = changed_by.get(row.instance.pk, (None, None))
-            moment = moment or row.instance.updated_at
+        for row, since, now in stale:
+            if now is None:
+                message = _(
+                    "The record was deleted while this import ran; nothing was written. "
+                    "Import the file again."
+                )
+                row.outcome.problems.append(Problem(message, row.outcome.row, header))
+                row.outcome.status = ERROR
+                continue
+            who, entry_date = changed_by.get(row.instance.pk, (None, None))
+            if entry_date is None or since is None or entry_date <= since:
+                who = None
             details = {
-                "who": username or _("somebody"),
-                "when": formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT"),
+                "who": who or _("somebody"),
+                "when": formats.date_format(timezone.localtime(now), "SHORT_DATETIME_FORMAT"),
                 "column": header,
             }
             if during_import:

@@ -11,6 +11,7 @@ import threading
 import pytest
 from django.db import close_old_connections, connection
 from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
 
 from coordination import importing
 from coordination.importing import import_records
@@ -18,7 +19,7 @@ from coordination.models import Task
 from tests import test_import_admin
 from tests.factories import db_state, ensure_roles, xlsx_bytes
 from tests.forms import form_data
-from tests.test_import_admin import export_rows, logged_in, upload, url
+from tests.test_import_admin import export_rows, logged_in, upload, url, vi
 
 # The units, records and users of the import tests.
 scope = test_import_admin.scope
@@ -266,3 +267,43 @@ def test_postgresql_a_save_waits_for_the_import_lock_and_cannot_be_overwritten(
     assert outcome["waited"] >= datetime.timedelta(seconds=0.9)
     scope.task_a.refresh_from_db()
     assert (scope.task_a.result, scope.task_a.progress) == ("Bản nhập", 75)
+
+
+def test_a_record_deleted_while_the_confirmation_runs_is_reported_not_recreated(scope, monkeypatch):
+    """The record a row updates is deleted between reading and writing: the row is refused
+    with that reason, nothing is written, and the record is not brought back."""
+    exported = export_rows(logged_in(scope.staff_a))
+    data = xlsx_bytes(edited(exported, scope.task_a.pk, **{"Kết quả": "Bản nhập"}))
+    original = importing.Importer.lock_updated
+
+    def somebody_deletes_first(self, rows):
+        Task.objects.filter(pk=scope.task_a.pk).delete()
+        return original(self, rows)
+
+    monkeypatch.setattr(importing.Importer, "lock_updated", somebody_deletes_first)
+    report = import_records(
+        kind="tasks", data=data, file_name="x.xlsx", user=scope.staff_a, dry_run=False
+    )
+    assert not report.written
+    [problem] = report.problems
+    assert problem.message == vi(
+        "The record was deleted while this import ran; nothing was written. Import the file again."
+    )
+    assert not Task.objects.filter(pk=scope.task_a.pk).exists()
+
+
+def test_a_change_that_left_no_history_entry_is_attributed_to_somebody(scope):
+    """The record's version moved on without a history entry of its own (a save that changed
+    no field): the row is still refused, at the record's time, without naming the author of
+    an older entry."""
+    staff = logged_in(scope.staff_a)
+    exported = export_rows(staff)
+    moment = timezone.now()
+    Task.objects.filter(pk=scope.task_a.pk).update(updated_at=moment)
+    data = xlsx_bytes(edited(exported, scope.task_a.pk, **{"Kết quả": "Bản của Lan"}))
+    report = import_records(kind="tasks", data=data, file_name="x.xlsx", user=scope.staff_a)
+    [problem] = report.problems
+    with translation.override("vi"):
+        when = formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+        somebody = gettext("somebody")
+    assert f"bởi {somebody} lúc {when}" in problem.message
