@@ -3,7 +3,11 @@
 import datetime
 import importlib
 import itertools
+import json
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
@@ -288,3 +292,25 @@ def ensure_roles() -> None:
     fixtures that name the groups."""
     migration = importlib.import_module("coordination.migrations.0005_roles")
     migration.create_roles(django_apps, None)
+
+
+def run_in_child(script: str, *args, workdir) -> dict:
+    """Run a Python `script` in a fresh interpreter on its own SQLite database in `workdir`
+    (threads, memory peaks and file locks of one process, away from the test process), and
+    return the JSON object it printed last."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{Path(workdir) / 'db.sqlite3'}",
+        "DJANGO_VAR_DIR": str(workdir),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])

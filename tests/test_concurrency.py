@@ -1,10 +1,5 @@
 """No lost updates (issue 5, point 2) and the embedded SQLite under concurrent writers (3)."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -14,11 +9,10 @@ from django.utils import translation
 from coordination import services
 from coordination.choices import TaskStatus
 from coordination.models import Indicator, Task
-from tests.factories import db_state, make_indicator, make_superuser, make_task
+from tests.factories import db_state, make_indicator, make_superuser, make_task, run_in_child
 from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def logged_in(**names) -> Client:
@@ -167,21 +161,7 @@ print(json.dumps({"errors": errors[:5], "error_count": len(errors), "written": w
 def test_four_writers_on_the_embedded_sqlite_never_hit_database_is_locked(tmp_path):
     """WAL, IMMEDIATE transactions and the busy timeout of config/settings.py: four threads
     writing for a few seconds all succeed, and every write is stored."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_VAR_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", WRITERS, "4"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_in_child(WRITERS, 4, workdir=tmp_path)
     assert outcome["error_count"] == 0, outcome["errors"]
     assert all(count > 0 for count in outcome["written"])
     assert outcome["stored"] == sum(outcome["written"])
@@ -308,21 +288,7 @@ print(json.dumps({"lines": sorted(lines), "stored": stored_count(kind)}))
 def test_four_imports_of_the_same_new_rows_on_the_embedded_sqlite_write_them_once(tmp_path, kind):
     """The same on SQLite, four at once: IMMEDIATE transactions take the write lock when the
     import's transaction begins, so each import reads what the previous one committed."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_VAR_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORTERS, kind],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_in_child(IMPORTERS, kind, workdir=tmp_path)
     assert outcome["lines"] == [
         "new=0 updated=0 unchanged=1 errors=0",
         "new=0 updated=0 unchanged=1 errors=0",

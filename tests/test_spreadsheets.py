@@ -3,11 +3,8 @@
 import csv
 import datetime
 import io
-import json
 import random
 import struct
-import subprocess
-import sys
 import time
 import tracemalloc
 import unicodedata
@@ -32,6 +29,7 @@ from coordination.spreadsheets import (
     write_csv,
     write_xlsx,
 )
+from tests.factories import run_in_child
 
 LIMITS = {"max_bytes": 5 * 1024 * 1024, "max_rows": 1000, "max_unpacked_bytes": 100 * 1024 * 1024}
 RELIABILITY_FORMULAS = [
@@ -49,7 +47,6 @@ BILLION_LAUGHS_DTD = (
     + "]>"
 )
 TRIGGERS = {"=", "+", "-", "@", "\t", "\r"}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # Building files -------------------------------------------------------------------------
@@ -524,22 +521,9 @@ def test_zip_bomb_is_refused_with_bounded_memory(tmp_path, lie, code):
     assert len(bomb) < 1024 * 1024
     (tmp_path / "valid.xlsx").write_bytes(sheet_of([["Họ tên"], ["Nguyễn Văn An"]]))
     (tmp_path / "bomb.xlsx").write_bytes(bomb)
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_VAR_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, tmp_path / "valid.xlsx", tmp_path / "bomb.xlsx"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    outcome = run_in_child(
+        MEMORY_PROBE, tmp_path / "valid.xlsx", tmp_path / "bomb.xlsx", workdir=tmp_path
     )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["code"] == code
     assert outcome["growth_kb"] < 50 * 1024
 
