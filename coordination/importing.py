@@ -23,6 +23,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import formats, timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coordination.bulk import insert_records
 from coordination.constraints import FieldUniqueConstraint, q_truth, violated_checks
@@ -43,6 +44,7 @@ from coordination.spreadsheets import (
     read_workbook,
     too_many_rows,
 )
+from coordination.suggestions import CloseNames
 from coordination.text import clean_text, fold
 from coordination.widgets import (
     BooleanWidget,
@@ -54,6 +56,7 @@ from coordination.widgets import (
     TextWidget,
     agreement_key,
     is_empty,
+    shorten,
     unit_key,
     unit_keys,
 )
@@ -61,6 +64,8 @@ from coordination.widgets import (
 logger = logging.getLogger(__name__)
 
 HEADER_SCAN_ROWS = 30
+#: No header is longer; longer cells of the first rows are titles or data.
+MAX_HEADER_LENGTH = 200
 LEGACY_SAMPLE_ROWS = 200
 LABELLED_ROWS = 200
 IGNORED_HEADERS = {"stt", "tt", "sott", "so", "sothutu"}
@@ -73,11 +78,27 @@ LOCK_BATCH = 10000
 IMPORT_LOCK_NAMESPACE = 0x494D504F
 #: Rows refused for a newer change say who made it; beyond these, only when.
 MAX_DESCRIBED = 1000
+#: Unknown names of one import for which close matches are searched, and how many each gets.
+MAX_SUGGESTED_NAMES = 200
+MAX_SUGGESTIONS = 3
+#: A problem's cell value is shown up to this length.
+SHOWN_VALUE = 200
+#: The problems a page or the command line lists; the marked workbook has every one.
+PROBLEMS_LISTED = 500
+#: Unknown headers named in the warning.
+HEADERS_LISTED = 10
 
 
 def header_key(text) -> str:
     """“Hạn xử lý”, “han xu ly” and “HẠN XỬ LÝ:” compare equal."""
     return "".join(ch for ch in fold(str(text)) if ch.isalnum())
+
+
+def cell_header_key(cell) -> str | None:
+    """The header key of a cell that may be a header: not empty, not a paragraph."""
+    if cell is None or len(text := str(cell)) > MAX_HEADER_LENGTH:
+        return None
+    return header_key(text)
 
 
 @dataclass(slots=True)
@@ -180,6 +201,24 @@ class ImportLookups:
     def __init__(self, user=None):
         self.user = user
         self._tables = {}
+        self._close = {}
+        self._suggested = {}
+
+    def suggestions(self, table: str, key: str) -> list:
+        """Distinct records whose names are close to `key`, searched once per name and for
+        at most `MAX_SUGGESTED_NAMES` names per import (a file of thousands of unknown names
+        is answered in seconds; the rest get no suggestion)."""
+        if (table, key) not in self._suggested:
+            if len(self._suggested) >= MAX_SUGGESTED_NAMES:
+                return []
+            names = getattr(self, table)
+            if table not in self._close:
+                self._close[table] = CloseNames(names)
+            found = []
+            for name in self._close[table](key):
+                found += [record for record in names[name] if record not in found]
+            self._suggested[(table, key)] = found[:MAX_SUGGESTIONS]
+        return self._suggested[(table, key)]
 
     def visible(self, queryset):
         return queryset if self.user is None else visible_to(queryset, self.user)
@@ -293,11 +332,8 @@ class Importer:
         best = None
         for sheet in sheets:
             for row_index, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
-                matched = {
-                    col: index[header_key(cell)]
-                    for col, cell in enumerate(row)
-                    if cell is not None and header_key(cell) in index
-                }
+                keys = [(col, cell_header_key(cell)) for col, cell in enumerate(row)]
+                matched = {col: index[key] for col, key in keys if key in index}
                 score = len({column.attribute for column in matched.values()})
                 if best is None or score > best[0]:
                     best = (score, sheet, row_index, matched)
@@ -337,9 +373,15 @@ class Importer:
             if not is_empty(cell) and col not in matched and header_key(cell) not in IGNORED_HEADERS
         ]
         if unknown:
+            names = [f"“{shorten(clean_text(name))}”" for name in unknown[:HEADERS_LISTED]]
+            if len(unknown) > HEADERS_LISTED:
+                more = len(unknown) - HEADERS_LISTED
+                names.append(
+                    ngettext("…and %(count)d more", "…and %(count)d more", more) % {"count": more}
+                )
             report.warnings.append(
                 _("These columns are not used and were ignored: %(headers)s.")
-                % {"headers": ", ".join(f"“{clean_text(name)}”" for name in unknown)}
+                % {"headers": ", ".join(names)}
             )
         return sheet, header_row, matched
 
@@ -390,7 +432,12 @@ class Importer:
                         pending[column.attribute] = self.self_key(raw)
                         continue
                     outcome.problems.append(
-                        Problem(str(error), index + 1, str(column.column_name), display(raw))
+                        Problem(
+                            str(error),
+                            index + 1,
+                            str(column.column_name),
+                            shorten(display(raw), SHOWN_VALUE),
+                        )
                     )
                     continue
                 if column.required and (value is None or value in ("", ())):
@@ -473,9 +520,15 @@ class Importer:
         return tuple(parts)
 
     def existing_records(self, rows: list[ParsedRow]):
-        """Existing records by id and by natural key, with one query for each."""
+        """The records the file may name, by id and by natural key (all matches of a key).
+
+        Only records the user may see are candidates: for unit staff an import behaves
+        exactly as if other units' records did not exist, so no message can tell a hidden
+        record from a missing one.
+        """
+        candidates = self.lookups.visible(self.model.objects.all())
         ids = {row.values["id"] for row in rows if row.values.get("id")}
-        by_id = self.model.objects.in_bulk(ids) if ids else {}
+        by_id = candidates.in_bulk(ids) if ids else {}
         filters = {}
         for name in self.resource_class._meta.import_id_fields:
             model_field = self.model._meta.get_field(name)
@@ -484,18 +537,19 @@ class Importer:
             values = {row.values.get(name) for row in rows} - {None}
             values = {value.pk if isinstance(value, models.Model) else value for value in values}
             filters[f"{model_field.attname}__in"] = values
-        candidates = self.model.objects.filter(**filters) if rows else self.model.objects.none()
-        by_key = {}
-        for record in candidates:
+        by_key = defaultdict(list)
+        for record in candidates.filter(**filters).order_by("pk") if rows else ():
             key = self.natural_key(record, from_instance=True)
             if key is not None:
-                by_key.setdefault(key, record)
-        by_id.update({record.pk: record for record in by_key.values()})
+                by_key[key].append(record)
+        for matches in by_key.values():
+            by_id.update({record.pk: record for record in matches})
         return by_id, by_key
 
     def match(self, rows: list[ParsedRow]):
         by_id, by_key = self.existing_records(rows)
         seen_ids, seen_keys = {}, {}
+        id_header = str(self.resource_class.fields["id"].column_name)
         for row in rows:
             if row.outcome.problems:
                 continue
@@ -508,13 +562,30 @@ class Importer:
                         Problem(
                             _("No record has the number %(id)s.") % {"id": record_id},
                             row.outcome.row,
-                            str(self.resource_class.fields["id"].column_name),
+                            id_header,
                             str(record_id),
                         )
                     )
                     continue
             elif key is not None and key in by_key:
-                row.instance = by_key[key]
+                matches = by_key[key]
+                if len(matches) > 1:
+                    row.outcome.problems.append(
+                        Problem(
+                            _(
+                                "%(count)d records match this row (%(key)s): add the "
+                                "“%(column)s” column of an export to say which one."
+                            )
+                            % {
+                                "count": len(matches),
+                                "key": self.key_headers(),
+                                "column": id_header,
+                            },
+                            row.outcome.row,
+                        )
+                    )
+                    continue
+                row.instance = matches[0]
             duplicate_of = seen_ids.get(row.instance.pk) if row.instance else None
             if duplicate_of is None and key is not None:
                 duplicate_of = seen_keys.get(key)
@@ -525,10 +596,7 @@ class Importer:
                         % {
                             "first": duplicate_of,
                             "second": row.outcome.row,
-                            "key": ", ".join(
-                                str(self.column_for(name).column_name)
-                                for name in self.resource_class._meta.import_id_fields
-                            ),
+                            "key": self.key_headers(),
                         },
                         row.outcome.row,
                     )
@@ -538,6 +606,12 @@ class Importer:
                 seen_ids[row.instance.pk] = row.outcome.row
             if key is not None:
                 seen_keys[key] = row.outcome.row
+
+    def key_headers(self) -> str:
+        return ", ".join(
+            str(self.column_for(name).column_name)
+            for name in self.resource_class._meta.import_id_fields
+        )
 
     def column_for(self, attribute: str) -> Column | None:
         return self.by_attribute.get(attribute)
@@ -564,7 +638,6 @@ class Importer:
             row.before = model_values(row.instance) if row.instance.pk else {}
             self.apply(row, current_many, carried)
         self.resolve_pending(live)
-        labelled = 0
         for row in live:
             if row.outcome.problems:
                 continue
@@ -573,18 +646,21 @@ class Importer:
             if instance.pk:
                 after = model_values(instance)
                 row.changed |= {name for name, value in after.items() if row.before[name] != value}
+                row.outcome.status = UPDATED if row.changed else UNCHANGED
+        # Scope first: a row the user may not import is refused for that alone, before any
+        # check (fields, version, uniqueness) whose answer could describe a record.
+        self.check_scope(live, current_many)
+        labelled = 0
+        for row in live:
+            if row.outcome.problems:
+                continue
             self.validate(row)
-            if not row.outcome.problems:
-                row.outcome.status = UPDATED if instance.pk and row.changed else NEW
-                if instance.pk and not row.changed:
-                    row.outcome.status = UNCHANGED
-                # Only the preview's first rows show a label; 100,000 of them cost 20 MB.
-                if labelled < LABELLED_ROWS:
-                    row.outcome.label = str(instance)
-                    labelled += 1
+            # Only the preview's first rows show a label; 100,000 of them cost 20 MB.
+            if not row.outcome.problems and labelled < LABELLED_ROWS:
+                row.outcome.label = str(row.instance)
+                labelled += 1
         self.check_versions(live)
         self.check_unique(live)
-        self.check_scope(live, current_many)
 
     def apply(self, row: ParsedRow, current_many, carried):
         instance = row.instance
@@ -831,9 +907,16 @@ class Importer:
                     Problem(
                         _("You may only import records of your own units."),
                         row.outcome.row,
-                        self.header_for(self.resource_class.scope_attributes[0]),
+                        self.scope_header(),
                     )
                 )
+
+    def scope_header(self) -> str:
+        """The column that decides a row's units ("self": a unit's own name)."""
+        first = self.resource_class.scope_attributes[0]
+        if first == "self":
+            first = self.resource_class._meta.import_id_fields[-1]
+        return self.header_for(first)
 
     def scope_units(self, row: ParsedRow, current_many, *, new: bool) -> set[int]:
         """The units a row's record belongs to, after the import (`new`) or before it."""

@@ -110,7 +110,7 @@ def export_queryset(
             raise ExportFilterError(_("--year does not apply to %(kind)s.") % {"kind": kind})
     if unit:
         try:
-            found = UnitWidget().find(unit, ImportLookups().units, {})
+            found = UnitWidget().find(unit, ImportLookups(), {})
         except CellError as error:
             raise ExportFilterError(str(error)) from None
         queryset = involving_units(queryset, [found.pk])

@@ -7,13 +7,13 @@ numbers stay numbers) so that the exported file re-imports unchanged.
 """
 
 import datetime
-import difflib
 import functools
 import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from import_export import widgets
 
 from coordination.legacy_text import convert_legacy, fix_legacy
@@ -29,10 +29,20 @@ DATE_PATTERNS = [
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$"),
 ]
 LIST_SEPARATORS = re.compile(r"[;\n]+")
+#: A cell naming thousands of unknown records reports the first few.
+MAX_CELL_ERRORS = 5
+#: Values quoted in a message are cut to this length.
+SHOWN_CHARS = 100
 
 
 class CellError(ValueError):
     """A cell that cannot be imported; the message is shown to the user as is."""
+
+
+def shorten(text, limit: int = SHOWN_CHARS) -> str:
+    """`text` cut to `limit` characters, marked with “…” where it was cut."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def is_empty(value) -> bool:
@@ -229,10 +239,12 @@ class DateWidget(CellWidget):
                     return datetime.date(int(match["y"]), int(match["m"]), int(match["d"]))
                 except ValueError:
                     raise CellError(
-                        _("%(value)s is not a real date (day/month/year).") % {"value": text}
+                        _("%(value)s is not a real date (day/month/year).")
+                        % {"value": shorten(text)}
                     ) from None
         raise CellError(
-            _("%(value)s is not a date: write it as dd/mm/yyyy, e.g. 05/03/2024.") % {"value": text}
+            _("%(value)s is not a date: write it as dd/mm/yyyy, e.g. 05/03/2024.")
+            % {"value": shorten(text)}
         )
 
     @staticmethod
@@ -276,7 +288,10 @@ class ChoiceWidget(CellWidget):
             return code
         raise CellError(
             _("%(value)s is not one of: %(allowed)s.")
-            % {"value": value, "allowed": ", ".join(str(choice.label) for choice in self.choices)}
+            % {
+                "value": shorten(value),
+                "allowed": ", ".join(str(choice.label) for choice in self.choices),
+            }
         )
 
     def render(self, value, obj=None, **kwargs):
@@ -291,26 +306,38 @@ class ReferenceWidget(CellWidget):
     not_found = ""
 
     def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
-        text = clean_text(to_unicode(str(value), notes))
-        return self.find(text, getattr(lookups, self.table), row_values or {})
+        text = clean_text(to_unicode(unescape_formula(str(value)), notes))
+        return self.find(text, lookups, row_values or {})
 
-    def find(self, text, table, row_values):
+    def match(self, text, table, row_values) -> list:
+        """The records `text` may name in `table`: one, none, or several the row's other
+        values cannot tell apart."""
         matches = table.get(self.key(text), [])
-        if len(matches) == 1:
-            return matches[0]
         if len(matches) > 1:
             narrowed = self.narrow(matches, row_values)
             if len(narrowed) == 1:
-                return narrowed[0]
+                return narrowed
+        return matches
+
+    def find(self, text, lookups, row_values):
+        """The one record named `text` in `lookups` (an `ImportLookups`), or a CellError
+        that suggests close names."""
+        matches = self.match(text, getattr(lookups, self.table), row_values)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
             raise CellError(
                 _("“%(value)s” matches several records: %(matches)s. Use the full name.")
-                % {"value": text, "matches": "; ".join(self.describe(m) for m in matches[:5])}
+                % {
+                    "value": shorten(text),
+                    "matches": "; ".join(self.describe(m) for m in matches[:5]),
+                }
             )
-        close = difflib.get_close_matches(self.key(text), table.keys(), n=3, cutoff=0.6)
-        suggestion = "; ".join(self.describe(table[key][0]) for key in close)
-        message = self.not_found % {"value": text}
-        if suggestion:
-            message = f"{message} " + _("Did you mean: %(names)s?") % {"names": suggestion}
+        message = self.not_found % {"value": shorten(text)}
+        close = lookups.suggestions(self.table, self.key(text))
+        if close:
+            names = "; ".join(self.describe(record) for record in close)
+            message = f"{message} " + _("Did you mean: %(names)s?") % {"names": names}
         raise CellError(message)
 
     def key(self, text: str) -> str:
@@ -404,18 +431,33 @@ class ManyWidget(CellWidget):
         self.inner = inner
 
     def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
-        found, errors = [], []
-        for name in LIST_SEPARATORS.split(to_unicode(str(value), notes)):
+        found, errors, unshown = [], [], 0
+        row_values = row_values or {}
+        table = getattr(lookups, self.inner.table)
+        for name in LIST_SEPARATORS.split(to_unicode(unescape_formula(str(value)), notes)):
             name = clean_text(name)
             if not name:
                 continue
-            try:
-                obj = self.inner.find(name, getattr(lookups, self.inner.table), row_values or {})
-            except CellError as error:
-                errors.append(str(error))
-                continue
+            if len(errors) < MAX_CELL_ERRORS:
+                try:
+                    obj = self.inner.find(name, lookups, row_values)
+                except CellError as error:
+                    errors.append(str(error))
+                    continue
+            else:
+                # Past the errors shown, a name is only counted: no message, no suggestion.
+                matches = self.inner.match(name, table, row_values)
+                if len(matches) != 1:
+                    unshown += 1
+                    continue
+                obj = matches[0]
             if obj not in found:
                 found.append(obj)
+        if unshown:
+            errors.append(
+                ngettext("…and %(count)d more name.", "…and %(count)d more names.", unshown)
+                % {"count": unshown}
+            )
         if errors:
             raise CellError(" ".join(errors))
         return tuple(found)
@@ -450,7 +492,7 @@ class VersionWidget(CellWidget):
                     "%(value)s is not a version written by an export of this system: copy it "
                     "unchanged from the exported file, or leave the cell empty."
                 )
-                % {"value": text}
+                % {"value": shorten(text)}
             )
         return moment
 
@@ -481,7 +523,7 @@ ABBREVIATIONS = [
 ]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16384)
 def unit_key(text: str) -> str:
     """The comparison key of a unit name: folded, with the usual abbreviations applied.
 

@@ -715,8 +715,9 @@ def test_unit_staff_cannot_change_another_unit_record_named_by_its_number(scope)
         ]
     )
     response = upload(client, "task", data)
+    # Unit A cannot see the task: its number reads as a number nobody has.
     assert [p.message for p in response.context["report"].problems] == [
-        vi("You may only import records of your own units.")
+        vi("No record has the number %(id)s.", id=scope.task_b.pk)
     ]
     before = db_state()
     client.post(url("task", "process_import"), {"token": response.context["token"]})

@@ -1320,7 +1320,8 @@ def test_unit_staff_cannot_import_a_row_for_another_unit(world, staff_a):
 
 
 def test_unit_staff_cannot_take_over_another_unit_record_by_its_number(world, staff_a):
-    """The follow-up item belongs to the Front: naming its number to move it is refused."""
+    """The follow-up item belongs to the Front: naming its number to move it is refused,
+    as if no record had that number (the importer's units cannot see the item)."""
     followup = world.followup
     rows = [
         ["Mã", "Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm"],
@@ -1329,7 +1330,7 @@ def test_unit_staff_cannot_take_over_another_unit_record_by_its_number(world, st
     before = db_state()
     report = run("followups", rows, user=staff_a, dry_run=False)
     assert [p.message for p in report.problems] == [
-        vi("You may only import records of your own units.")
+        vi("No record has the number %(id)s.", id=followup.pk)
     ]
     assert db_state() == before
 

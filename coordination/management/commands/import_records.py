@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from coordination.importing import import_records
+from coordination.importing import PROBLEMS_LISTED, import_records
 from coordination.resources import RESOURCES
 
 # Exit statuses: 0 written (or a clean dry run), 1 rows refused (nothing written), 2 usage or
@@ -60,12 +61,23 @@ class Command(BaseCommand):
             self.stderr.write(_("Error: %(message)s") % {"message": message})
         for message in report.warnings:
             self.stderr.write(_("Warning: %(message)s") % {"message": message})
-        for problem in report.problems:
+        problems = report.problems
+        for problem in problems[:PROBLEMS_LISTED]:
             where = _("row %(row)s") % {"row": problem.row}
             if problem.column:
                 where += f", {problem.column}"
             value = f" [{problem.value}]" if problem.value else ""
             self.stderr.write(f"{where}: {problem.message}{value}")
+        if len(problems) > PROBLEMS_LISTED:
+            more = len(problems) - PROBLEMS_LISTED
+            self.stderr.write(
+                ngettext(
+                    "…and %(count)d more problem: correct these and run the import again.",
+                    "…and %(count)d more problems: correct these and run the import again.",
+                    more,
+                )
+                % {"count": more}
+            )
         for outcome in report.outcomes:
             for note in outcome.notes:
                 self.stderr.write(_("row %(row)s: %(note)s") % {"row": outcome.row, "note": note})
