@@ -138,6 +138,14 @@ PROXY_COUNT = int(
     os.environ.get("DJANGO_PROXY_COUNT", "1" if env_bool("DJANGO_BEHIND_PROXY") else "0")
 )
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# The admin's login is the only one. After it, a `next` that is not a page of this site
+# (another host, "//host", "javascript:") is ignored for the admin index, not Django's default
+# /accounts/profile/, which does not exist here; a login required elsewhere goes there too.
+# After a logout, such a `next` would send the browser to GET the logout URL (405): the
+# login page instead, with or without one.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+LOGOUT_REDIRECT_URL = "admin:login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -229,6 +237,10 @@ IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_MB", "400"))
 # Uploaded files wait here between preview and confirm; never under MEDIA_ROOT.
 IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "imports"))
 IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("IMPORT_UPLOAD_TTL_HOURS", "24"))
+# What one user may leave waiting there (files, and MB with the cells each preview read): a
+# new upload beyond either removes that user's oldest (README, "Who may import and export").
+IMPORT_UPLOADS_PER_USER = int(os.environ.get("IMPORT_UPLOADS_PER_USER", "10"))
+IMPORT_UPLOAD_BYTES_PER_USER = int(os.environ.get("IMPORT_UPLOAD_MB_PER_USER", "100")) * 1024 * 1024
 # The only formats offered; django-import-export expects the classes themselves here.
 IMPORT_EXPORT_FORMATS = [base_formats.XLSX, base_formats.CSV]
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from import_export.admin import ExportMixin, ImportMixin
 
 from coordination import exporting, uploads
-from coordination.importing import import_records
+from coordination.importing import PROBLEMS_LISTED, import_records
 from coordination.resources import RESOURCES
 from coordination.scoping import visible_to
 from coordination.spreadsheets import SpreadsheetError, annotate_errors
@@ -31,7 +31,7 @@ from coordination.spreadsheets import SpreadsheetError, annotate_errors
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
 # A page listing 100,000 problems helps nobody and takes long to render.
-PROBLEMS_SHOWN = 500
+PROBLEMS_SHOWN = PROBLEMS_LISTED
 
 
 class UploadForm(forms.Form):
@@ -112,13 +112,19 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
                     ),
                 )
                 return self.render_import_page(request, form=form)
+            sheets, report.sheets_data = report.sheets_data, None
+            if report.file_errors and not report.error_rows:
+                # Refused outright (unreadable, a zip bomb, a DTD, no header row...): there
+                # is nothing to confirm and no row to mark, so nothing is kept.
+                return self.render_import_page(request, form=form, report=report)
             try:
-                token = uploads.save_upload(
-                    request, data=data, file_name=upload.name, kind=self.spreadsheet_kind
+                token, discarded = uploads.save_upload(
+                    request,
+                    data=data,
+                    file_name=upload.name,
+                    kind=self.spreadsheet_kind,
+                    sheets=sheets,
                 )
-                if report.sheets_data is not None:
-                    uploads.save_sheets(token, report.sheets_data)
-                    report.sheets_data = None
             except OSError:
                 logger.exception("Could not keep an uploaded spreadsheet")
                 form.add_error(
@@ -127,6 +133,21 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
                 )
             else:
                 context.update(report=report, token=token)
+                if discarded:
+                    messages.warning(
+                        request,
+                        _(
+                            "At most %(count)d uploaded files (%(size)d MB) may wait for "
+                            "confirmation per person, so your oldest waiting uploads were "
+                            "removed: %(files)s. Upload a file again if you still want to "
+                            "import it."
+                        )
+                        % {
+                            "count": settings.IMPORT_UPLOADS_PER_USER,
+                            "size": settings.IMPORT_UPLOAD_BYTES_PER_USER // 1024 // 1024,
+                            "files": ", ".join(discarded),
+                        },
+                    )
         return self.render_import_page(request, form=form, **context)
 
     def process_import(self, request, **kwargs):

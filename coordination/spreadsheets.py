@@ -33,6 +33,16 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 # Also escaped: XML turns a carriage return into a line feed, so an exported "'\r=1" comes
 # back from an .xlsx as "'\n=1", and the apostrophe must still come off on re-import.
 _ESCAPED_STARTS = FORMULA_TRIGGERS | {"\n"}
+# Where a spreadsheet program may begin a cell inside one CSV field: at its start, and after
+# each character some program splits fields or lines at ("," or ";" as the list separator,
+# Excel's on a Vietnamese Windows being ";", a tab, a line break), spaces skipped as programs
+# that trim cells would. `_PART` finds the parts starting with apostrophes and a trigger.
+_PART_START = r"(^|[,;\t\r\n])([^\S\t\r\n]*)"
+_PART_TRIGGER = r"'*[=+\-@\t\r\n]"
+_PART = re.compile(_PART_START + rf"(?={_PART_TRIGGER})")
+_ESCAPED_PART = re.compile(_PART_START + rf"'(?={_PART_TRIGGER})")
+# A quick test for a part after a separator that `_PART` may have to escape.
+_RISKY_PART = re.compile(r"[,;\t\r\n][^\S\t\r\n]*['=+\-@\t\r\n]")
 
 MB = 1024 * 1024
 # A zip member that inflates more than this many times over is a zip bomb, not a spreadsheet;
@@ -48,6 +58,10 @@ MAX_COLUMNS = 16_384
 DEFAULT_MAX_UNPACKED_BYTES = 200 * MB
 
 _CHUNK = 64 * 1024
+# No markup token Excel writes (a tag with its attributes, a comment, a processing
+# instruction) comes near this: the longest are attributes holding one cell's text (pivot
+# caches), at most 32,767 characters, under 200 KB even with every character escaped.
+MAX_XML_TOKEN = 1 * MB
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -254,23 +268,49 @@ def _sheet_too_large(sheet: str, rows: int, columns: int) -> SpreadsheetError:
 
 
 def escape_formula(value):
-    """Prefix an apostrophe to text that a spreadsheet would run as a formula (OWASP)."""
+    """Prefix an apostrophe to text that a spreadsheet would run as a formula (OWASP).
+
+    For cells that are never split (.xlsx): only the start of the text is a cell's start.
+    """
     if not isinstance(value, str):
         return value
-    # Text that already starts with apostrophes before a trigger gets one more, so that
-    # `unescape_formula` gives back exactly what was exported.
-    if value.lstrip("'")[:1] in _ESCAPED_STARTS:
+    # A part (the text's start, or after a separator) already starting with apostrophes
+    # before a trigger gets one more, so that `unescape_formula` gives back exactly what was
+    # exported; a part without apostrophes stays as it is, except at the start.
+    if "'" in value:
+        value = _ESCAPED_PART.sub(r"\1\2''", value)
+    if value[:1] in _ESCAPED_STARTS:
         return "'" + value
     return value
 
 
+def escape_csv_text(value):
+    """`escape_formula` for a CSV field, which a program may split on "," ";" or a tab.
+
+    Excel splits a CSV on the Windows list separator (";" on a Vietnamese Windows), and then
+    "x;=1+1" is a cell "=1+1": every part of the text that starts (after spaces) with a
+    trigger gets an apostrophe, whatever separator a program splits at.
+    """
+    if not isinstance(value, str):
+        return value
+    first = value[:1]
+    if first in _ESCAPED_STARTS or first == "'" or first.isspace():
+        return _PART.sub(r"\1\2'", value)
+    # Most cells: one printable line without "," or ";", or no risky part after them.
+    if value.isprintable() and "," not in value and ";" not in value:
+        return value
+    return _PART.sub(r"\1\2'", value) if _RISKY_PART.search(value) else value
+
+
 def unescape_formula(text):
-    """Remove the apostrophe that `escape_formula` added, so an export re-imports unchanged."""
-    if not isinstance(text, str) or not text.startswith("'"):
+    """Remove the apostrophes the escapes added, so an export re-imports unchanged.
+
+    One apostrophe comes off each part (see `escape_csv_text`) that starts with apostrophes
+    before a trigger: both escapes add one to every such part.
+    """
+    if not isinstance(text, str) or "'" not in text:
         return text
-    if text.lstrip("'")[:1] in _ESCAPED_STARTS:
-        return text[1:]
-    return text
+    return _ESCAPED_PART.sub(r"\1\2", text)
 
 
 # --------------------------------------------------------------------------------------
@@ -326,11 +366,16 @@ def _base_name(filename: str) -> str:
 
 
 def _read_xlsx(
-    data: bytes, *, max_rows: int, max_unpacked_bytes: int, max_cells: int
+    data: bytes,
+    *,
+    max_rows: int,
+    max_unpacked_bytes: int,
+    max_cells: int,
+    check_every_member: bool = False,
 ) -> list[Sheet]:
     archive = _open_zip(data, max_unpacked_bytes)
     paths = _worksheet_paths(data, archive)
-    scans = _inspect_members(data, archive, paths, max_unpacked_bytes)
+    scans = _inspect_members(data, archive, paths, max_unpacked_bytes, check_every_member)
 
     from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
@@ -465,21 +510,60 @@ def _inflate(data: bytes, member: zipfile.ZipInfo) -> Iterator[bytes]:
         raise _bad_xlsx()
 
 
-def _read_member(data: bytes, archive: zipfile.ZipFile, name: str) -> bytes:
+def _parse_member(data: bytes, archive: zipfile.ZipFile, name: str, start_element) -> None:
+    """Stream one member (workbook.xml, its relationships) through expat; a missing member
+    is an empty document, which expat refuses like any other broken one."""
     try:
-        member = archive.getinfo(name)
+        chunks = _inflate(data, archive.getinfo(name))
     except KeyError:
-        return b""
-    return b"".join(_inflate(data, member))
-
-
-def _parse_small_xml(content: bytes, start_element) -> None:
+        chunks = iter(())
     parser = _new_parser()
     parser.StartElementHandler = start_element
+    feed = _XmlFeed(parser)
     try:
-        parser.Parse(content, True)
+        for chunk in chunks:
+            feed.feed(chunk)
+        feed.feed(b"", final=True)
     except xml.parsers.expat.ExpatError as exc:
         raise _bad_xlsx() from exc
+
+
+class _XmlFeed:
+    """Hands a member to expat chunk by chunk so that the cost stays linear in its size.
+
+    Expat before 2.6 (Python 3.11.7 bundles 2.5.0, CVE-2023-52425) re-scans an unfinished
+    token from its start at every Parse() call, and pyexpat splits any Parse() into calls
+    of 1 MB: a comment or a start tag spanning thousands of chunks costs quadratic time
+    (a 64 MB comment took 41 s). As expat 2.6 does itself, data is held back while expat
+    holds more of an unfinished token than has arrived since, so that a token of length L
+    is re-scanned O(L) bytes in all; and a token longer than MAX_XML_TOKEN is refused, which
+    also keeps every later expat reader of the file (openpyxl) away from such a token.
+    """
+
+    def __init__(self, parser, *, max_token: int = MAX_XML_TOKEN):
+        self.parser = parser
+        self.max_token = max_token
+        self.rescanned = 0  # bytes expat read again: a measure of the work, for tests
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._fed = 0
+        self._unfinished = 0
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if not final and self._pending_size < max(_CHUNK, self._unfinished):
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        self.rescanned += self._unfinished
+        self.parser.Parse(data, final)
+        self._fed += len(data)
+        # Outside a handler, expat's position is just past its last complete token.
+        self._unfinished = self._fed - self.parser.CurrentByteIndex
+        if self._unfinished > self.max_token:
+            raise _token_too_long(self.max_token)
 
 
 def _new_parser():
@@ -490,6 +574,18 @@ def _new_parser():
     parser.EntityDeclHandler = _refuse_dtd
     parser.buffer_text = True
     return parser
+
+
+def _token_too_long(limit: int) -> SpreadsheetError:
+    return _error(
+        _(
+            "The workbook contains an XML tag or comment longer than %(limit)s MB, which Excel "
+            "never writes and which is refused for safety. Save the file again from Excel as "
+            "“Excel Workbook (.xlsx)”."
+        ),
+        "xml_token_too_long",
+        limit=_megabytes(limit),
+    )
 
 
 def _refuse_dtd(*args) -> None:
@@ -528,8 +624,8 @@ def _worksheet_paths(data: bytes, archive: zipfile.ZipFile) -> dict[str, str]:
             # segments names no member (plain names only) and calamine fails on it too.
             targets[attrs.get("Id", "")] = target[1:] if target.startswith("/") else "xl/" + target
 
-    _parse_small_xml(_read_member(data, archive, "xl/workbook.xml"), on_sheet)
-    _parse_small_xml(_read_member(data, archive, "xl/_rels/workbook.xml.rels"), on_relationship)
+    _parse_member(data, archive, "xl/workbook.xml", on_sheet)
+    _parse_member(data, archive, "xl/_rels/workbook.xml.rels", on_relationship)
     return {name: targets.get(rel_id, "") for name, rel_id in sheet_ids.items()}
 
 
@@ -673,14 +769,43 @@ class _SheetScan:
         self.parser = _new_parser()
         self.parser.StartElementHandler = start
         self.parser.CharacterDataHandler = text
+        self.xml = _XmlFeed(self.parser)
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         try:
-            self.parser.Parse(chunk, final)
+            self.xml.feed(chunk, final)
         except xml.parsers.expat.ExpatError as exc:
             raise _bad_xlsx() from exc
         if final and self._state[4]:
             self._close_cell()
+
+
+class _TokenCheck:
+    """A member other than a worksheet, whatever its name, through expat without handlers,
+    for openpyxl: it finds parts by relationships and content types, and parses every one
+    with expat (a 16 KB chunk at a time), which must meet no over-long token.
+
+    calamine's reader is linear, so imports skip this: a large picture in SVG (often with a
+    long base64 attribute) stays importable. A member that is not XML, or stops being XML,
+    is left alone from there: any expat reader stops at the same place. No DTD refusal
+    either: SVG pictures have one, and openpyxl refuses a DTD in the parts it reads.
+    """
+
+    def __init__(self):
+        self.xml: _XmlFeed | None = _XmlFeed(xml.parsers.expat.ParserCreate())
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        if self.xml is None:
+            return
+        try:
+            self.xml.feed(chunk, final)
+        except xml.parsers.expat.ExpatError:
+            self.xml = None
+
+
+class _Skip:
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        pass
 
 
 def _parse_ref(ref: str, columns: dict[str, int]) -> tuple[int, int]:
@@ -702,15 +827,23 @@ def _parse_ref(ref: str, columns: dict[str, int]) -> tuple[int, int]:
 
 
 def _inspect_members(
-    data: bytes, archive: zipfile.ZipFile, paths: dict[str, str], max_unpacked_bytes: int
+    data: bytes,
+    archive: zipfile.ZipFile,
+    paths: dict[str, str],
+    max_unpacked_bytes: int,
+    check_every_member: bool,
 ) -> dict[str, _SheetScan]:
-    """Inflate every member once: real sizes, no DTD anywhere, and a scan of each worksheet."""
+    """Inflate every member once: real sizes, no DTD anywhere, and a scan of each worksheet;
+    with `check_every_member`, no over-long XML token in any member either."""
     worksheets = set(paths.values())
     scans: dict[str, _SheetScan] = {}
     total = 0
     for member in archive.infolist():
         is_xml = member.filename.endswith((".xml", ".rels", ".vml"))
-        scan = _SheetScan() if member.filename in worksheets else None
+        if member.filename in worksheets:
+            scan = _SheetScan()
+        else:
+            scan = _TokenCheck() if check_every_member else _Skip()
         tail = b""
         for chunk in _inflate(data, member):
             total += len(chunk)
@@ -721,10 +854,9 @@ def _inspect_members(
                 if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                     _refuse_dtd()
                 tail = chunk[-16:]
-            if scan is not None:
-                scan.feed(chunk)
-        if scan is not None:
-            scan.feed(b"", final=True)
+            scan.feed(chunk)
+        scan.feed(b"", final=True)
+        if isinstance(scan, _SheetScan):
             scans[member.filename] = scan
     return scans
 
@@ -981,7 +1113,7 @@ def _naive(value: datetime.datetime) -> datetime.datetime:
 def _xlsx_text(value: str) -> str:
     # Most cells are one line of printable text that starts no formula: nothing to change
     # (printable excludes CR, control characters, surrogates and U+FFFE/U+FFFF).
-    if value.isprintable() and value[:1] not in _ESCAPED_STARTS and value[:1] != "'":
+    if value.isprintable() and value[:1] not in _ESCAPED_STARTS and "'" not in value:
         return value
     # Excel breaks lines in a cell with LF; a CR would be stored as the literal "_x000D_".
     text = escape_formula(value).replace("\r\n", "\n").replace("\r", "\n")
@@ -1097,7 +1229,7 @@ def _csv_value(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return _SURROGATES.sub("\ufffd", escape_formula(value))
+        return _SURROGATES.sub("\ufffd", escape_csv_text(value))
     if isinstance(value, bool | int | float):
         return str(value)
     if isinstance(value, Decimal):
@@ -1106,7 +1238,7 @@ def _csv_value(value) -> str:
         return _naive(value).strftime("%d/%m/%Y %H:%M")
     if isinstance(value, datetime.date):
         return value.strftime("%d/%m/%Y")
-    return _SURROGATES.sub("\ufffd", escape_formula(str(value)))
+    return _SURROGATES.sub("\ufffd", escape_csv_text(str(value)))
 
 
 # --------------------------------------------------------------------------------------
@@ -1143,7 +1275,9 @@ def annotate_errors(
     output.write("\ufeff")
     writer = csv.writer(output, delimiter=delimiter, lineterminator="\r\n")
     for index in range(last + 1):
-        row = list(rows[index]) if index < len(rows) else []
+        # Unescaped, then escaped again as written: the importer reads each cell as it read
+        # the uploaded one (an apostrophe of an earlier export does not become two).
+        row = [unescape_formula(cell) for cell in rows[index]] if index < len(rows) else []
         row.extend([None] * (column + 1 - len(row)))
         if index == header_row:
             row[column] = error_header
@@ -1196,7 +1330,11 @@ def _annotate_xlsx(
     # The same checks as on import, and calamine's view of the sheet (openpyxl would walk
     # every formatted blank cell down to row 1,048,576 to find free columns).
     sheets = _read_xlsx(
-        data, max_rows=MAX_CELLS, max_unpacked_bytes=max_unpacked_bytes, max_cells=MAX_CELLS
+        data,
+        max_rows=MAX_CELLS,
+        max_unpacked_bytes=max_unpacked_bytes,
+        max_cells=MAX_CELLS,
+        check_every_member=True,
     )
     sheet = next((sheet for sheet in sheets if sheet.name == sheet_name), None)
     if sheet is None:

@@ -3,6 +3,10 @@
 Files live in a private folder (IMPORT_UPLOAD_DIR, never under MEDIA_ROOT) under a random
 token that is recorded in the uploader's session: a confirmation names the token, never a
 path, so nobody can point the import at another file or at another user's upload.
+
+Each user has a bound on what waits (IMPORT_UPLOADS_PER_USER files, IMPORT_UPLOAD_BYTES_PER_USER
+bytes with the kept cells): a new upload beyond it removes that user's oldest ones. The token
+starts with the user's id so that the bound holds across all of their sessions.
 """
 
 import re
@@ -22,15 +26,85 @@ def _folder() -> Path:
     return folder
 
 
-def save_upload(request, *, data: bytes, file_name: str, kind: str) -> str:
-    """Keep `data` for this user's session and return its token."""
+def save_upload(
+    request, *, data: bytes, file_name: str, kind: str, sheets: bytes | None = None
+) -> tuple[str, list[str]]:
+    """Keep `data` (and `sheets`, the cells its preview read) for this user's session.
+
+    Returns its token and the names of this session's older uploads removed to keep the
+    user within the bound; an upload of the user's other sessions is removed silently.
+    """
     purge_expired()
-    token = secrets.token_urlsafe(24)
-    (_folder() / token).write_bytes(data)
+    prefix = _owner_prefix(request)
     uploads = request.session.get(SESSION_KEY, {})
+    discarded = _make_room(prefix, len(data) + len(sheets or b""), uploads)
+    token = prefix + secrets.token_urlsafe(24)
+    try:
+        (_folder() / token).write_bytes(data)
+        if sheets is not None:
+            save_sheets(token, sheets)
+    except OSError:
+        # A disk that fills up midway keeps no half of the upload.
+        _remove(token)
+        raise
+    # Entries whose files are gone (expired, or removed to make room) are dropped.
+    uploads = {
+        key: entry
+        for key, entry in uploads.items()
+        if TOKEN.match(key) and (_folder() / key).is_file()
+    }
     uploads[token] = {"name": file_name, "kind": kind, "saved": time.time()}
     request.session[SESSION_KEY] = uploads
-    return token
+    return token, discarded
+
+
+def _owner_prefix(request) -> str:
+    return f"u{request.user.pk}-"
+
+
+def _waiting(prefix: str) -> list[tuple[int, int, str]]:
+    """(time saved, bytes with its kept cells, token) of each upload under `prefix`, oldest
+    first."""
+    found: dict[str, tuple[int, int]] = {}
+    for path in _folder().iterdir():
+        if not path.name.startswith(prefix):
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        token = path.name.removesuffix(SHEETS_SUFFIX)
+        saved, size = found.get(token, (stat.st_mtime_ns, 0))
+        found[token] = (min(saved, stat.st_mtime_ns), size + stat.st_size)
+    return sorted((saved, size, token) for token, (saved, size) in found.items())
+
+
+def _make_room(prefix: str, incoming: int, uploads: dict) -> list[str]:
+    """Remove the oldest uploads under `prefix` until one of `incoming` bytes fits the bound.
+
+    The new upload itself is always kept, even alone over the byte bound (it is already under
+    IMPORT_MAX_BYTES): its user is about to confirm it. Returns the names of the removed
+    uploads that `uploads` (this session's entries, updated) knew.
+    """
+    most = max(1, settings.IMPORT_UPLOADS_PER_USER)
+    waiting = _waiting(prefix)
+    count, total = len(waiting), incoming + sum(size for _saved, size, _token in waiting)
+    removed = []
+    for _saved, size, token in waiting:
+        if count < most and total <= settings.IMPORT_UPLOAD_BYTES_PER_USER:
+            break
+        _remove(token)
+        count, total = count - 1, total - size
+        entry = uploads.pop(token, None)
+        if entry is not None:
+            removed.append(entry["name"])
+    return removed
+
+
+def _remove(token: str) -> None:
+    if TOKEN.match(token):
+        (_folder() / token).unlink(missing_ok=True)
+        (_folder() / f"{token}{SHEETS_SUFFIX}").unlink(missing_ok=True)
 
 
 #: Beside each upload: the cells its preview read (`coordination.spreadsheets.dump_sheets`).
@@ -72,8 +146,7 @@ def load_upload(request, token: str, *, kind: str) -> tuple[bytes, str] | None:
 def delete_upload(request, token: str) -> None:
     uploads = request.session.get(SESSION_KEY, {})
     if uploads.pop(token, None) is not None and TOKEN.match(token):
-        (_folder() / token).unlink(missing_ok=True)
-        (_folder() / f"{token}{SHEETS_SUFFIX}").unlink(missing_ok=True)
+        _remove(token)
         request.session[SESSION_KEY] = uploads
 
 
