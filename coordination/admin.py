@@ -1,11 +1,15 @@
 """Admin pages for every coordination record; rules live in models and services."""
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
+from django.http import Http404
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -37,6 +41,7 @@ from coordination.filters import (
     FollowUpFilterSet,
     MeetingFilterSet,
     TaskFilterSet,
+    check_value,
     search_records,
 )
 from coordination.history import CHANGED, CREATED, record_history
@@ -222,13 +227,28 @@ class HistoryAdmin(SimpleHistoryAdmin):
             del obj.skip_history_when_saving
             record_history(type(obj), [obj.pk], history_type=history_type, user=request.user)
 
+    # simple-history finds a record in its history: another unit's record would be refused
+    # (403) where a missing one is not found, telling unit staff which numbers exist. Both
+    # pages answer for a record the user may not see as the change page does: it does not
+    # exist (the same redirect and message), whatever the ids in the URL.
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         request._coordination_revert = True
+        record = self.get_object(request, unquote(object_id))
+        if record is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         # simple-history checks only the view permission before saving the posted version.
-        if request.method == "POST":
-            record = self.get_object(request, object_id)
-            if record is None or not self.has_change_permission(request, record):
-                raise PermissionDenied
+        if request.method == "POST" and not self.has_change_permission(request, record):
+            raise PermissionDenied
+        try:
+            check_value(version_id, self.model.history.model._meta.pk)
+        except ValidationError:
+            raise Http404 from None
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
@@ -675,3 +695,23 @@ admin.site.unregister(User)
 @admin.register(User)
 class CoordinationUserAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, UnitMemberInline]
+
+
+# ---------------------------------------------------------------------------
+# Login attempts (django-axes)
+# ---------------------------------------------------------------------------
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    """axes' own admin, whose clean-up action would fail (500) outside a login."""
+
+    @admin.action(description=AccessAttemptAdmin.cleanup_expired_attempts.short_description)
+    def cleanup_expired_attempts(self, request, queryset):
+        # axes 8.3 measures expiry from `request.axes_attempt_time`, which only its login
+        # handler sets; an admin action runs now.
+        request.axes_attempt_time = timezone.now()
+        return super().cleanup_expired_attempts(request, queryset)

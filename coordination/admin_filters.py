@@ -5,12 +5,17 @@ exports read a parameter the same way (`?unit=3&unit_role=lead&predecessors=yes`
 admin too); the visible sidebar entries only draw links for some of those parameters.
 """
 
-from django.contrib import admin
+import datetime
+
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Max, Min
+from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext_lazy as _
 
-from coordination.filters import unit_queryset
+from coordination.filters import check_integer, check_value, unit_queryset, validate_search
 
 
 class FilterSetFilter(admin.ListFilter):
@@ -35,7 +40,11 @@ class FilterSetFilter(admin.ListFilter):
         return True
 
     def expected_parameters(self):
-        return [name for name in self.filterset_class.base_filters if name not in self.not_claimed]
+        return self.claimed_parameters()
+
+    @classmethod
+    def claimed_parameters(cls) -> list[str]:
+        return [name for name in cls.filterset_class.base_filters if name not in cls.not_claimed]
 
     def queryset(self, request, queryset):
         if not self.data:
@@ -157,3 +166,83 @@ def choice_links(name: str, title, choices) -> type[LinksFilter]:
             "lookups": lambda self, request, model_admin: list(choices),
         },
     )
+
+
+# ---------------------------------------------------------------------------
+# Parameters the database would fail on: refused before any query
+# ---------------------------------------------------------------------------
+
+#: Lookups whose value is compared as the field's own type (the others, such as `contains`
+#: or `isnull`, read it as text or as a yes/no).
+TYPED_LOOKUPS = {"exact", "in", "gt", "gte", "lt", "lte", "range"}
+#: Parts of a date a lookup can extract (`?held_on__year=`, the date hierarchy's), and the
+#: values Python's dates take for them: a year becomes a `datetime.date`, the others are
+#: read as C integers (32 bits) first.
+YEARS, INT32 = (datetime.MINYEAR, datetime.MAXYEAR), (-(2**31), 2**31 - 1)
+DATE_PARTS = {"year": YEARS, "iso_year": YEARS} | dict.fromkeys(
+    ["quarter", "month", "week", "week_day", "iso_week_day", "day", "hour", "minute", "second"],
+    INT32,
+)
+
+
+def check_lookup(model, key: str, value: str) -> None:
+    """Refuse (ValidationError) a changelist lookup `key=value` that would fail in the
+    database rather than match nothing: see `coordination.filters.check_value`; a year or
+    another part of a date must be an integer Python's dates can hold."""
+    check_value(value)
+    opts, model_field, parts = model._meta, None, key.split(LOOKUP_SEP)
+    while parts:
+        try:
+            found = opts.pk if parts[0] == "pk" else opts.get_field(parts[0])
+        except FieldDoesNotExist:
+            break
+        model_field, parts = found, parts[1:]
+        if not found.is_relation or found.related_model is None:
+            break  # what follows is a transform or a lookup (`due_date__year`)
+        opts = found.related_model._meta
+    if model_field is None:
+        return  # not a field: a FilterSet's parameter, or an error Django reports itself
+    lookup = parts[-1] if parts else "exact"
+    values = value.split(",") if lookup in ("in", "range") else [value]
+    if parts and parts[0] in DATE_PARTS:
+        low, high = DATE_PARTS[parts[0]]
+        for item in values:
+            check_integer(item, low, high)
+    elif lookup in TYPED_LOOKUPS and len(parts) <= 1:
+        for item in values:
+            check_value(item, model_field)
+
+
+class CheckedChangeList(ChangeList):
+    """Django's changelist, refusing the parameters the database would fail on before any
+    query: the admin then redirects to the list with `?e=1`, as for any invalid lookup.
+
+    - a search of more than `MAX_SEARCH_WORDS` words (with a message saying so);
+    - a lookup, by Django's list filters or on any field (`?carried_over_from=…`,
+      `?year__in=…`, `?signed_on__year=…`), whose value `check_lookup` refuses. The
+      parameters a FilterSet reads (`FilterSetFilter`) are checked by its form.
+    """
+
+    def get_filters_params(self, params=None):
+        lookup_params = super().get_filters_params(params)
+        claimed = {
+            name
+            for list_filter in self.list_filter
+            if isinstance(list_filter, type) and issubclass(list_filter, FilterSetFilter)
+            for name in list_filter.claimed_parameters()
+        }
+        for key, values in lookup_params.items():
+            for value in values if key not in claimed else ():
+                try:
+                    check_lookup(self.model, key, value)
+                except ValidationError as error:
+                    raise IncorrectLookupParameters(error) from error
+        return lookup_params
+
+    def get_queryset(self, request, exclude_parameters=None):
+        try:
+            validate_search(self.query)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            raise IncorrectLookupParameters(error) from error
+        return super().get_queryset(request, exclude_parameters)

@@ -1,7 +1,71 @@
-"""The admin site: Vietnamese headings and models grouped in the order people work."""
+"""The admin site: Vietnamese headings, models grouped in the order people work, and URL
+parameters checked the same way on every admin page."""
 
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from coordination.admin_filters import CheckedChangeList
+from coordination.filters import check_value, validate_search
+
+
+class CheckedParametersMixin:
+    """What a URL can carry to any admin of the site, checked before the database sees it
+    (`coordination.filters.check_value`, `validate_search`): a hostile value answers as an
+    invalid or missing one does, never with a server error.
+
+    - the list's lookups and search: `CheckedChangeList` (redirect to `?e=1`);
+    - the autocomplete's term: 400;
+    - an object id in the path (change, delete, history): "doesn't exist", as Django says
+      for any id it cannot find; `?_to_field=` empty means the primary key;
+    - the add page's initial values (`?agreement=…`): one that names no possible record is
+      left out, as the autocomplete widget would look it up;
+    - the records a list's action is posted for (`_selected_action`): 400 unless each is a
+      possible id (the list's checkboxes never send anything else).
+    """
+
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            check_value(search_term)
+            validate_search(search_term)
+        except ValidationError as error:
+            raise IncorrectLookupParameters(error) from error
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_object(self, request, object_id, from_field=None):
+        try:
+            check_value(object_id)
+        except ValidationError:
+            return None
+        return super().get_object(request, object_id, from_field or None)
+
+    def response_action(self, request, queryset):
+        pk = self.opts.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                check_value(value, pk)
+        except ValidationError as error:
+            raise BadRequest(error) from error
+        return super().response_action(request, queryset)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                model_field = self.opts.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            try:
+                for item in value if isinstance(value, list) else [value]:
+                    check_value(item, model_field)
+            except ValidationError:
+                del initial[name]
+        return initial
 
 
 class CoordinationAdminSite(admin.AdminSite):
@@ -21,6 +85,24 @@ class CoordinationAdminSite(admin.AdminSite):
         (_("Tasks"), ["task"]),
         (_("Follow-up items"), ["followup"]),
     ]
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every model's admin, ours or another app's (users, login attempts), reads its
+        URL parameters through `CheckedParametersMixin`."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, CheckedParametersMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (CheckedParametersMixin, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
+
+    def autocomplete_view(self, request):
+        try:
+            return super().autocomplete_view(request)
+        except IncorrectLookupParameters as error:
+            raise BadRequest(error) from error
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)

@@ -8,6 +8,9 @@ import datetime
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -95,6 +98,58 @@ def with_predecessors(unit_ids) -> set[int]:
         )
         found |= frontier
     return found
+
+
+#: The most words a search may have. Each word is one more condition of the list's query:
+#: a few hundred make a statement too deep for SQLite ("Expression tree is too large") and
+#: slow everywhere, and no one types that many (a pasted sentence has a few dozen).
+MAX_SEARCH_WORDS = 50
+
+
+def validate_search(text: str) -> None:
+    """Refuse a search of more than MAX_SEARCH_WORDS words, counted as `search_records` and
+    the admin split them: the /records/ lists, the admin's lists and its autocomplete."""
+    count = len(fold(text).split())
+    if count > MAX_SEARCH_WORDS:
+        raise ValidationError(
+            _("Search for at most %(limit)d words (this search has %(count)d)."),
+            code="too_many_words",
+            params={"limit": MAX_SEARCH_WORDS, "count": count},
+        )
+
+
+def check_value(value: str, model_field=None) -> None:
+    """Refuse (ValidationError), before any query, a value from a URL that the database
+    would fail on instead of matching nothing: a NUL character (PostgreSQL's text cannot hold
+    one); and, when it is compared with `model_field` (a relation: with the ids it holds), a
+    value the field cannot convert for the database as the query would ("abc" for an id, an
+    address for PostgreSQL's `inet`) or an integer beyond 64 bits (SQLite's driver overflows).
+
+    The admin's list lookups, object ids, initial values and action ids, the history version
+    ids and the /files/ paths are checked here; forms check their own fields.
+    """
+    ProhibitNullCharactersValidator()(value)
+    if model_field is None:
+        return
+    if model_field.is_relation and model_field.related_model is not None:
+        model_field = getattr(model_field, "target_field", model_field.related_model._meta.pk)
+    try:
+        prepared = model_field.get_db_prep_value(value, connection, prepared=False)
+    except (TypeError, ValueError, ArithmeticError):
+        raise ValidationError(RegexValidator.message, code="invalid") from None
+    if isinstance(model_field, models.IntegerField) and prepared is not None:
+        check_integer(prepared, *connection.ops.integer_field_range("BigIntegerField"))
+
+
+def check_integer(value, low: int, high: int) -> None:
+    """Refuse anything but an integer from `low` to `high`, read as the database's driver
+    reads it (`int()`)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(RegexValidator.message, code="invalid") from None
+    if not low <= number <= high:
+        raise ValidationError(RegexValidator.message, code="out_of_range")
 
 
 def search_records(queryset: QuerySet, fields: list[str], text: str) -> QuerySet:
@@ -193,7 +248,7 @@ class RecordFilterSet(django_filters.FilterSet):
     #: The paths from the record to the unit(s) `unit` filters by.
     unit_paths: dict[str, list[str]] = {}
 
-    q = django_filters.CharFilter(method="search", label=_("Search"))
+    q = django_filters.CharFilter(method="search", label=_("Search"), validators=[validate_search])
     unit = django_filters.ModelChoiceFilter(
         queryset=unit_queryset, method="filter_unit", label=_("Unit"), empty_label=_("All units")
     )

@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from coordination import exporting, reports, selectors
 from coordination.admin_spreadsheets import spooled_file
+from coordination.filters import check_value
 from coordination.models import Agreement
 from coordination.records import RECORD_TYPES, Cell, field_display
 from coordination.scoping import visible_to
@@ -32,6 +33,10 @@ def agreement_scan(request, path: str):
 
     Only a path stored on an agreement is served, so no other file of the storage leaks.
     """
+    try:
+        check_value(path)  # no stored path holds a NUL, and PostgreSQL cannot compare one
+    except ValidationError:
+        raise Http404 from None
     agreement = get_object_or_404(visible_to(Agreement.objects.all(), request.user), scan=path)
     try:
         handle = agreement.scan.open("rb")
