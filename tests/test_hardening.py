@@ -15,13 +15,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import gettext
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,6 +25,8 @@ from coordination import uploads
 from coordination.models import Task
 from coordination.spreadsheets import escape_csv_text, escape_formula, unescape_formula
 from tests.factories import db_state, make_superuser, make_task, make_unit, xlsx_bytes, xlsx_values
+from tests.test_import_admin import content_of, logged_in, messages_of, url, vi
+from tests.test_spreadsheets import replace_member
 
 pytestmark = pytest.mark.django_db
 
@@ -49,30 +47,6 @@ PAYLOADS = [
     '"Trích";=1',
     "=Tổ chức, ;@,",
 ]
-
-
-def vi(message: str, /, **params) -> str:
-    with translation.override("vi"):
-        text = gettext(message)
-    return text % params if params else text
-
-
-def url(model: str, view: str, *args) -> str:
-    return reverse(f"admin:coordination_{model}_{view}", args=args)
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def content_of(response) -> bytes:
-    return b"".join(response.streaming_content)
-
-
-def messages_of(response) -> list[str]:
-    return [str(message.message) for message in get_messages(response.wsgi_request)]
 
 
 def formula_cells(data: bytes) -> list[tuple]:
@@ -295,17 +269,6 @@ def _good_file(world, content="Nhiệm vụ mới") -> bytes:
     )
 
 
-def _replace_member(data: bytes, name: str, transform) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w") as target:
-        for member in source.infolist():
-            content = source.read(member)
-            if member.filename == name:
-                content = transform(content)
-            target.writestr(member, content, compress_type=zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
-
-
 def _zip_bomb(world) -> bytes:
     """A workbook whose sheet1.xml is 30 MB of zeros (about 30 KB compressed)."""
     valid = _good_file(world)
@@ -325,7 +288,7 @@ def _zip_bomb(world) -> bytes:
 
 def _with_dtd(world) -> bytes:
     doctype = b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-    return _replace_member(
+    return replace_member(
         _good_file(world),
         "xl/worksheets/sheet1.xml",
         lambda xml: xml.replace(b"<worksheet", doctype + b"<worksheet", 1),

@@ -13,7 +13,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.utils import translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import ngettext
 
 from coordination import importing, suggestions
 from coordination.importing import MAX_SUGGESTED_NAMES, PROBLEMS_LISTED, import_records
@@ -22,17 +22,11 @@ from coordination.suggestions import CloseNames
 from coordination.text import fold
 from coordination.widgets import MAX_CELL_ERRORS, SHOWN_CHARS
 from tests.factories import db_state, make_superuser, xlsx_bytes
-from tests.test_import_admin import logged_in, upload
+from tests.test_import_admin import logged_in, upload, vi
 
 pytestmark = pytest.mark.django_db
 
 HEADER = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Đơn vị phối hợp"]
-
-
-def vi(message, /, **params):
-    with translation.override("vi"):
-        text = gettext(message)
-    return text % params if params else text
 
 
 def row(world, content, *, lead=None, coordinating=None):
