@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from coordination import scoping, selectors, services
+from coordination import kinds, scoping, services
 from coordination.admin_actions import merge_units
 from coordination.admin_filters import (
     AgreementYearLinks,
@@ -37,10 +37,6 @@ from coordination.choices import (
 )
 from coordination.concurrency import VERSION_FIELD, VersionedForm
 from coordination.filters import (
-    AgreementFilterSet,
-    FollowUpFilterSet,
-    MeetingFilterSet,
-    TaskFilterSet,
     check_value,
     search_records,
 )
@@ -102,8 +98,6 @@ class ScopedChoicesMixin:
 class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
     """Defaults for every coordination admin, and unit staff's scope on every page."""
 
-    #: A function of `coordination.selectors` giving the list's queryset with its joins.
-    selector = None
     #: Reference data every user may look up (names of units and people) in autocomplete.
     autocomplete_unscoped = False
 
@@ -119,8 +113,23 @@ class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ["coordination/admin.css"]}
 
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        kind = kinds.for_model(model)
+        if kind is not None and kind.filterset is not None:
+            # The list takes the kind's filters and searches as its `q` does.
+            self.search_filterset = kind.filterset
+            self.search_fields = [
+                f"{name}__fold__contains" for name in kind.filterset.search_fields
+            ]
+            self.list_filter = [filterset_filter(kind.filterset), *self.list_filter]
+
     def get_queryset(self, request):
-        queryset = self.selector() if self.selector else super().get_queryset(request)
+        kind = kinds.for_model(self.model)
+        if kind is not None and kind.selector is not None:
+            queryset = kind.selector()  # the list's joins
+        else:
+            queryset = super().get_queryset(request)
         match = getattr(request, "resolver_match", None)
         if self.autocomplete_unscoped and match and match.url_name == "autocomplete":
             return queryset
@@ -194,7 +203,7 @@ class ScopedInline(ScopedChoicesMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if self.model in scoping.INVOLVED_UNITS:
+        if kinds.for_model(self.model) is not None:
             queryset = scoping.visible_to(queryset, request.user)
         return queryset
 
@@ -271,7 +280,6 @@ def _report(modeladmin, request, result, changed_message, skipped_message):
 
 @admin.register(Unit)
 class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
-    spreadsheet_kind = "units"
     autocomplete_unscoped = True
     list_display = [
         "full_name",
@@ -307,7 +315,6 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
 @admin.register(Person)
 class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
-    spreadsheet_kind = "people"
     autocomplete_unscoped = True
     list_display = ["full_name", "position", "unit", "is_active"]
     list_filter = [
@@ -363,8 +370,6 @@ class IndicatorInline(ScopedInline):
 
 @admin.register(Agreement)
 class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
-    spreadsheet_kind = "agreements"
-    selector = staticmethod(selectors.agreement_list)
     list_display = [
         "number",
         "title",
@@ -376,14 +381,11 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     ]
     list_display_links = ["number", "title"]
     list_filter = [
-        filterset_filter(AgreementFilterSet),
         AgreementYearLinks,
         choice_links("kind", _("kind"), AgreementKind.choices),
         choice_links("status", _("status"), AgreementStatus.choices),
         UnitLinks,
     ]
-    search_fields = [f"{name}__fold__contains" for name in AgreementFilterSet.search_fields]
-    search_filterset = AgreementFilterSet
     date_hierarchy = "signed_on"
     autocomplete_fields = ["parent", "supersedes"]
     inlines = [AgreementPartyInline, SignatoryInline, TaskInline, IndicatorInline]
@@ -414,7 +416,6 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
 
 @admin.register(Signatory)
 class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
-    spreadsheet_kind = "signatories"
     list_display = ["person", "position", "unit", "agreement", "signed_on"]
     list_filter = [("unit", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["person", "unit", "agreement"]
@@ -431,7 +432,6 @@ class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
 @admin.register(Indicator)
 class IndicatorAdmin(SpreadsheetAdminMixin, RecordAdmin):
-    spreadsheet_kind = "indicators"
     list_display = ["name", "agreement", "year", "unit", "measure", "target", "actual", "met"]
     list_filter = ["year", ("unit", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["agreement", "unit"]
@@ -477,15 +477,11 @@ class FollowUpInline(ScopedInline):
 
 @admin.register(Meeting)
 class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
-    spreadsheet_kind = "meetings"
     list_display = ["title", "kind", "held_on", "venue", "period_from_year", "period_to_year"]
     list_filter = [
-        filterset_filter(MeetingFilterSet),
         choice_links("kind", _("kind"), MeetingKind.choices),
         UnitLinks,
     ]
-    search_fields = [f"{name}__fold__contains" for name in MeetingFilterSet.search_fields]
-    search_filterset = MeetingFilterSet
     date_hierarchy = "held_on"
     autocomplete_fields = ["agreements", "co_chairs", "attending_units"]
     inlines = [FollowUpInline]
@@ -508,8 +504,6 @@ class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
 
 @admin.register(Task)
 class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
-    spreadsheet_kind = "tasks"
-    selector = staticmethod(selectors.task_list)
     list_display = [
         "__str__",
         "year",
@@ -521,7 +515,6 @@ class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         days_overdue,
     ]
     list_filter = [
-        filterset_filter(TaskFilterSet),
         YearLinks,
         OutstandingLinks,
         OverdueLinks,
@@ -529,8 +522,6 @@ class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         UnitLinks,
         "agreement__kind",
     ]
-    search_fields = [f"{name}__fold__contains" for name in TaskFilterSet.search_fields]
-    search_filterset = TaskFilterSet
     # No date hierarchy: on a large table it costs two full scans on every page (MIN/MAX
     # and the distinct years of the due date); year links and due_after/due_before remain.
     autocomplete_fields = ["agreement", "lead_unit", "coordinating_units", "assignee", "meeting"]
@@ -580,8 +571,6 @@ class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
 
 @admin.register(FollowUp)
 class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
-    spreadsheet_kind = "followups"
-    selector = staticmethod(selectors.followup_list)
     list_display = [
         "__str__",
         "kind",
@@ -593,7 +582,6 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         "resolved_on",
     ]
     list_filter = [
-        filterset_filter(FollowUpFilterSet),
         YearLinks,
         OutstandingLinks,
         OverdueLinks,
@@ -601,8 +589,6 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         choice_links("status", _("status"), FollowUpStatus.choices),
         UnitLinks,
     ]
-    search_fields = [f"{name}__fold__contains" for name in FollowUpFilterSet.search_fields]
-    search_filterset = FollowUpFilterSet
     # No date hierarchy: on a large table it costs two full scans on every page (MIN/MAX
     # and the distinct years of the due date); year links and due_after/due_before remain.
     autocomplete_fields = ["responsible_unit", "agreement", "meeting", "carried_over_from"]

@@ -22,9 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.admin import ExportMixin, ImportMixin
 
-from coordination import exporting, uploads
+from coordination import exporting, kinds, uploads
 from coordination.importing import PROBLEMS_LISTED, import_records
-from coordination.resources import RESOURCES
 from coordination.scoping import visible_to
 from coordination.spreadsheets import SpreadsheetError, annotate_errors
 
@@ -56,13 +55,16 @@ class UploadForm(forms.Form):
 class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
     """Adds import (preview, confirm, error workbook, template) and export to a ModelAdmin."""
 
-    #: The KIND of `coordination.resources.RESOURCES` this admin imports and exports.
-    spreadsheet_kind = ""
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     import_page_template = "admin/coordination/import.html"
 
+    @property
+    def spreadsheet_kind(self) -> str:
+        """The name of the kind of records this admin imports and exports."""
+        return kinds.for_model(self.model).name
+
     def get_resource_classes(self, request=None):
-        return [RESOURCES[self.spreadsheet_kind]]
+        return [kinds.for_model(self.model).resource]
 
     def get_urls(self):
         info = self.get_model_info()
@@ -243,7 +245,7 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
         )
 
     def render_import_page(self, request, *, form, report=None, token=None, refused=False):
-        resource_class = RESOURCES[self.spreadsheet_kind]
+        resource_class = kinds.for_model(self.model).resource
         problems = report.problems if report else []
         context = {
             **self.admin_site.each_context(request),

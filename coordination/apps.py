@@ -13,6 +13,7 @@ class CoordinationConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import pre_save
 
+        import coordination.kinds  # noqa: F401  (completes the registry of record kinds)
         from coordination.history import skip_history_of_fixture_rows
         from coordination.search import register_functions, register_lookups
 

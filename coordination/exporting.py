@@ -13,8 +13,9 @@ from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from coordination.models import AgreementParty
-from coordination.resources import RESOURCES, Column, RecordResource
+from coordination import kinds
+from coordination.models import AgreementParty, Unit
+from coordination.resources import Column, RecordResource
 from coordination.spreadsheets import write_csv, write_xlsx
 from coordination.widgets import RecordIdWidget
 
@@ -25,21 +26,15 @@ FORMATS = {
 CHUNK = 2000
 
 
-# What a reference column writes for each related model: the name the importer looks up.
-REFERENCE_PATHS = {
-    "Unit": ("full_name",),
-    "Person": ("full_name",),
-    "Agreement": ("number",),
-    "Meeting": ("title", "held_on"),
-}
+def _named_by(model) -> tuple[str, ...]:
+    """What a reference column writes of a related record: the name the importer looks up."""
+    return kinds.for_model(model).named_by
 
 
-def _reference_text(model_name: str, values) -> str | None:
+def _reference_text(model, values) -> str | None:
     if values[0] is None:
         return None
-    if model_name == "Meeting":
-        return f"{values[0]} ({values[1]:%d/%m/%Y})"
-    return values[0]
+    return kinds.for_model(model).reference_text(values)
 
 
 class ColumnReader:
@@ -62,18 +57,18 @@ class ColumnReader:
             self.paths = ["pk"]
         elif attribute in ("lead_units", "party_units"):
             role = "lead" if attribute == "lead_units" else "party"
-            self.many = (AgreementParty, "agreement_id", ("unit__full_name",), {"role": role})
+            self.many = (AgreementParty, "agreement_id", ("unit__full_name",), {"role": role}, Unit)
         elif column.is_many:
             m2m = model._meta.get_field(attribute)
-            target = m2m.related_model.__name__
+            target = m2m.related_model
             through = m2m.remote_field.through
-            names = tuple(f"{m2m.m2m_reverse_field_name()}__{p}" for p in REFERENCE_PATHS[target])
+            names = tuple(f"{m2m.m2m_reverse_field_name()}__{p}" for p in _named_by(target))
             self.many = (through, m2m.m2m_column_name(), names, {}, target)
         else:
             model_field = model._meta.get_field(attribute)
             if model_field.is_relation and not isinstance(column.widget, RecordIdWidget):
-                self.reference = model_field.related_model.__name__
-                self.paths = [f"{attribute}__{p}" for p in REFERENCE_PATHS[self.reference]]
+                self.reference = model_field.related_model
+                self.paths = [f"{attribute}__{p}" for p in _named_by(self.reference)]
             else:
                 self.paths = [model_field.attname]
 
@@ -89,11 +84,11 @@ class ColumnReader:
 
     def related(self, pks: list[int]) -> dict:
         """Owner pk → the names of its related records, for one chunk: one query."""
-        through, owner, names, filters, *target = self.many
+        through, owner, names, filters, target = self.many
         found: dict = {}
         query = through.objects.filter(**{f"{owner}__in": pks}, **filters).order_by("pk")
         for owner_pk, *parts in query.values_list(owner, *names):
-            text = _reference_text(target[0] if target else "Unit", parts)
+            text = _reference_text(target, parts)
             found.setdefault(owner_pk, []).append(text)
         return found
 
@@ -129,7 +124,7 @@ def _chunk_rows(readers, slices, chunk):
 
 def write_export(kind: str, queryset: QuerySet, stream, file_format: str) -> None:
     """Write every record of `queryset` as a `file_format` ("xlsx" or "csv") file to `stream`."""
-    resource_class = RESOURCES[kind]
+    resource_class = kinds.get(kind).resource
     with translation.override("vi"):
         header = [str(column.column_name) for column in resource_class.columns()]
         if file_format == "csv":
@@ -147,7 +142,7 @@ def export_file_name(kind: str, file_format: str) -> str:
 
 def template_workbook(kind: str, stream) -> None:
     """A blank workbook to fill in: the headers, one example row, and a sheet explaining them."""
-    resource_class = RESOURCES[kind]
+    resource_class = kinds.get(kind).resource
     with translation.override("vi"):
         columns = resource_class.columns()
         header = [str(column.column_name) for column in columns]

@@ -16,16 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coordination import scoping
-from coordination.choices import (
-    AgreementKind,
-    AgreementStatus,
-    FollowUpKind,
-    FollowUpStatus,
-    MeetingKind,
-    TaskStatus,
-)
-from coordination.models import Agreement, FollowUp, Meeting, Task, Unit
-from coordination.models.base import SEARCH_TEXT, search_document_fields
+from coordination.models import Agreement, Unit
+from coordination.models.base import SEARCH_TEXT, YEAR_MAX, YEAR_MIN, search_document_fields
 from coordination.text import fold
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -234,8 +226,8 @@ class YearFilter(django_filters.NumberFilter):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label", _("Year"))
-        kwargs.setdefault("min_value", 1900)
-        kwargs.setdefault("max_value", 2100)
+        kwargs.setdefault("min_value", YEAR_MIN)
+        kwargs.setdefault("max_value", YEAR_MAX)
         kwargs.setdefault("widget", forms.NumberInput(attrs={"size": 6}))
         super().__init__(*args, **kwargs)
 
@@ -312,207 +304,6 @@ class DeadlineFilterSet(RecordFilterSet):
         if value == "yes":
             return queryset.overdue(self.today)
         return queryset.exclude(pk__in=queryset.model.objects.overdue(self.today).values("pk"))
-
-
-class TaskFilterSet(DeadlineFilterSet):
-    """Tasks by year, unit (lead, coordinating or either), status, deadline and agreement."""
-
-    search_fields = [
-        "content",
-        "result",
-        "agreement__number",
-        "lead_unit__full_name",
-        "lead_unit__short_name",
-    ]
-    unit_paths = {
-        UnitRole.ANY: ["lead_unit", "coordinating_units"],
-        UnitRole.LEAD: ["lead_unit"],
-        UnitRole.COORDINATING: ["coordinating_units"],
-    }
-
-    unit_role = django_filters.ChoiceFilter(
-        choices=UnitRole.CHOICES, method="noop", label=_("Unit's role"), empty_label=None
-    )
-    status = django_filters.ChoiceFilter(
-        choices=TaskStatus.choices, label=_("Status"), empty_label=_("All")
-    )
-    sort = django_filters.OrderingFilter(
-        fields=[
-            ("year", "year"),
-            ("due_date", "due_date"),
-            ("lead_unit__full_name", "unit"),
-            ("status", "status"),
-            ("updated_at", "updated"),
-        ],
-        field_labels={
-            "year": _("Year"),
-            "due_date": _("Due date"),
-            "lead_unit__full_name": _("Unit"),
-            "status": _("Status"),
-            "updated_at": _("Last changed"),
-        },
-        label=_("Sort by"),
-    )
-
-    class Meta:
-        model = Task
-        fields = [
-            "q",
-            "year",
-            "unit",
-            "unit_role",
-            "predecessors",
-            "status",
-            "outstanding",
-            "overdue",
-            "late",
-            "due_after",
-            "due_before",
-            "agreement",
-            "sort",
-        ]
-
-
-class FollowUpFilterSet(DeadlineFilterSet):
-    """Follow-up items by year, responsible unit, kind, status, deadline and agreement."""
-
-    search_fields = [
-        "content",
-        "resolution",
-        "source_reference",
-        "responsible_unit__full_name",
-        "responsible_unit__short_name",
-    ]
-    unit_paths = {UnitRole.ANY: ["responsible_unit"]}
-
-    kind = django_filters.ChoiceFilter(
-        choices=FollowUpKind.choices, label=_("Kind"), empty_label=_("All")
-    )
-    status = django_filters.ChoiceFilter(
-        choices=FollowUpStatus.choices, label=_("Status"), empty_label=_("All")
-    )
-    sort = django_filters.OrderingFilter(
-        fields=[
-            ("year", "year"),
-            ("due_date", "due_date"),
-            ("responsible_unit__full_name", "unit"),
-            ("status", "status"),
-            ("updated_at", "updated"),
-        ],
-        field_labels={
-            "year": _("Year"),
-            "due_date": _("Due date"),
-            "responsible_unit__full_name": _("Unit"),
-            "status": _("Status"),
-            "updated_at": _("Last changed"),
-        },
-        label=_("Sort by"),
-    )
-
-    class Meta:
-        model = FollowUp
-        fields = [
-            "q",
-            "year",
-            "unit",
-            "predecessors",
-            "kind",
-            "status",
-            "outstanding",
-            "overdue",
-            "late",
-            "due_after",
-            "due_before",
-            "agreement",
-            "sort",
-        ]
-
-
-class AgreementFilterSet(RecordFilterSet):
-    """Agreements in force in a year, by party, kind and status."""
-
-    search_fields = [
-        "number",
-        "title",
-        "party_links__unit__full_name",
-        "party_links__unit__short_name",
-    ]
-    unit_paths = {UnitRole.ANY: ["parties"]}
-
-    year = YearFilter(method="filter_year", label=_("Year in force"))
-    kind = django_filters.ChoiceFilter(
-        choices=AgreementKind.choices, label=_("Kind"), empty_label=_("All")
-    )
-    status = django_filters.ChoiceFilter(
-        choices=AgreementStatus.choices, label=_("Status"), empty_label=_("All")
-    )
-    sort = django_filters.OrderingFilter(
-        fields=[
-            ("number", "number"),
-            ("signed_on", "signed_on"),
-            ("start_year", "year"),
-            ("status", "status"),
-            ("updated_at", "updated"),
-        ],
-        field_labels={
-            "number": _("Number"),
-            "signed_on": _("Signed on"),
-            "start_year": _("Start year"),
-            "status": _("Status"),
-            "updated_at": _("Last changed"),
-        },
-        label=_("Sort by"),
-    )
-
-    class Meta:
-        model = Agreement
-        fields = ["q", "year", "unit", "predecessors", "kind", "status", "sort"]
-
-    def filter_year(self, queryset, name, value):
-        return queryset.in_year(value)
-
-
-class MeetingFilterSet(RecordFilterSet):
-    """Meetings held in a year, by attending unit, kind and agreement reviewed."""
-
-    search_fields = ["title", "venue", "summary", "conclusions", "agreements__number"]
-    unit_paths = {UnitRole.ANY: ["attending_units"]}
-
-    year = YearFilter(field_name="held_on", lookup_expr="year")
-    kind = django_filters.ChoiceFilter(
-        choices=MeetingKind.choices, label=_("Kind"), empty_label=_("All")
-    )
-    agreement = django_filters.ModelChoiceFilter(
-        queryset=agreement_queryset,
-        method="filter_agreement",
-        label=_("Agreement"),
-        empty_label=_("All agreements"),
-    )
-    sort = django_filters.OrderingFilter(
-        fields=[("held_on", "held_on"), ("title", "title"), ("updated_at", "updated")],
-        field_labels={
-            "held_on": _("Held on"),
-            "title": _("Title"),
-            "updated_at": _("Last changed"),
-        },
-        label=_("Sort by"),
-    )
-
-    class Meta:
-        model = Meeting
-        fields = ["q", "year", "unit", "predecessors", "kind", "agreement", "sort"]
-
-    def filter_agreement(self, queryset, name, value):
-        links = Meeting.agreements.through.objects.filter(agreement=value).values("meeting")
-        return queryset.filter(pk__in=links)
-
-
-FILTERSETS = {
-    "tasks": TaskFilterSet,
-    "followups": FollowUpFilterSet,
-    "agreements": AgreementFilterSet,
-    "meetings": MeetingFilterSet,
-}
 
 
 def ageing_dates(today: datetime.date, low: int, high: int | None) -> dict[str, str]:

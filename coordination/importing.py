@@ -25,6 +25,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from coordination import kinds
 from coordination.bulk import insert_records
 from coordination.constraints import FieldUniqueConstraint, q_truth, violated_checks
 from coordination.history import CHANGED, CREATED, has_history, record_history
@@ -32,8 +33,8 @@ from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
 from coordination.models.base import SEARCH_TEXT
-from coordination.resources import RESOURCES, Column, RecordResource
-from coordination.scoping import allowed_unit_ids, visible_to
+from coordination.resources import Column, RecordResource
+from coordination.scoping import allowed_unit_ids, owning_paths, visible_to
 from coordination.search import UnicodeLower
 from coordination.spreadsheets import (
     Sheet,
@@ -268,7 +269,7 @@ class ImportLookups:
             table = defaultdict(list)
             for meeting in self.visible(Meeting.objects.all()):
                 table[fold(meeting.title)].append(meeting)
-                table[fold(f"{meeting.title} ({meeting.held_on:%d/%m/%Y})")].append(meeting)
+                table[fold(str(meeting))].append(meeting)
             return dict(table)
 
         return self._table("meetings", build)
@@ -298,6 +299,15 @@ class Importer:
         self.columns = resource_class.columns()
         self.user = user
         self.allowed = allowed_unit_ids(user) if user is not None else None
+        # The columns naming the units a row belongs to: its kind's owners, asked of scoping
+        # ("self": a unit is its own owner).
+        self.scope_attributes = [
+            attribute
+            for path in owning_paths(self.model)
+            for attribute in (
+                ("self",) if path == "pk" else resource_class.unit_columns.get(path, (path,))
+            )
+        ]
         self.progress: Callable[[int, int], None] | None = progress
         self.lookups = ImportLookups(user)
         self.by_attribute = {column.attribute: column for column in self.columns}
@@ -913,7 +923,7 @@ class Importer:
 
     def scope_header(self) -> str:
         """The column that decides a row's units ("self": a unit's own name)."""
-        first = self.resource_class.scope_attributes[0]
+        first = self.scope_attributes[0]
         if first == "self":
             first = self.resource_class._meta.import_id_fields[-1]
         return self.header_for(first)
@@ -921,7 +931,7 @@ class Importer:
     def scope_units(self, row: ParsedRow, current_many, *, new: bool) -> set[int]:
         """The units a row's record belongs to, after the import (`new`) or before it."""
         instance, units = row.instance, set()
-        for attribute in self.resource_class.scope_attributes:
+        for attribute in self.scope_attributes:
             if attribute == "self":
                 if instance.pk:
                     units.add(instance.pk)
@@ -946,7 +956,7 @@ class Importer:
         current = defaultdict(set)
         scoped_many = [
             self.column_for(name)
-            for name in self.resource_class.scope_attributes
+            for name in self.scope_attributes
             if self.column_for(name) is not None and self.column_for(name).is_many
         ]
         for column in {*many_columns, *scoped_many}:
@@ -1169,7 +1179,8 @@ def import_records(
             return report
         if keep_sheets:
             report.sheets_data = dump_sheets(sheets)
-        importer = Importer(RESOURCES[kind], user=user, progress=progress, file_name=file_name)
+        resource_class = kinds.get(kind).resource
+        importer = Importer(resource_class, user=user, progress=progress, file_name=file_name)
         # Tens of thousands of long-lived row objects make the cyclic garbage collector rescan
         # them again and again (a third of the run); reference counting still frees memory.
         collecting = gc.isenabled()

@@ -25,8 +25,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from coordination import scoping, selectors
-from coordination.choices import FollowUpKind, FollowUpStatus, PartyRole, TaskStatus
+from coordination import registry, scoping
+from coordination.choices import FollowUpKind, PartyRole
 from coordination.filters import (
     YES_NO,
     YesNoSelect,
@@ -36,7 +36,8 @@ from coordination.filters import (
     with_predecessors,
 )
 from coordination.models import Agreement, FollowUp, Indicator, Task, Unit
-from coordination.records import Cell, show_date, unit_name
+from coordination.models.base import YEAR_MAX, YEAR_MIN
+from coordination.tables import Cell, show_date, unit_name
 
 AGEING = [
     ("age_30", 1, 30, gettext_lazy("1–30 days")),
@@ -45,44 +46,7 @@ AGEING = [
 ]
 
 
-@dataclass(frozen=True)
-class Deadlines:
-    """How one record type states completion: its unit, statuses and completion date."""
-
-    kind: str
-    model: type
-    unit_field: str
-    outstanding: tuple
-    completed: str
-    completed_on: str
-    excluded: tuple  # statuses left out of the rates
-    unit_params: dict  # extra list parameters so that `unit` means the grouping unit
-
-
-TASKS = Deadlines(
-    kind="tasks",
-    model=Task,
-    unit_field="lead_unit",
-    outstanding=(TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS),
-    completed=TaskStatus.DONE,
-    completed_on="completed_on",
-    excluded=(TaskStatus.CANCELLED,),
-    unit_params={"unit_role": "lead"},
-)
-FOLLOWUPS = Deadlines(
-    kind="followups",
-    model=FollowUp,
-    unit_field="responsible_unit",
-    outstanding=(FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS),
-    completed=FollowUpStatus.RESOLVED,
-    completed_on="resolved_on",
-    excluded=(FollowUpStatus.CLOSED,),
-    unit_params={},
-)
-DEADLINES = {"followups": FOLLOWUPS, "tasks": TASKS}
-
-
-def counts(spec: Deadlines, today: datetime.date) -> dict:
+def counts(spec: registry.Deadlines, today: datetime.date) -> dict:
     """The conditional counts of one unit × year cell, for `.annotate()`/`.aggregate()`."""
     outstanding = Q(status__in=spec.outstanding)
     overdue = outstanding & Q(due_date__lt=today)
@@ -131,7 +95,7 @@ class OutstandingForm(forms.Form):
         required=False,
     )
     year = forms.IntegerField(
-        label=gettext_lazy("Year"), min_value=1900, max_value=2100, required=False
+        label=gettext_lazy("Year"), min_value=YEAR_MIN, max_value=YEAR_MAX, required=False
     )
     unit = forms.ModelChoiceField(
         label=gettext_lazy("Unit"),
@@ -188,12 +152,12 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         return table
     data = form.cleaned_data if form.is_bound else {}
     table.records = data.get("records") or "followups"
-    spec = DEADLINES[table.records]
-    opts = spec.model._meta
-    if not request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+    kind = registry.get(table.records)
+    spec = kind.deadlines
+    if not request.user.has_perm(kind.permission("view")):
         table.forbidden = True
         return table
-    queryset = scoping.visible_to(spec.model.objects.all(), request.user)
+    queryset = scoping.visible_to(kind.model.objects.all(), request.user)
     if data.get("year"):
         queryset = queryset.filter(year=data["year"])
     unit = data.get("unit")
@@ -224,20 +188,20 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         if unit_id:
             params.update(spec.unit_params)
         result = [
-            Cell(str(values["total"]), list_link(spec.kind, **params), "number"),
+            Cell(str(values["total"]), list_link(kind.name, **params), "number"),
             Cell(
                 str(values["outstanding"]),
-                list_link(spec.kind, **params, outstanding="yes"),
+                list_link(kind.name, **params, outstanding="yes"),
                 "number",
             ),
-            Cell(str(values["overdue"]), list_link(spec.kind, **params, overdue="yes"), "number"),
+            Cell(str(values["overdue"]), list_link(kind.name, **params, overdue="yes"), "number"),
         ]
         for name, low, high, _label in AGEING:
             dates = ageing_dates(today, low, high)
             result.append(
                 Cell(
                     str(values[name]),
-                    list_link(spec.kind, **params, outstanding="yes", **dates),
+                    list_link(kind.name, **params, outstanding="yes", **dates),
                     f"number {name}" if values[name] else "number",
                 )
             )
@@ -246,7 +210,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         result.append(
             Cell(
                 show_rate(on_time),
-                list_link(spec.kind, **params, late="yes") if due else None,
+                list_link(kind.name, **params, late="yes") if due else None,
                 "number rate",
             )
         )
@@ -324,7 +288,7 @@ def bar_chart(items) -> dict | None:
 
 
 class ReportForm(forms.Form):
-    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=1900, max_value=2100)
+    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=YEAR_MIN, max_value=YEAR_MAX)
     unit = forms.ModelChoiceField(
         label=gettext_lazy("Unit"), queryset=Unit.objects.none(), required=False
     )
@@ -423,7 +387,7 @@ def place_name(locality: str) -> str:
     return place
 
 
-def status_count(label, queryset: QuerySet, spec: Deadlines, today) -> StatusCount:
+def status_count(label, queryset: QuerySet, spec: registry.Deadlines, today) -> StatusCount:
     values = queryset.order_by().aggregate(**counts(spec, today))
     return StatusCount(
         label=label,
@@ -450,8 +414,8 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
     report.valid = True
     data = form.cleaned_data
     report.year = year = data["year"]
-    tasks = scoping.visible_to(selectors.task_list(), user).filter(year=year)
-    followups = scoping.visible_to(selectors.followup_list(), user).filter(year=year)
+    tasks = scoping.visible_to(registry.get("tasks").records(), user).filter(year=year)
+    followups = scoping.visible_to(registry.get("followups").records(), user).filter(year=year)
     indicators = scoping.visible_to(
         Indicator.objects.select_related("unit", "agreement"), user
     ).filter(year=year)
@@ -490,11 +454,15 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
         report.issuer_parent = lead.parent.full_name if lead and lead.parent_id else ""
         report.place = place_name(lead.locality) if lead else ""
         report.subject = f"{agreement.number} – {agreement.title}"
-    report.tasks = status_count(_("Tasks"), tasks, TASKS, today)
-    report.followups = status_count(_("Follow-up items"), followups, FOLLOWUPS, today)
+    task_deadlines = registry.get("tasks").deadlines
+    followup_deadlines = registry.get("followups").deadlines
+    report.tasks = status_count(_("Tasks"), tasks, task_deadlines, today)
+    report.followups = status_count(_("Follow-up items"), followups, followup_deadlines, today)
     by_kind = {
         group["kind"]: group
-        for group in followups.order_by().values("kind").annotate(**counts(FOLLOWUPS, today))
+        for group in followups.order_by()
+        .values("kind")
+        .annotate(**counts(followup_deadlines, today))
     }
     for kind in FollowUpKind:
         if kind.value in by_kind:
@@ -511,10 +479,10 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
             )
     report.indicators = list(indicators.order_by("unit__full_name", "name"))
     report.outstanding_tasks = list(
-        tasks.filter(status__in=TASKS.outstanding).order_by("due_date", "pk")
+        tasks.filter(status__in=task_deadlines.outstanding).order_by("due_date", "pk")
     )
     report.outstanding_followups = list(
-        followups.filter(status__in=FOLLOWUPS.outstanding).order_by("due_date", "pk")
+        followups.filter(status__in=followup_deadlines.outstanding).order_by("due_date", "pk")
     )
     return report
 

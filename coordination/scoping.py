@@ -2,46 +2,23 @@
 
 from django.db.models import Q, QuerySet
 
-from coordination.models import (
-    Agreement,
-    FollowUp,
-    Indicator,
-    Meeting,
-    Person,
-    Signatory,
-    Task,
-    Unit,
-    UnitMember,
-)
+from coordination import registry
+from coordination.models import Person, Unit, UnitMember
 
 MANAGE_ALL_UNITS = "coordination.manage_all_units"
 VIEW_ALL_UNITS = "coordination.view_all_units"
 
-# The paths from each record to the units it involves (lead, coordinating, responsible, party).
-INVOLVED_UNITS = {
-    Unit: ["pk"],
-    Person: ["unit"],
-    Agreement: ["parties"],
-    Signatory: ["unit", "agreement__parties"],
-    Meeting: ["attending_units"],
-    Task: ["lead_unit", "coordinating_units"],
-    FollowUp: ["responsible_unit"],
-    Indicator: ["unit"],
-}
+
+def owning_paths(model) -> tuple[str, ...]:
+    """The paths to the units whose staff may change a record of `model` (its kind's)."""
+    kind = registry.for_model(model)
+    return kind.owning_units if kind else ("pk",)
 
 
-# The paths to the units whose staff may change a record: a task's lead unit, an item's
-# responsible unit, ... A unit that only coordinates a task may read it, not change it.
-OWNING_UNITS = {
-    Unit: ["pk"],
-    Person: ["unit"],
-    Agreement: ["parties"],
-    Signatory: ["unit"],
-    Meeting: ["attending_units"],
-    Task: ["lead_unit"],
-    FollowUp: ["responsible_unit"],
-    Indicator: ["unit"],
-}
+def involving_paths(model) -> tuple[str, ...] | None:
+    """The paths to every unit a record of `model` involves; None for a model of no kind."""
+    kind = registry.for_model(model)
+    return kind.involving if kind else None
 
 
 def allowed_unit_ids(user) -> set[int] | None:
@@ -69,7 +46,7 @@ def member_unit_ids(user) -> set[int]:
 
 def involving_units(queryset: QuerySet, unit_ids, paths=None) -> QuerySet:
     """The records of `queryset` that involve any of `unit_ids`, without duplicate rows."""
-    paths = paths or INVOLVED_UNITS[queryset.model]
+    paths = paths or involving_paths(queryset.model)
     condition = Q()
     for path in paths:
         condition |= Q(**{f"{path}__in": unit_ids})
@@ -102,7 +79,7 @@ def changeable_by(queryset: QuerySet, user) -> QuerySet:
     allowed = allowed_unit_ids(user)
     if allowed is None:
         return queryset
-    return involving_units(queryset, allowed, OWNING_UNITS.get(queryset.model, ["pk"]))
+    return involving_units(queryset, allowed, owning_paths(queryset.model))
 
 
 def reference_choices(model, field, user) -> QuerySet | None:
@@ -115,10 +92,10 @@ def reference_choices(model, field, user) -> QuerySet | None:
     related = field.related_model
     if related is Unit:
         allowed = allowed_unit_ids(user)
-        if allowed is None or field.name not in OWNING_UNITS.get(model, []):
+        if allowed is None or field.name not in owning_paths(model):
             return None
         return Unit.objects.filter(pk__in=allowed)
-    if related is Person or related not in INVOLVED_UNITS or visible_unit_ids(user) is None:
+    if related is Person or registry.for_model(related) is None or visible_unit_ids(user) is None:
         return None
     return visible_to(related._default_manager.all(), user)
 

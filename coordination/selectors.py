@@ -3,53 +3,21 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import CharField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Concat
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
+from coordination import registry
 from coordination.choices import AgreementStatus, FollowUpStatus, TaskStatus
-from coordination.filters import FILTERSETS
 from coordination.history import m2m_fields
 from coordination.importing import ImportLookups
-from coordination.models import Agreement, AgreementParty, FollowUp, Meeting, Task
+from coordination.models import Agreement, FollowUp, Meeting, Task
 from coordination.models.base import SEARCH_TEXT
-from coordination.resources import RESOURCES
 from coordination.scoping import involving_units, visible_to
 from coordination.widgets import CellError, ChoiceWidget, UnitWidget
-
-
-def agreement_list() -> QuerySet[Agreement]:
-    """Agreements with their parties' units, for lists that show who signed."""
-    # One query for every party of the page instead of one per agreement row.
-    return Agreement.objects.prefetch_related(
-        Prefetch("party_links", queryset=AgreementParty.objects.select_related("unit"))
-    )
-
-
-def task_list() -> QuerySet[Task]:
-    """Tasks with the agreement, lead unit and assignee every list shows."""
-    return Task.objects.select_related("agreement", "lead_unit", "assignee")
-
-
-def followup_list() -> QuerySet[FollowUp]:
-    """Follow-up items with the unit, agreement and meeting every list shows."""
-    return FollowUp.objects.select_related("responsible_unit", "agreement", "meeting")
-
-
-def meeting_list() -> QuerySet[Meeting]:
-    """Meetings; their lists show no related names."""
-    return Meeting.objects.all()
-
-
-LIST_SELECTORS = {
-    "tasks": task_list,
-    "followups": followup_list,
-    "agreements": agreement_list,
-    "meetings": meeting_list,
-}
 
 
 def record_filterset(kind: str, data, *, request, today=None):
@@ -58,8 +26,9 @@ def record_filterset(kind: str, data, *, request, today=None):
     The /records/ pages, their exports and the reports read lists through here, so that a
     parameter means the same thing everywhere and no page shows another unit's records.
     """
-    queryset = visible_to(LIST_SELECTORS[kind](), request.user)
-    return FILTERSETS[kind](data, queryset, request=request, today=today)
+    record_kind = registry.get(kind)
+    queryset = visible_to(record_kind.records(), request.user)
+    return record_kind.filterset(data, queryset, request=request, today=today)
 
 
 def with_last_change(queryset: QuerySet) -> QuerySet:
@@ -96,7 +65,7 @@ def export_queryset(
     outstanding: bool = False,
 ) -> QuerySet:
     """The records of `kind` matching the command line's export filters."""
-    model = RESOURCES[kind]._meta.model
+    model = registry.get(kind).model
     field_names = {field.name for field in model._meta.get_fields()}
     queryset = model.objects.all()
     if year is not None:

@@ -12,12 +12,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from coordination import exporting, reports, selectors
+from coordination import exporting, kinds, reports, selectors
 from coordination.admin_spreadsheets import spooled_file
 from coordination.filters import check_value
 from coordination.models import Agreement
-from coordination.records import RECORD_TYPES, Cell, field_display
 from coordination.scoping import visible_to
+from coordination.tables import Cell, field_display
 
 PAGE_SIZE = 50
 
@@ -51,11 +51,10 @@ def record_type_view(view):
     @staff_member_required
     @wraps(view)
     def wrapper(request, kind, *args, **kwargs):
-        record_type = RECORD_TYPES.get(kind)
-        if record_type is None:
+        record_type = kinds.get(kind)
+        if record_type is None or not record_type.has_pages:
             raise Http404
-        opts = record_type.model._meta
-        if not request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        if not request.user.has_perm(record_type.permission("view")):
             raise PermissionDenied
         return view(request, record_type, *args, **kwargs)
 
@@ -63,8 +62,7 @@ def record_type_view(view):
 
 
 def may_export(user, record_type) -> bool:
-    opts = record_type.model._meta
-    return user.has_perm(f"{opts.app_label}.export_{opts.model_name}")
+    return user.has_perm(record_type.permission("export"))
 
 
 def query_without(request, *names) -> str:
@@ -76,18 +74,18 @@ def query_without(request, *names) -> str:
 
 @staff_member_required
 def records_index(request):
-    kinds = []
-    for record_type in RECORD_TYPES.values():
-        opts = record_type.model._meta
-        if request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
-            kinds.append(record_type)
-    return render(request, "coordination/records/index.html", {"record_types": kinds})
+    shown = [
+        kind
+        for kind in kinds.all_kinds()
+        if kind.has_pages and request.user.has_perm(kind.permission("view"))
+    ]
+    return render(request, "coordination/records/index.html", {"record_types": shown})
 
 
 @record_type_view
 def record_list(request, record_type):
     """A filtered, sorted, paginated list; the URL holds every filter, so it can be shared."""
-    filterset = selectors.record_filterset(record_type.kind, request.GET, request=request)
+    filterset = selectors.record_filterset(record_type.name, request.GET, request=request)
     valid = filterset.is_valid()
     queryset = filterset.qs if valid else filterset.queryset.none()
     if record_type.has_history:
@@ -98,13 +96,13 @@ def record_list(request, record_type):
     rows = [
         [
             cell if isinstance(cell, Cell) else Cell(cell)
-            for cell in (column.value(record, today) for column in record_type.columns)
+            for cell in (column.value(record, today) for column in record_type.table)
         ]
         for record in page.object_list
     ]
     current_sort = request.GET.get("sort", "")
     headers = []
-    for column in record_type.columns:
+    for column in record_type.table:
         header = {"label": column.label, "css": column.css, "url": None, "state": ""}
         if column.sort:
             descending = current_sort == column.sort
@@ -141,23 +139,23 @@ def record_export(request, record_type):
     file_format = request.GET.get("format", "xlsx")
     if file_format not in exporting.FORMATS:
         raise Http404
-    filterset = selectors.record_filterset(record_type.kind, request.GET, request=request)
+    filterset = selectors.record_filterset(record_type.name, request.GET, request=request)
     if not filterset.is_valid():
         # The list page with the form's errors; filtering again goes back to the list.
         context = {
             "record_type": record_type,
             "filterset": filterset,
             "valid": False,
-            "form_action": reverse("coordination:record-list", args=[record_type.kind]),
+            "form_action": reverse("coordination:record-list", args=[record_type.name]),
         }
         return render(request, "coordination/records/list.html", context, status=400)
     stream = spooled_file()
-    exporting.write_export(record_type.kind, filterset.qs, stream, file_format)
+    exporting.write_export(record_type.name, filterset.qs, stream, file_format)
     stream.seek(0)
     return FileResponse(
         stream,
         as_attachment=True,
-        filename=exporting.export_file_name(record_type.kind, file_format),
+        filename=exporting.export_file_name(record_type.name, file_format),
         content_type=exporting.FORMATS[file_format],
     )
 
@@ -165,7 +163,7 @@ def record_export(request, record_type):
 @record_type_view
 def record_detail(request, record_type, pk):
     """One record with its fields and its history; another unit's record is not found."""
-    queryset = selectors.LIST_SELECTORS[record_type.kind]()
+    queryset = record_type.records()
     record = get_object_or_404(visible_to(queryset, request.user), pk=pk)
     fields = [
         (record._meta.get_field(name).verbose_name, field_display(record, name))

@@ -418,7 +418,7 @@ class MeetingWidget(ReferenceWidget):
         return _("Unknown meeting “%(value)s”.")
 
     def describe(self, obj):
-        return f"{obj.title} ({obj.held_on:%d/%m/%Y})"
+        return str(obj)
 
 
 class ManyWidget(CellWidget):

@@ -18,14 +18,11 @@ from coordination.choices import (
     MeetingKind,
     TaskStatus,
 )
-from coordination.filters import (
-    AgreementFilterSet,
-    FollowUpFilterSet,
-    MeetingFilterSet,
-    TaskFilterSet,
-    ageing_dates,
-    with_predecessors,
-)
+from coordination.filters import ageing_dates, with_predecessors
+from coordination.kinds.agreements import AgreementFilterSet
+from coordination.kinds.followups import FollowUpFilterSet
+from coordination.kinds.meetings import MeetingFilterSet
+from coordination.kinds.tasks import TaskFilterSet
 from coordination.models import Agreement, FollowUp, Meeting, Task, Unit
 from tests.factories import (
     days,

@@ -29,11 +29,10 @@ from django.utils.translation import gettext
 from import_export.admin import ExportActionMixin
 from import_export.formats import base_formats
 
-from coordination import admin_spreadsheets, importing, uploads
+from coordination import admin_spreadsheets, importing, kinds, uploads
 from coordination.choices import TaskStatus, UnitKind, UnitLevel
 from coordination.importing import import_records
 from coordination.models import Task, Unit
-from coordination.resources import RESOURCES
 from coordination.text import clean_text
 from tests.factories import (
     csv_bytes,
@@ -449,7 +448,7 @@ def test_template_has_the_headers_an_example_and_the_allowed_values(superuser_cl
     assert len(workbook.sheetnames) == 2
     data_sheet, guide_sheet = workbook.sheetnames
     with translation.override("vi"):
-        columns = RESOURCES[kind].columns()
+        columns = kinds.get(kind).resource.columns()
         headers = [str(column.column_name) for column in columns]
         choices = {
             str(column.column_name): [str(choice.label) for choice in column.widget.choices]

@@ -18,11 +18,11 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.translation import gettext
 
+from coordination import kinds
 from coordination.choices import UnitLevel
 from coordination.exporting import rows as export_rows
 from coordination.importing import import_records
 from coordination.models import Task
-from coordination.resources import RESOURCES
 from tests.factories import (
     db_state,
     make_agreement,
@@ -134,7 +134,7 @@ def towns(db):
 
 def exported(kind, record) -> tuple[list, list]:
     """The header and the row an administrator's export gives for `record`."""
-    resource = RESOURCES[kind]
+    resource = kinds.get(kind).resource
     with translation.override("vi"):
         header = [str(column.column_name) for column in resource.columns()]
     queryset = resource._meta.model.objects.filter(pk=record.pk)
@@ -142,7 +142,7 @@ def exported(kind, record) -> tuple[list, list]:
 
 
 def attributes(kind) -> list[str]:
-    return [column.attribute for column in RESOURCES[kind].columns()]
+    return [column.attribute for column in kinds.get(kind).resource.columns()]
 
 
 def with_cells(kind, row, /, **cells) -> list:
@@ -212,7 +212,7 @@ def normalised(report, number) -> list:
 
 
 def missing_number(kind) -> int:
-    model = RESOURCES[kind]._meta.model
+    model = kinds.get(kind).resource._meta.model
     return (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 987_654
 
 

@@ -14,6 +14,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from coordination import kinds
 from coordination.history import has_history
 from coordination.models import (
     Agreement,
@@ -25,7 +26,6 @@ from coordination.models import (
     Task,
     Unit,
 )
-from coordination.records import RECORD_TYPES
 from tests.test_url_parameters import build_town, rolled_back
 
 MODELS = {
@@ -127,10 +127,10 @@ def test_view_on_site(town, db, model):
     assert assert_alike(town, address, record, missing)["status"] == 404
 
 
-@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+@pytest.mark.parametrize("kind", sorted(kind.name for kind in kinds.all_kinds() if kind.has_pages))
 def test_records_detail_page(town, db, kind):
     """The /records/ page of another unit's record."""
-    model = RECORD_TYPES[kind].model._meta.model_name
+    model = kinds.get(kind).model._meta.model_name
     record, missing = other_and_missing(town, model)
 
     def address(pk):

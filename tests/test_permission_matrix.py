@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from coordination import kinds
 from coordination.choices import (
     AgreementKind,
     FollowUpKind,
@@ -48,7 +49,6 @@ from coordination.models import (
     Task,
     Unit,
 )
-from coordination.resources import RESOURCES
 from tests.factories import (
     days,
     db_state,
@@ -91,7 +91,7 @@ MODELS = {
     "task": Task,
     "followup": FollowUp,
 }
-#: The record kinds of the spreadsheets (coordination.resources.RESOURCES) by admin model.
+#: The record kinds of the spreadsheets (coordination.kinds) by admin model.
 SPREADSHEET_KINDS = {
     "unit": "units",
     "person": "people",
@@ -399,7 +399,9 @@ def exported_rows(response, file_format: str) -> list[list]:
 def spreadsheet(kind: str, *rows: dict) -> bytes:
     """An .xlsx file of `rows` ({attribute: value}) under the Vietnamese headers of `kind`."""
     with translation.override("vi"):
-        columns = [column for column in RESOURCES[kind].columns() if column.attribute in rows[0]]
+        columns = [
+            column for column in kinds.get(kind).resource.columns() if column.attribute in rows[0]
+        ]
         header = [str(column.column_name) for column in columns]
     return xlsx_bytes([header, *([row[c.attribute] for c in columns] for row in rows)])
 

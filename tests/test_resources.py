@@ -23,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django.utils.translation import gettext
 
-from coordination import exporting
+from coordination import exporting, kinds
 from coordination.choices import FollowUpKind, TaskStatus, UnitKind, UnitLevel
 from coordination.importing import import_records
 from coordination.models import (
@@ -39,7 +39,6 @@ from coordination.models import (
     UnitMember,
 )
 from coordination.models.base import RecordQuerySet
-from coordination.resources import RESOURCES
 from coordination.text import clean_text
 from tests.factories import (
     csv_bytes,
@@ -60,7 +59,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-KINDS = list(RESOURCES)
+KINDS = kinds.names()
 TASK_HEADER = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Hạn xử lý", "Trạng thái"]
 # The record number column and the follow-up link to last year's record number: both are
 # this database's ids, so they cannot travel to another database.
@@ -93,7 +92,7 @@ def problems(report) -> list[tuple]:
 
 
 def export(kind: str, file_format: str = "xlsx", queryset=None) -> bytes:
-    model = RESOURCES[kind]._meta.model
+    model = kinds.get(kind).resource._meta.model
     stream = io.BytesIO()
     exporting.write_export(
         kind, model.objects.all() if queryset is None else queryset, stream, file_format
@@ -166,7 +165,7 @@ def test_exported_file_reimports_with_nothing_changed(spreadsheet_world, kind, f
     data = export(kind, file_format)
     before = db_state()
     report = run(kind, data=data, file_name=f"{kind}.{file_format}", dry_run=False)
-    total = RESOURCES[kind]._meta.model.objects.count()
+    total = kinds.get(kind).resource._meta.model.objects.count()
     assert total >= 1
     assert report.file_errors == [] and problems(report) == []
     assert report.warnings == []
@@ -233,7 +232,7 @@ def test_exported_headers_are_the_import_headers_in_vietnamese(world):
     """The export's header row is each column's Vietnamese header, as the import reads it."""
     for kind in KINDS:
         with translation.override("vi"):
-            expected = [str(column.column_name) for column in RESOURCES[kind].columns()]
+            expected = [str(column.column_name) for column in kinds.get(kind).resource.columns()]
         assert xlsx_values(export(kind))[0] == expected
     assert xlsx_values(export("tasks"))[0][:5] == [
         "Mã",
@@ -1497,7 +1496,7 @@ def _populate(kind: str, world, n: int):
 def test_export_queries_do_not_grow_with_rows(world, kind):
     counts = []
     for total in (20, 200):
-        model = RESOURCES[kind]._meta.model
+        model = kinds.get(kind).resource._meta.model
         _populate(kind, world, total - model.objects.count())
         assert model.objects.count() == total
         for file_format in ("xlsx", "csv"):

@@ -8,9 +8,9 @@ from django.apps import apps as django_apps
 from django.db import connection, transaction
 from django.urls import reverse
 
-from coordination import services
+from coordination import kinds, services
 from coordination.choices import FollowUpStatus
-from coordination.filters import FILTERSETS, search_records
+from coordination.filters import search_records
 from coordination.importing import import_records
 from coordination.models import FollowUp, Person, Task, Unit
 from coordination.search import Fold
@@ -359,7 +359,7 @@ postgres_only = pytest.mark.skipif(
 def test_text_search_plan_uses_the_trigram_index(kind, index):
     """With sequential and plain index scans priced out (the test table is tiny and the
     list's order has its own index), the search's plan reads the trigram index."""
-    filterset_class = FILTERSETS[kind]
+    filterset_class = kinds.get(kind).filterset
     model = filterset_class._meta.model
     queryset = search_records(model.objects.all(), filterset_class.search_fields, "Hàm Tân")
     sql, params = queryset.order_by().query.sql_with_params()

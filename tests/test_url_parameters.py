@@ -46,9 +46,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from coordination import kinds
 from coordination.admin_filters import FilterSetFilter, LinksFilter
 from coordination.choices import FollowUpStatus, UnitKind
-from coordination.filters import FILTERSETS, MAX_SEARCH_WORDS
+from coordination.filters import MAX_SEARCH_WORDS
 from coordination.history import has_history
 from coordination.models import Task
 from coordination.reports import OutstandingForm, ReportForm
@@ -120,6 +121,8 @@ VALUES = {
 #: model: the superuser alone sends them, on `GENERIC_ADMINS`.
 GENERIC_PARAMETERS = ["o", "p", "e", "_popup", "_to_field", "_facets", "all"]
 GENERIC_ADMINS = ("coordination.task",)
+
+PAGE_KINDS = [kind.name for kind in kinds.all_kinds() if kind.has_pages]
 
 
 def hostile_queries(name: str, values):
@@ -538,11 +541,11 @@ def list_base(town, kind: str) -> dict:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("kind", sorted(FILTERSETS))
+@pytest.mark.parametrize("kind", sorted(PAGE_KINDS))
 def test_record_list_and_export_parameters(town, db, role, kind):
     """A /records/ list and its export: each filter, the page, the sort and the format."""
     sweep = Sweep(town, role)
-    filters = FILTERSETS[kind].base_filters
+    filters = kinds.get(kind).filterset.base_filters
     # django-filter's own choice, date and yes/no fields: the form's standard validation.
     standard = [
         name
@@ -566,7 +569,7 @@ def test_record_list_and_export_parameters(town, db, role, kind):
 def test_record_detail_ids(town, db, role):
     """A /records/ detail page with a hostile record kind or id, and unknown parameters."""
     sweep = Sweep(town, role)
-    for kind in [*FILTERSETS, "users"]:
+    for kind in [*PAGE_KINDS, "users"]:
         sweep.paths(lambda pk, kind=kind: f"/records/{kind}/{pk}/")
     sweep.paths(lambda kind: f"/records/{kind}/")
     task = town.records["task"][0]
@@ -627,7 +630,7 @@ def client_of(town, role: str) -> Client:
     return client
 
 
-@pytest.mark.parametrize("kind", sorted(FILTERSETS))
+@pytest.mark.parametrize("kind", sorted(PAGE_KINDS))
 def test_a_search_of_too_many_words_is_a_form_error_on_records_pages(town, db, kind):
     """/records/ lists and exports answer 400 with the form's Vietnamese message and no rows;
     a search of `MAX_SEARCH_WORDS` words is still a search."""

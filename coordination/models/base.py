@@ -151,7 +151,7 @@ def year_range_constraint(model_name: str, field: str = "year") -> FieldCheckCon
         condition=models.Q(**{f"{field}__gte": YEAR_MIN, f"{field}__lte": YEAR_MAX}),
         name=f"coordination_{model_name}_{field}_range",
         error_field=field,
-        violation_error_message=_("The year must be between 1945 and 2100."),
+        violation_error_message=_("The year must be between 1945 and 2100."),  # YEAR_MIN, YEAR_MAX
     )
 
 

@@ -59,4 +59,9 @@ class Meeting(Record):
         permissions = import_export_permissions("meeting", "meetings")
 
     def __str__(self):
-        return f"{self.title} ({self.held_on:%d/%m/%Y})" if self.held_on else self.title
+        return self.reference_text(self.title, self.held_on)
+
+    @staticmethod
+    def reference_text(title: str, held_on) -> str:
+        """How a spreadsheet names a meeting: “title (dd/mm/yyyy)”, as titles repeat."""
+        return f"{title} ({held_on:%d/%m/%Y})" if held_on else title

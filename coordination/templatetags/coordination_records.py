@@ -2,7 +2,7 @@
 
 from django import template
 
-from coordination.records import unit_name
+from coordination.tables import unit_name
 
 register = template.Library()
 

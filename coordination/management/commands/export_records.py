@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from coordination import kinds
 from coordination.exporting import FORMATS, write_export
-from coordination.resources import RESOURCES
 from coordination.selectors import ExportFilterError, export_queryset
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Export coordination records to .xlsx or .csv (the format follows the extension)."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(RESOURCES), help="the kind of records")
+        parser.add_argument("kind", choices=sorted(kinds.names()), help="the kind of records")
         parser.add_argument("--year", type=int, help="records of this year")
         parser.add_argument("--unit", help="records involving this unit (full or short name)")
         parser.add_argument("--status", help="records with this status (label or code)")

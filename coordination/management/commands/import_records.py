@@ -9,8 +9,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from coordination import kinds
 from coordination.importing import PROBLEMS_LISTED, import_records
-from coordination.resources import RESOURCES
 
 # Exit statuses: 0 written (or a clean dry run), 1 rows refused (nothing written), 2 usage or
 # unreadable file.
@@ -22,7 +22,7 @@ class Command(BaseCommand):
     help = "Import a spreadsheet (.xlsx or .csv) of coordination records, all or nothing."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(RESOURCES), help="the kind of records")
+        parser.add_argument("kind", choices=sorted(kinds.names()), help="the kind of records")
         parser.add_argument("file", help="the .xlsx or .csv file")
         parser.add_argument(
             "--dry-run", action="store_true", help="check and report, write nothing"

@@ -1,0 +1,205 @@
+"""Follow-up items (kiến nghị, kết luận, hạn chế) tracked until resolved."""
+
+import datetime
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from coordination import registry
+from coordination.choices import FollowUpKind, FollowUpStatus
+from coordination.filters import DeadlineFilterSet, UnitRole
+from coordination.models import FollowUp
+from coordination.resources import (
+    DUE_DATE_ALIASES,
+    STATUS_ALIASES,
+    YEAR,
+    Column,
+    RecordResource,
+    text,
+)
+from coordination.tables import (
+    ListColumn,
+    last_change_cell,
+    link_first,
+    overdue_cell,
+    show_date,
+    unit_name,
+)
+from coordination.widgets import (
+    AgreementWidget,
+    ChoiceWidget,
+    DateWidget,
+    IntegerWidget,
+    MeetingWidget,
+    RecordIdWidget,
+    UnitWidget,
+)
+
+
+class FollowUpResource(RecordResource):
+    kind = Column(
+        "kind", ChoiceWidget(FollowUpKind), required=True, aliases=("Loại nội dung", "Phân loại")
+    )
+    year = Column("year", IntegerWidget(**YEAR), required=True)
+    content = text(
+        "content",
+        multiline=True,
+        required=True,
+        aliases=("Nội dung kiến nghị", "Ý kiến, kiến nghị", "Nội dung tồn tại", "Kiến nghị"),
+    )
+    responsible_unit = Column(
+        "responsible_unit",
+        UnitWidget(),
+        required=True,
+        aliases=("Đơn vị giải quyết", "Cơ quan giải quyết", "Đơn vị thực hiện", "Đơn vị"),
+    )
+    agreement = Column("agreement", AgreementWidget(), aliases=("Số văn bản", "Văn bản"))
+    meeting = Column("meeting", MeetingWidget(), aliases=("Hội nghị",))
+    raised_on = Column("raised_on", DateWidget(), aliases=("Ngày tiếp nhận", "Ngày kiến nghị"))
+    source_reference = text("source_reference", max_length=255, aliases=("Nguồn", "Căn cứ"))
+    due_date = Column("due_date", DateWidget(), aliases=DUE_DATE_ALIASES)
+    status = Column("status", ChoiceWidget(FollowUpStatus), aliases=STATUS_ALIASES)
+    resolution = text("resolution", multiline=True, aliases=("Kết quả", "Kết quả xử lý"))
+    resolved_on = Column("resolved_on", DateWidget(), aliases=("Ngày hoàn thành",))
+    carried_over_from = Column(
+        "carried_over_from",
+        RecordIdWidget(),
+        header=_("Carried over from record no."),
+        help_text=_("The record number of last year's item this one continues."),
+    )
+
+    EXAMPLE = {
+        "kind": "Kiến nghị cử tri",
+        "year": 2024,
+        "content": "Cử tri kiến nghị sửa chữa tuyến đường liên xã",
+        "responsible_unit": "Ủy ban nhân dân huyện Hàm Tân",
+        "raised_on": datetime.date(2024, 7, 5),
+        "source_reference": "Báo cáo tổng hợp ý kiến cử tri kỳ họp giữa năm 2024",
+        "due_date": datetime.date(2024, 12, 31),
+        "status": "Chưa giải quyết",
+    }
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "kind",
+            "year",
+            "content",
+            "responsible_unit",
+            "agreement",
+            "meeting",
+            "raised_on",
+            "source_reference",
+            "due_date",
+            "status",
+            "resolution",
+            "resolved_on",
+            "carried_over_from",
+            "updated_at",
+        ]
+        import_id_fields = ["year", "responsible_unit", "kind", "content"]
+
+
+class FollowUpFilterSet(DeadlineFilterSet):
+    """Follow-up items by year, responsible unit, kind, status, deadline and agreement."""
+
+    search_fields = [
+        "content",
+        "resolution",
+        "source_reference",
+        "responsible_unit__full_name",
+        "responsible_unit__short_name",
+    ]
+    unit_paths = {UnitRole.ANY: ["responsible_unit"]}
+
+    kind = django_filters.ChoiceFilter(
+        choices=FollowUpKind.choices, label=_("Kind"), empty_label=_("All")
+    )
+    status = django_filters.ChoiceFilter(
+        choices=FollowUpStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    sort = django_filters.OrderingFilter(
+        fields=[
+            ("year", "year"),
+            ("due_date", "due_date"),
+            ("responsible_unit__full_name", "unit"),
+            ("status", "status"),
+            ("updated_at", "updated"),
+        ],
+        field_labels={
+            "year": _("Year"),
+            "due_date": _("Due date"),
+            "responsible_unit__full_name": _("Unit"),
+            "status": _("Status"),
+            "updated_at": _("Last changed"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "q",
+            "year",
+            "unit",
+            "predecessors",
+            "kind",
+            "status",
+            "outstanding",
+            "overdue",
+            "late",
+            "due_after",
+            "due_before",
+            "agreement",
+            "sort",
+        ]
+
+
+def followup_list():
+    """Follow-up items with the unit, agreement and meeting every list shows."""
+    return FollowUp.objects.select_related("responsible_unit", "agreement", "meeting")
+
+
+KIND = registry.RecordKind(
+    name="followups",
+    model=FollowUp,
+    resource=FollowUpResource,
+    owning_units=("responsible_unit",),
+    filterset=FollowUpFilterSet,
+    selector=followup_list,
+    table=(
+        ListColumn(_("content"), link_first("followups")),
+        ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
+        ListColumn(_("year"), lambda r, t: str(r.year), "year", "number"),
+        ListColumn(_("responsible unit"), lambda r, t: unit_name(r.responsible_unit), "unit"),
+        ListColumn(_("due date"), lambda r, t: show_date(r.due_date), "due_date", "date"),
+        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status"),
+        ListColumn(_("days overdue"), overdue_cell, None, "number"),
+        ListColumn(_("last changed"), last_change_cell, "updated"),
+    ),
+    detail_fields=(
+        "kind",
+        "year",
+        "content",
+        "responsible_unit",
+        "agreement",
+        "meeting",
+        "raised_on",
+        "source_reference",
+        "due_date",
+        "status",
+        "resolution",
+        "resolved_on",
+        "carried_over_from",
+        "created_at",
+        "updated_at",
+    ),
+    deadlines=registry.Deadlines(
+        unit_field="responsible_unit",
+        outstanding=(FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS),
+        completed=FollowUpStatus.RESOLVED,
+        completed_on="resolved_on",
+        excluded=(FollowUpStatus.CLOSED,),
+    ),
+)

@@ -1,0 +1,141 @@
+"""Meetings (hội nghị) that review agreements and raise follow-up items."""
+
+import datetime
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from coordination import registry
+from coordination.choices import MeetingKind
+from coordination.filters import RecordFilterSet, UnitRole, YearFilter, agreement_queryset
+from coordination.models import Meeting
+from coordination.resources import YEAR, Column, RecordResource, text
+from coordination.tables import ListColumn, link_first, show_date
+from coordination.widgets import (
+    AgreementWidget,
+    ChoiceWidget,
+    DateWidget,
+    IntegerWidget,
+    ManyWidget,
+    PersonWidget,
+    UnitWidget,
+)
+
+
+class MeetingResource(RecordResource):
+    title = text("title", max_length=300, required=True, aliases=("Tên hội nghị", "Hội nghị"))
+    kind = Column("kind", ChoiceWidget(MeetingKind), required=True, aliases=("Hình thức",))
+    held_on = Column(
+        "held_on", DateWidget(), required=True, aliases=("Ngày", "Thời gian", "Ngày họp")
+    )
+    venue = text("venue", max_length=255, aliases=("Địa điểm tổ chức",))
+    agreements = Column("agreements", ManyWidget(AgreementWidget()), aliases=("Văn bản",))
+    period_from_year = Column("period_from_year", IntegerWidget(**YEAR))
+    period_to_year = Column("period_to_year", IntegerWidget(**YEAR))
+    co_chairs = Column("co_chairs", ManyWidget(PersonWidget()), aliases=("Chủ trì",))
+    attending_units = Column(
+        "attending_units", ManyWidget(UnitWidget()), aliases=("Thành phần", "Đơn vị tham dự")
+    )
+    summary = text("summary", multiline=True, aliases=("Nội dung",))
+    conclusions = text("conclusions", multiline=True, aliases=("Kết luận hội nghị",))
+    source_url = text("source_url", max_length=500, aliases=("Nguồn", "Link"))
+
+    EXAMPLE = {
+        "title": "Hội nghị tổng kết Quy chế phối hợp năm 2023",
+        "kind": "Tổng kết",
+        "held_on": datetime.date(2024, 3, 13),
+        "venue": "Hội trường UBND huyện",
+        "agreements": "01/QCPH-UBND-MTTQ",
+        "period_from_year": 2023,
+        "period_to_year": 2023,
+        "co_chairs": "Hà Lê Thanh Chung; Võ Xuân Định",
+        "attending_units": "Ủy ban nhân dân huyện Hàm Tân; "
+        "Ủy ban Mặt trận Tổ quốc Việt Nam huyện Hàm Tân",
+    }
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "held_on",
+            "venue",
+            "agreements",
+            "period_from_year",
+            "period_to_year",
+            "co_chairs",
+            "attending_units",
+            "summary",
+            "conclusions",
+            "source_url",
+            "updated_at",
+        ]
+        import_id_fields = ["title", "held_on"]
+
+
+class MeetingFilterSet(RecordFilterSet):
+    """Meetings held in a year, by attending unit, kind and agreement reviewed."""
+
+    search_fields = ["title", "venue", "summary", "conclusions", "agreements__number"]
+    unit_paths = {UnitRole.ANY: ["attending_units"]}
+
+    year = YearFilter(field_name="held_on", lookup_expr="year")
+    kind = django_filters.ChoiceFilter(
+        choices=MeetingKind.choices, label=_("Kind"), empty_label=_("All")
+    )
+    agreement = django_filters.ModelChoiceFilter(
+        queryset=agreement_queryset,
+        method="filter_agreement",
+        label=_("Agreement"),
+        empty_label=_("All agreements"),
+    )
+    sort = django_filters.OrderingFilter(
+        fields=[("held_on", "held_on"), ("title", "title"), ("updated_at", "updated")],
+        field_labels={
+            "held_on": _("Held on"),
+            "title": _("Title"),
+            "updated_at": _("Last changed"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Meeting
+        fields = ["q", "year", "unit", "predecessors", "kind", "agreement", "sort"]
+
+    def filter_agreement(self, queryset, name, value):
+        links = Meeting.agreements.through.objects.filter(agreement=value).values("meeting")
+        return queryset.filter(pk__in=links)
+
+
+KIND = registry.RecordKind(
+    name="meetings",
+    model=Meeting,
+    resource=MeetingResource,
+    owning_units=("attending_units",),
+    named_by=("title", "held_on"),
+    filterset=MeetingFilterSet,
+    table=(
+        ListColumn(_("title"), link_first("meetings"), "title"),
+        ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
+        ListColumn(_("held on"), lambda r, t: show_date(r.held_on), "held_on", "date"),
+        ListColumn(_("venue"), lambda r, t: r.venue),
+    ),
+    detail_fields=(
+        "title",
+        "kind",
+        "held_on",
+        "venue",
+        "agreements",
+        "period_from_year",
+        "period_to_year",
+        "co_chairs",
+        "attending_units",
+        "summary",
+        "conclusions",
+        "source_url",
+        "created_at",
+        "updated_at",
+    ),
+)

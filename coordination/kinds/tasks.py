@@ -1,0 +1,216 @@
+"""Tasks (nhiệm vụ phối hợp): yearly work with a lead unit and a deadline."""
+
+import datetime
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from coordination import registry
+from coordination.choices import TaskStatus
+from coordination.filters import DeadlineFilterSet, UnitRole
+from coordination.models import Task
+from coordination.resources import (
+    DUE_DATE_ALIASES,
+    STATUS_ALIASES,
+    YEAR,
+    Column,
+    RecordResource,
+    text,
+)
+from coordination.tables import (
+    ListColumn,
+    last_change_cell,
+    link_first,
+    overdue_cell,
+    show_date,
+    unit_name,
+)
+from coordination.widgets import (
+    AgreementWidget,
+    ChoiceWidget,
+    DateWidget,
+    IntegerWidget,
+    ManyWidget,
+    MeetingWidget,
+    PersonWidget,
+    UnitWidget,
+)
+
+
+class TaskResource(RecordResource):
+    agreement = Column(
+        "agreement",
+        AgreementWidget(),
+        required=True,
+        aliases=("Số văn bản", "Chương trình phối hợp", "Văn bản"),
+    )
+    year = Column("year", IntegerWidget(**YEAR), required=True)
+    content = text(
+        "content",
+        multiline=True,
+        required=True,
+        aliases=("Nội dung nhiệm vụ", "Nhiệm vụ", "Nội dung công việc", "Tên nhiệm vụ"),
+    )
+    lead_unit = Column(
+        "lead_unit",
+        UnitWidget(),
+        required=True,
+        aliases=("Chủ trì", "Cơ quan chủ trì", "Đơn vị thực hiện"),
+    )
+    coordinating_units = Column(
+        "coordinating_units", ManyWidget(UnitWidget()), aliases=("Phối hợp", "Cơ quan phối hợp")
+    )
+    assignee = Column("assignee", PersonWidget(), aliases=("Người thực hiện", "Cán bộ phụ trách"))
+    start_date = Column("start_date", DateWidget(), aliases=("Ngày giao", "Bắt đầu"))
+    due_date = Column("due_date", DateWidget(), aliases=DUE_DATE_ALIASES)
+    status = Column("status", ChoiceWidget(TaskStatus), aliases=STATUS_ALIASES)
+    progress = Column(
+        "progress", IntegerWidget(minimum=0, maximum=100), aliases=("Tiến độ", "Tỷ lệ (%)")
+    )
+    completed_on = Column("completed_on", DateWidget())
+    result = text("result", multiline=True, aliases=("Kết quả thực hiện",))
+    meeting = Column("meeting", MeetingWidget(), aliases=("Hội nghị",))
+
+    EXAMPLE = {
+        "agreement": "01/QCPH-UBND-MTTQ",
+        "year": 2024,
+        "content": "Tuyên truyền, vận động xây dựng nông thôn mới nâng cao",
+        "lead_unit": "Ủy ban nhân dân huyện Hàm Tân",
+        "coordinating_units": "Ủy ban Mặt trận Tổ quốc Việt Nam huyện Hàm Tân",
+        "start_date": datetime.date(2024, 1, 15),
+        "due_date": datetime.date(2024, 12, 31),
+        "status": "Đang thực hiện",
+        "progress": 50,
+    }
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "agreement",
+            "year",
+            "content",
+            "lead_unit",
+            "coordinating_units",
+            "assignee",
+            "start_date",
+            "due_date",
+            "status",
+            "progress",
+            "completed_on",
+            "result",
+            "meeting",
+            "updated_at",
+        ]
+        import_id_fields = ["agreement", "year", "content"]
+
+
+class TaskFilterSet(DeadlineFilterSet):
+    """Tasks by year, unit (lead, coordinating or either), status, deadline and agreement."""
+
+    search_fields = [
+        "content",
+        "result",
+        "agreement__number",
+        "lead_unit__full_name",
+        "lead_unit__short_name",
+    ]
+    unit_paths = {
+        UnitRole.ANY: ["lead_unit", "coordinating_units"],
+        UnitRole.LEAD: ["lead_unit"],
+        UnitRole.COORDINATING: ["coordinating_units"],
+    }
+
+    unit_role = django_filters.ChoiceFilter(
+        choices=UnitRole.CHOICES, method="noop", label=_("Unit's role"), empty_label=None
+    )
+    status = django_filters.ChoiceFilter(
+        choices=TaskStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    sort = django_filters.OrderingFilter(
+        fields=[
+            ("year", "year"),
+            ("due_date", "due_date"),
+            ("lead_unit__full_name", "unit"),
+            ("status", "status"),
+            ("updated_at", "updated"),
+        ],
+        field_labels={
+            "year": _("Year"),
+            "due_date": _("Due date"),
+            "lead_unit__full_name": _("Unit"),
+            "status": _("Status"),
+            "updated_at": _("Last changed"),
+        },
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "q",
+            "year",
+            "unit",
+            "unit_role",
+            "predecessors",
+            "status",
+            "outstanding",
+            "overdue",
+            "late",
+            "due_after",
+            "due_before",
+            "agreement",
+            "sort",
+        ]
+
+
+def task_list():
+    """Tasks with the agreement, lead unit and assignee every list shows."""
+    return Task.objects.select_related("agreement", "lead_unit", "assignee")
+
+
+KIND = registry.RecordKind(
+    name="tasks",
+    model=Task,
+    resource=TaskResource,
+    owning_units=("lead_unit",),
+    involved_units=("lead_unit", "coordinating_units"),
+    filterset=TaskFilterSet,
+    selector=task_list,
+    table=(
+        ListColumn(_("content"), link_first("tasks")),
+        ListColumn(_("year"), lambda r, t: str(r.year), "year", "number"),
+        ListColumn(_("agreement"), lambda r, t: r.agreement.number),
+        ListColumn(_("lead unit"), lambda r, t: unit_name(r.lead_unit), "unit"),
+        ListColumn(_("due date"), lambda r, t: show_date(r.due_date), "due_date", "date"),
+        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status"),
+        ListColumn(_("progress (%)"), lambda r, t: str(r.progress), None, "number"),
+        ListColumn(_("days overdue"), overdue_cell, None, "number"),
+        ListColumn(_("last changed"), last_change_cell, "updated"),
+    ),
+    detail_fields=(
+        "agreement",
+        "year",
+        "content",
+        "lead_unit",
+        "coordinating_units",
+        "assignee",
+        "meeting",
+        "start_date",
+        "due_date",
+        "status",
+        "progress",
+        "completed_on",
+        "result",
+        "created_at",
+        "updated_at",
+    ),
+    deadlines=registry.Deadlines(
+        unit_field="lead_unit",
+        outstanding=(TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS),
+        completed=TaskStatus.DONE,
+        completed_on="completed_on",
+        excluded=(TaskStatus.CANCELLED,),
+        unit_params={"unit_role": "lead"},
+    ),
+)
