@@ -74,9 +74,3 @@ class FollowUpStatus(models.TextChoices):
 class IndicatorComparison(models.TextChoices):
     AT_LEAST = "at_least", _("At least the target")
     AT_MOST = "at_most", _("At most the target")
-
-
-# Statuses after which a record no longer needs anyone's attention.
-TASK_CLOSED_STATUSES = (TaskStatus.DONE, TaskStatus.CANCELLED)
-# A carried-over item lives on in its successor for the next year, so it is not counted twice.
-FOLLOWUP_OUTSTANDING_STATUSES = (FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)

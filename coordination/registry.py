@@ -23,23 +23,6 @@ from coordination.history import has_history
 
 
 @dataclass(frozen=True)
-class Deadlines:
-    """How a kind with a due date states completion (tasks and follow-up items).
-
-    `outstanding`, `completed` and `excluded` are statuses; `completed_on` names the date
-    of completion; `unit_field` is the unit the reports group by, and `unit_params` the
-    list parameters under which `unit` means that unit.
-    """
-
-    unit_field: str
-    outstanding: tuple
-    completed: str
-    completed_on: str
-    excluded: tuple  # statuses counted in the totals but left out of the rates
-    unit_params: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class RecordKind:
     #: The kind's name in URLs, on the command line and in file names ("tasks").
     name: str
@@ -61,7 +44,10 @@ class RecordKind:
     table: tuple[Any, ...] = ()
     #: The fields of its /records/ detail page, in order.
     detail_fields: tuple[str, ...] = ()
-    deadlines: Deadlines | None = None
+    #: For kinds with deadlines (`deadline_rules` on the model): the unit the reports group
+    #: by, and the list parameters under which `unit` means that unit.
+    report_unit: str = ""
+    report_unit_params: dict = field(default_factory=dict)
 
     @property
     def title(self):

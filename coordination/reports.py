@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 from django import forms
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -46,21 +46,18 @@ AGEING = [
 ]
 
 
-def counts(spec: registry.Deadlines, today: datetime.date) -> dict:
-    """The conditional counts of one unit × year cell, for `.annotate()`/`.aggregate()`."""
-    outstanding = Q(status__in=spec.outstanding)
-    overdue = outstanding & Q(due_date__lt=today)
-    completed = Q(status=spec.completed, due_date__isnull=False)
-    late_done = completed & Q(**{f"{spec.completed_on}__gt": F("due_date")})
-    # Open past its due date, including a follow-up carried over after its deadline.
-    late_open = Q(due_date__lt=today) & ~Q(status__in=(spec.completed, *spec.excluded))
+def counts(model, today: datetime.date) -> dict:
+    """The conditional counts of one unit × year cell, for `.annotate()`/`.aggregate()`,
+    by the model's `deadline_rules` (the lists' and filters' definitions)."""
+    rules = model.deadline_rules
+    overdue = rules.overdue_q(today)
     values = {
         "total": Count("pk"),
-        "outstanding": Count("pk", filter=outstanding),
+        "outstanding": Count("pk", filter=rules.outstanding_q()),
         "overdue": Count("pk", filter=overdue),
-        "completed": Count("pk", filter=Q(status=spec.completed)),
-        "on_time": Count("pk", filter=completed & ~late_done),
-        "late": Count("pk", filter=late_done | late_open),
+        "completed": Count("pk", filter=rules.completed_q()),
+        "on_time": Count("pk", filter=rules.on_time_q()),
+        "late": Count("pk", filter=rules.late_q(today)),
     }
     for name, low, high, _label in AGEING:
         condition = overdue & Q(due_date__lte=today - datetime.timedelta(days=low))
@@ -153,7 +150,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     data = form.cleaned_data if form.is_bound else {}
     table.records = data.get("records") or "followups"
     kind = registry.get(table.records)
-    spec = kind.deadlines
+    unit_field = kind.report_unit
     if not request.user.has_perm(kind.permission("view")):
         table.forbidden = True
         return table
@@ -163,14 +160,14 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     unit = data.get("unit")
     if unit is not None:
         ids = with_predecessors([unit.pk]) if data.get("predecessors") == "yes" else {unit.pk}
-        queryset = queryset.filter(**{f"{spec.unit_field}__in": ids})
+        queryset = queryset.filter(**{f"{unit_field}__in": ids})
     groups = list(
         queryset.order_by()
-        .values(f"{spec.unit_field}_id", "year")
-        .annotate(**counts(spec, today))
-        .order_by(f"{spec.unit_field}_id", "-year")
+        .values(f"{unit_field}_id", "year")
+        .annotate(**counts(kind.model, today))
+        .order_by(f"{unit_field}_id", "-year")
     )
-    units = Unit.objects.in_bulk({group[f"{spec.unit_field}_id"] for group in groups})
+    units = Unit.objects.in_bulk({group[f"{unit_field}_id"] for group in groups})
 
     table.headers = [
         _("Unit"),
@@ -186,7 +183,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     def cells(values, unit_id, year) -> list[Cell]:
         params = {**base, "unit": unit_id, "year": year}
         if unit_id:
-            params.update(spec.unit_params)
+            params.update(kind.report_unit_params)
         result = [
             Cell(str(values["total"]), list_link(kind.name, **params), "number"),
             Cell(
@@ -216,10 +213,10 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         )
         return result
 
-    totals = dict.fromkeys(counts(spec, today), 0)
+    totals = dict.fromkeys(counts(kind.model, today), 0)
     per_unit: dict[int, list[int]] = {}
     for group in groups:
-        unit_id = group[f"{spec.unit_field}_id"]
+        unit_id = group[f"{unit_field}_id"]
         for key in totals:
             totals[key] += group[key]
         sums = per_unit.setdefault(unit_id, [0, 0])
@@ -387,8 +384,8 @@ def place_name(locality: str) -> str:
     return place
 
 
-def status_count(label, queryset: QuerySet, spec: registry.Deadlines, today) -> StatusCount:
-    values = queryset.order_by().aggregate(**counts(spec, today))
+def status_count(label, queryset: QuerySet, today) -> StatusCount:
+    values = queryset.order_by().aggregate(**counts(queryset.model, today))
     return StatusCount(
         label=label,
         total=values["total"],
@@ -454,15 +451,11 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
         report.issuer_parent = lead.parent.full_name if lead and lead.parent_id else ""
         report.place = place_name(lead.locality) if lead else ""
         report.subject = f"{agreement.number} – {agreement.title}"
-    task_deadlines = registry.get("tasks").deadlines
-    followup_deadlines = registry.get("followups").deadlines
-    report.tasks = status_count(_("Tasks"), tasks, task_deadlines, today)
-    report.followups = status_count(_("Follow-up items"), followups, followup_deadlines, today)
+    report.tasks = status_count(_("Tasks"), tasks, today)
+    report.followups = status_count(_("Follow-up items"), followups, today)
     by_kind = {
         group["kind"]: group
-        for group in followups.order_by()
-        .values("kind")
-        .annotate(**counts(followup_deadlines, today))
+        for group in followups.order_by().values("kind").annotate(**counts(FollowUp, today))
     }
     for kind in FollowUpKind:
         if kind.value in by_kind:
@@ -478,12 +471,8 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
                 )
             )
     report.indicators = list(indicators.order_by("unit__full_name", "name"))
-    report.outstanding_tasks = list(
-        tasks.filter(status__in=task_deadlines.outstanding).order_by("due_date", "pk")
-    )
-    report.outstanding_followups = list(
-        followups.filter(status__in=followup_deadlines.outstanding).order_by("due_date", "pk")
-    )
+    report.outstanding_tasks = list(tasks.outstanding().order_by("due_date", "pk"))
+    report.outstanding_followups = list(followups.outstanding().order_by("due_date", "pk"))
     return report
 
 

@@ -195,11 +195,5 @@ KIND = registry.RecordKind(
         "created_at",
         "updated_at",
     ),
-    deadlines=registry.Deadlines(
-        unit_field="responsible_unit",
-        outstanding=(FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS),
-        completed=FollowUpStatus.RESOLVED,
-        completed_on="resolved_on",
-        excluded=(FollowUpStatus.CLOSED,),
-    ),
+    report_unit="responsible_unit",
 )

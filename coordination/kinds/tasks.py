@@ -205,12 +205,6 @@ KIND = registry.RecordKind(
         "created_at",
         "updated_at",
     ),
-    deadlines=registry.Deadlines(
-        unit_field="lead_unit",
-        outstanding=(TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS),
-        completed=TaskStatus.DONE,
-        completed_on="completed_on",
-        excluded=(TaskStatus.CANCELLED,),
-        unit_params={"unit_role": "lead"},
-    ),
+    report_unit="lead_unit",
+    report_unit_params={"unit_role": "lead"},
 )

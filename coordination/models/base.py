@@ -1,5 +1,6 @@
 """What every coordination record shares: clean text on every write path, timestamps."""
 
+import dataclasses
 import datetime
 import functools
 
@@ -167,8 +168,68 @@ def validate_year_within_agreement(record) -> None:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class DeadlineRules:
+    """When a record with a status and a due date is outstanding, overdue, on time or late.
+
+    The one definition the lists, filters, admin links and reports all use:
+
+    - outstanding: a status in `outstanding`;
+    - overdue: outstanding with a due date before today;
+    - late: `completed` after the due date (`completed_on`), or past the due date and
+      neither completed nor `settled` (settled records are never late);
+    - on time: completed on or before the due date.
+    """
+
+    outstanding: tuple
+    completed: str
+    completed_on: str
+    settled: tuple = ()
+
+    def outstanding_q(self) -> models.Q:
+        return models.Q(status__in=self.outstanding)
+
+    def overdue_q(self, today: datetime.date) -> models.Q:
+        return self.outstanding_q() & models.Q(due_date__lt=today)
+
+    def completed_q(self) -> models.Q:
+        return models.Q(status=self.completed)
+
+    def late_done_q(self) -> models.Q:
+        return self.completed_q() & models.Q(**{f"{self.completed_on}__gt": models.F("due_date")})
+
+    def late_open_q(self, today: datetime.date) -> models.Q:
+        return models.Q(due_date__lt=today) & ~models.Q(status__in=(self.completed, *self.settled))
+
+    def late_q(self, today: datetime.date) -> models.Q:
+        return self.late_done_q() | self.late_open_q(today)
+
+    def on_time_q(self) -> models.Q:
+        return self.completed_q() & models.Q(due_date__isnull=False) & ~self.late_done_q()
+
+
+class DeadlineQuerySet(RecordQuerySet):
+    """Outstanding, overdue and late records, by the model's `deadline_rules`."""
+
+    def outstanding(self):
+        return self.filter(self.model.deadline_rules.outstanding_q())
+
+    def overdue(self, today: datetime.date | None = None):
+        """Outstanding records whose due date has passed (derived, never stored)."""
+        return self.filter(self.model.deadline_rules.overdue_q(today or timezone.localdate()))
+
+    def late(self, today: datetime.date | None = None):
+        return self.filter(self.model.deadline_rules.late_q(today or timezone.localdate()))
+
+
 class DeadlineMixin:
-    """Overdue arithmetic for records with `due_date` and an `is_outstanding` property."""
+    """Overdue arithmetic for records with `due_date` and `deadline_rules`."""
+
+    deadline_rules: DeadlineRules
+
+    @property
+    def is_outstanding(self) -> bool:
+        return self.status in self.deadline_rules.outstanding
 
     def days_overdue(self, today: datetime.date | None = None) -> int:
         """Days past the due date while outstanding; 0 when not overdue."""

@@ -1,19 +1,17 @@
 """Follow-up items tracked until resolved: limitations, conclusions, petitions, ..."""
 
-import datetime
-
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from coordination.choices import FOLLOWUP_OUTSTANDING_STATUSES, FollowUpKind, FollowUpStatus
+from coordination.choices import FollowUpKind, FollowUpStatus
 from coordination.constraints import FieldCheckConstraint
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
     DeadlineMixin,
+    DeadlineQuerySet,
+    DeadlineRules,
     Record,
-    RecordQuerySet,
     SearchableMixin,
     import_export_permissions,
     year_range_constraint,
@@ -22,33 +20,19 @@ from coordination.models.meetings import Meeting
 from coordination.models.units import Unit
 
 
-class FollowUpQuerySet(RecordQuerySet):
-    def outstanding(self):
-        """Items still waiting for their responsible unit (open or in progress)."""
-        return self.filter(status__in=FOLLOWUP_OUTSTANDING_STATUSES)
-
-    def overdue(self, today: datetime.date | None = None):
-        """Outstanding items whose due date has passed (derived, never stored)."""
-        return self.outstanding().filter(due_date__lt=today or timezone.localdate())
-
-    def late(self, today: datetime.date | None = None):
-        """Resolved after the due date, or past it unresolved (carried over included).
-
-        Closed items were settled without a resolution and are never late.
-        """
-        today = today or timezone.localdate()
-        settled = (FollowUpStatus.RESOLVED, FollowUpStatus.CLOSED)
-        return self.filter(
-            models.Q(status=FollowUpStatus.RESOLVED, resolved_on__gt=models.F("due_date"))
-            | (models.Q(due_date__lt=today) & ~models.Q(status__in=settled))
-        )
-
-
 class FollowUp(DeadlineMixin, SearchableMixin, Record):
     """A limitation, conclusion, petition or recommendation that a unit must resolve."""
 
     # The text `q` searches, kept folded in `search_text` (SearchableMixin).
     search_document_fields = ("content", "resolution", "source_reference")
+    # A carried-over item lives on in its successor for the next year, so it is not
+    # outstanding twice; closed items were settled without a resolution and are never late.
+    deadline_rules = DeadlineRules(
+        outstanding=(FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS),
+        completed=FollowUpStatus.RESOLVED,
+        completed_on="resolved_on",
+        settled=(FollowUpStatus.CLOSED,),
+    )
 
     kind = models.CharField(_("kind"), max_length=32, choices=FollowUpKind)
     year = models.PositiveSmallIntegerField(_("year"))
@@ -98,7 +82,7 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
         error_messages={"unique": _("This item has already been carried over.")},
     )
 
-    objects = FollowUpQuerySet.as_manager()
+    objects = DeadlineQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
@@ -160,7 +144,3 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
 
     def __str__(self):
         return self.content if len(self.content) <= 80 else f"{self.content[:79]}…"
-
-    @property
-    def is_outstanding(self) -> bool:
-        return self.status in FOLLOWUP_OUTSTANDING_STATUSES

@@ -1,19 +1,17 @@
 """Yearly coordination tasks assigned by an agreement."""
 
-import datetime
-
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from coordination.choices import TASK_CLOSED_STATUSES, TaskStatus
+from coordination.choices import TaskStatus
 from coordination.constraints import FieldCheckConstraint
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
     DeadlineMixin,
+    DeadlineQuerySet,
+    DeadlineRules,
     Record,
-    RecordQuerySet,
     SearchableMixin,
     import_export_permissions,
     validate_year_within_agreement,
@@ -23,23 +21,7 @@ from coordination.models.meetings import Meeting
 from coordination.models.units import Person, Unit
 
 
-class TaskQuerySet(RecordQuerySet):
-    def outstanding(self):
-        """Tasks not done and not cancelled, whatever their deadline."""
-        return self.exclude(status__in=TASK_CLOSED_STATUSES)
-
-    def overdue(self, today: datetime.date | None = None):
-        """Outstanding tasks whose due date has passed (derived, never stored)."""
-        return self.outstanding().filter(due_date__lt=today or timezone.localdate())
-
-    def late(self, today: datetime.date | None = None):
-        """Done after the due date, or past it and still not done (cancelled tasks never)."""
-        today = today or timezone.localdate()
-        return self.filter(
-            models.Q(status=TaskStatus.DONE, completed_on__gt=models.F("due_date"))
-            | (models.Q(due_date__lt=today) & ~models.Q(status__in=TASK_CLOSED_STATUSES))
-        )
-
+class TaskQuerySet(DeadlineQuerySet):
     def for_unit(self, unit):
         """Tasks a unit leads or coordinates."""
         return self.filter(
@@ -55,6 +37,12 @@ class Task(DeadlineMixin, SearchableMixin, Record):
 
     # The text `q` searches, kept folded in `search_text` (SearchableMixin).
     search_document_fields = ("content", "result")
+    deadline_rules = DeadlineRules(
+        outstanding=(TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS),
+        completed=TaskStatus.DONE,
+        completed_on="completed_on",
+        settled=(TaskStatus.CANCELLED,),
+    )
 
     agreement = models.ForeignKey(
         Agreement, verbose_name=_("agreement"), on_delete=models.PROTECT, related_name="tasks"
@@ -146,7 +134,3 @@ class Task(DeadlineMixin, SearchableMixin, Record):
     def clean(self):
         super().clean()
         validate_year_within_agreement(self)
-
-    @property
-    def is_outstanding(self) -> bool:
-        return self.status not in TASK_CLOSED_STATUSES
