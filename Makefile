@@ -17,7 +17,7 @@ install: $(STAMP)
 ## Create the environment, migrate the SQLite database, load the demo data and serve the admin.
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py loaddata demo
+	$(PY) manage.py load_demo
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## Create the environment and run the whole test suite (DATABASE_URL picks the database).

@@ -169,7 +169,7 @@ def main() -> int:
     started = time.monotonic()
     try:
         manage(env, "migrate", "--verbosity=0")
-        manage(env, "loaddata", "demo", "--verbosity=0")
+        manage(env, "load_demo", "--verbosity=0")
         manage(env, "collectstatic", "--noinput", "--verbosity=0")
         setup = subprocess.run(
             [PYTHON, "-c", SETUP_SCRIPT, str(args.rows), PASSWORD],

@@ -34,8 +34,8 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    # PBKDF2 is deliberately slow; MD5 first keeps `create_user(password=...)` fast, and
-    # PBKDF2 stays listed so that the demo fixture's hashes still verify.
+    # PBKDF2 is deliberately slow; MD5 first keeps `create_user(password=...)` and the demo
+    # users of `load_demo` fast, and PBKDF2 stays listed so that production hashes still verify.
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -40,7 +40,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 def test_demo_data_survives_a_backup_and_restore(tmp_path):
     ensure_roles()  # an earlier transactional test's flush removed them
-    call_command("loaddata", "demo", verbosity=0)
+    call_command("load_demo", verbosity=0)
     before = snapshot()
     assert before["auth_user"] and before["coordination_historicaltask"]
     assert (

@@ -66,7 +66,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def demo(live_server):
     ensure_roles()  # an earlier transactional test's flush removed them
-    call_command("loaddata", "demo", verbosity=0)
+    call_command("load_demo", verbosity=0)
     return live_server
 
 

@@ -1,0 +1,335 @@
+"""The demo of the README: `manage.py load_demo` imports the workbooks of fixtures/demo/ into
+an empty database, and the demo logins, roles and records are what the README promises."""
+
+import io
+import shutil
+
+import openpyxl
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from coordination.choices import (
+    AgreementKind,
+    AgreementStatus,
+    FollowUpKind,
+    FollowUpStatus,
+    IndicatorComparison,
+    MeetingKind,
+    TaskStatus,
+    UnitKind,
+    UnitLevel,
+)
+from coordination.history import CREATED
+from coordination.importing import UNCHANGED, import_records
+from coordination.management.commands import load_demo
+from coordination.models import (
+    Agreement,
+    AgreementParty,
+    FollowUp,
+    Indicator,
+    Meeting,
+    Person,
+    Signatory,
+    Task,
+    Unit,
+    UnitMember,
+)
+from coordination.resources import RESOURCES
+from coordination.scoping import changeable_by, visible_to
+from coordination.spreadsheets import write_csv
+from tests.factories import ensure_roles
+
+pytestmark = pytest.mark.django_db
+
+DEMO_DIR = settings.BASE_DIR / "fixtures" / "demo"
+SHEETS = [
+    "01-units.xlsx",
+    "02-people.xlsx",
+    "03-agreements.xlsx",
+    "04-signatories.xlsx",
+    "05-meetings.xlsx",
+    "06-tasks.xlsx",
+    "07-followups.xlsx",
+    "08-indicators.xlsx",
+]
+# The records of the demo as fixtures/demo.json held them before it became workbooks.
+COUNTS = {
+    Unit: 39,
+    Person: 17,
+    Agreement: 18,
+    AgreementParty: 81,
+    Signatory: 11,
+    Meeting: 9,
+    Task: 59,
+    FollowUp: 48,
+    Indicator: 10,
+    UnitMember: 1,
+}
+LINKS = {
+    Meeting.agreements: 14,
+    Meeting.co_chairs: 10,
+    Meeting.attending_units: 45,
+    Task.coordinating_units: 132,
+}
+CARRIED_OVER = 7
+PASSWORDS = {  # README, "Demo logins"
+    "admin": "admin-demo-2026",
+    "canbo_hamtan": "canbo-demo-2026",
+    "kiemtra": "kiemtra-demo-2026",
+}
+HAM_TAN = "Ủy ban nhân dân huyện Hàm Tân"
+
+
+def load(**options) -> str:
+    ensure_roles()  # an earlier transactional test's flush removed them
+    out = io.StringIO()
+    call_command("load_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def demo():
+    return load()
+
+
+def user(username):
+    return get_user_model().objects.get(username=username)
+
+
+def test_the_sheets_are_the_eight_kinds_in_import_order():
+    assert sorted(path.name for path in DEMO_DIR.iterdir()) == SHEETS
+    assert [name[3:-5] for name in SHEETS] == list(RESOURCES)
+
+
+def test_every_sheet_imports_with_no_refused_row(demo):
+    lines = demo.splitlines()
+    for name in SHEETS:
+        (line,) = [line for line in lines if line.startswith(f"{name}: ")]
+        assert line.endswith(" updated=0 unchanged=0 errors=0"), line
+    # The loaded database is exactly the workbooks: importing each again changes nothing.
+    admin_user = user("admin")
+    for name in SHEETS:
+        report = import_records(
+            kind=name[3:-5], data=(DEMO_DIR / name).read_bytes(), file_name=name, user=admin_user
+        )
+        assert not report.has_errors and not report.warnings, name
+        assert {outcome.status for outcome in report.outcomes} == {UNCHANGED}, name
+
+
+def test_the_demo_has_as_many_records_as_before(demo):
+    assert {model: model.objects.count() for model in COUNTS} == COUNTS
+    assert {field: field.through.objects.count() for field in LINKS} == LINKS
+    assert FollowUp.objects.filter(carried_over_from__isnull=False).count() == CARRIED_OVER
+
+
+@pytest.mark.parametrize("username", list(PASSWORDS))
+def test_each_demo_login_works_with_the_readme_password(client, demo, username):
+    response = client.post(
+        reverse("admin:login"),
+        {"username": username, "password": PASSWORDS[username], "next": reverse("admin:index")},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_admin_changes_every_record_and_the_users(demo):
+    account = user("admin")
+    assert account.is_superuser
+    assert account.has_perm("auth.change_user")
+    for model in (Agreement, Task, FollowUp, Indicator):
+        assert changeable_by(model.objects.all(), account).count() == model.objects.count()
+
+
+def test_unit_staff_edit_and_import_their_units_tasks_follow_ups_and_indicators(demo):
+    account = user("canbo_hamtan")
+    assert not account.is_superuser
+    assert list(account.unit_memberships.values_list("unit__full_name", flat=True)) == [HAM_TAN]
+    for model in ("task", "followup", "indicator"):
+        for action in ("add", "change", "import", "export"):
+            assert account.has_perm(f"coordination.{action}_{model}"), (action, model)
+    assert not account.has_perm("coordination.change_agreement")
+    assert not account.has_perm("auth.change_user")
+    ham_tan = Unit.objects.get(full_name=HAM_TAN)
+    own = changeable_by(Task.objects.all(), account)
+    assert own.exists() and set(own) == set(Task.objects.filter(lead_unit=ham_tan))
+    assert changeable_by(FollowUp.objects.all(), account).exists()
+    assert changeable_by(Indicator.objects.all(), account).exists()
+    # A new task of their unit imports; the same task led by another unit is refused.
+    agreement = Agreement.objects.filter(parties=ham_tan, end_year__gte=2026).first()
+    other = Unit.objects.exclude(pk=ham_tan.pk).filter(is_active=True).first()
+    for lead, refused in ((ham_tan, False), (other, True)):
+        report = import_records(
+            kind="tasks",
+            data=task_file(agreement.number, lead.full_name),
+            file_name="nhiem-vu.csv",
+            user=account,
+        )
+        assert report.has_errors is refused, report.problems
+
+
+def task_file(agreement: str, lead: str) -> bytes:
+    stream = io.BytesIO()
+    write_csv(
+        stream,
+        header=["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Hạn xử lý"],
+        rows=[[agreement, 2026, "Rà soát kiến nghị cử tri tồn đọng", lead, "15/12/2026"]],
+    )
+    return stream.getvalue()
+
+
+def test_the_auditor_reads_and_exports_everything_and_changes_nothing(demo):
+    account = user("kiemtra")
+    assert not account.is_superuser
+    permissions = {name.split(".")[1] for name in account.get_all_permissions()}
+    assert not [name for name in permissions if name.startswith(("add_", "change_", "delete_"))]
+    assert not [name for name in permissions if name.startswith("import_")]
+    for model in (Agreement, Task, FollowUp, Indicator, Meeting):
+        name = model._meta.model_name
+        assert {f"view_{name}", f"export_{name}"} <= permissions
+        assert visible_to(model.objects.all(), account).count() == model.objects.count()
+        assert not changeable_by(model.objects.all(), account).exists()
+
+
+def test_the_browser_tests_find_overdue_items_of_the_staff_unit_this_year(demo):
+    """tests/test_browser.py filters Hàm Tân's overdue follow-up items of the current year
+    (the demo is set on 22/11/2026)."""
+    today = timezone.localdate()
+    ham_tan = Unit.objects.get(full_name=HAM_TAN)
+    assert FollowUp.objects.filter(year=today.year, responsible_unit=ham_tan).overdue(today)
+    assert Task.objects.overdue(today).exists()
+    assert FollowUp.objects.filter(status=FollowUpStatus.RESOLVED).exists()
+
+
+def test_the_demo_has_something_for_every_filter(demo):
+    for model, field, choices in [
+        (Unit, "kind", UnitKind),
+        (Unit, "level", UnitLevel),
+        (Agreement, "kind", AgreementKind),
+        (Agreement, "status", AgreementStatus),
+        (Meeting, "kind", MeetingKind),
+        (Task, "status", TaskStatus),
+        (FollowUp, "kind", FollowUpKind),
+        (FollowUp, "status", FollowUpStatus),
+        (Indicator, "comparison", IndicatorComparison),
+    ]:
+        for value in choices.values:
+            assert model.objects.filter(**{field: value}).exists(), (model, field, value)
+    assert Unit.objects.filter(successor__isnull=False, dissolved_on__isnull=False).exists()
+    assert Person.objects.filter(is_active=False).exists()
+    assert {indicator.is_met for indicator in Indicator.objects.all()} == {True, False, None}
+
+
+def test_records_carry_their_creation_history(demo):
+    admin_user = user("admin")
+    for model, sheet in ((Agreement, "03"), (Task, "06"), (FollowUp, "07")):
+        created = model.history.filter(history_type=CREATED)
+        assert created.count() == model.objects.count()
+        assert set(created.values_list("history_user", flat=True)) == {admin_user.pk}
+        (reason,) = set(created.values_list("history_change_reason", flat=True))
+        assert sheet in reason and reason.endswith(".xlsx"), reason
+    # The first entries hold the parties and coordinating units as imported.
+    parties = apps.get_model("coordination", "HistoricalAgreementParty")
+    assert parties.objects.count() == COUNTS[AgreementParty]
+    coordinating = apps.get_model("coordination", "HistoricalTask_coordinating_units")
+    assert coordinating.objects.count() == LINKS[Task.coordinating_units]
+
+
+def test_carried_over_items_are_linked_to_next_years_items(demo):
+    carried = FollowUp.objects.filter(status=FollowUpStatus.CARRIED_OVER)
+    assert carried.count() == CARRIED_OVER
+    for item in carried:
+        successor = item.carried_over_to
+        assert successor.year == item.year + 1
+        assert (successor.kind, successor.content) == (item.kind, item.content)
+    # One item went on for three years.
+    assert FollowUp.objects.filter(carried_over_from__carried_over_from__isnull=False).exists()
+    # Each link is a change of the successor's history, by the admin.
+    linked = FollowUp.history.exclude(history_type=CREATED)
+    assert linked.count() == CARRIED_OVER
+    assert set(linked.values_list("history_change_reason", flat=True)) == {
+        f"Nhập từ tệp {load_demo.LINKS_FILE}"
+    }
+
+
+def test_running_it_again_restores_the_demo_and_keeps_what_was_added(demo):
+    task = Task.objects.filter(status=TaskStatus.IN_PROGRESS).first()
+    task.status, task.progress = TaskStatus.CANCELLED, 0
+    task.save()
+    added = FollowUp.objects.create(
+        kind=FollowUpKind.OTHER,
+        year=2026,
+        content="Nội dung thêm sau khi nạp dữ liệu mẫu",
+        responsible_unit=Unit.objects.get(full_name=HAM_TAN),
+    )
+    account = user("kiemtra")
+    account.set_password("khac")
+    account.is_superuser = True
+    account.save()
+    UnitMember.objects.filter(user__username="canbo_hamtan").delete()
+
+    output = load(verbosity=1)
+    assert "06-tasks.xlsx: new=0 updated=1 unchanged=58 errors=0" in output
+    task.refresh_from_db()
+    assert (task.status, task.progress) != (TaskStatus.CANCELLED, 0)
+    assert FollowUp.objects.filter(pk=added.pk).exists()
+    assert FollowUp.objects.count() == COUNTS[FollowUp] + 1
+    assert user("kiemtra").check_password(PASSWORDS["kiemtra"])
+    assert not user("kiemtra").is_superuser
+    assert UnitMember.objects.filter(user__username="canbo_hamtan").count() == 1
+    assert FollowUp.objects.filter(carried_over_from__isnull=False).count() == CARRIED_OVER
+
+
+def test_a_refused_row_stops_the_load_and_writes_nothing(tmp_path, monkeypatch):
+    for name in SHEETS:
+        shutil.copy(DEMO_DIR / name, tmp_path / name)
+    workbook = openpyxl.load_workbook(tmp_path / "06-tasks.xlsx")
+    sheet = workbook.active
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=5, column=header.index("Đơn vị chủ trì") + 1, value="Đơn vị không có thật")
+    workbook.save(tmp_path / "06-tasks.xlsx")
+    monkeypatch.setattr(load_demo, "DEMO_DIR", tmp_path)
+
+    with pytest.raises(CommandError) as error:
+        load()
+    message = str(error.value)
+    assert "06-tasks.xlsx" in message and "dòng 5, Đơn vị chủ trì" in message
+    assert "Đơn vị không có thật" in message
+    assert not Unit.objects.exists()
+    assert not get_user_model().objects.exists()
+
+
+def test_every_admin_page_answers_with_the_demo_loaded(client, demo):
+    client.force_login(user("admin"))
+    statuses = {}
+    for model in admin.site._registry:
+        if model._meta.app_label != "coordination":
+            continue
+        name = f"admin:coordination_{model._meta.model_name}"
+        first = model.objects.order_by("pk").first()
+        for page in (
+            reverse(f"{name}_changelist"),
+            reverse(f"{name}_add"),
+            reverse(f"{name}_change", args=[first.pk]),
+        ):
+            statuses[page] = client.get(page).status_code
+    assert statuses and set(statuses.values()) == {200}, statuses
+
+
+def test_every_demo_record_passes_full_clean(demo):
+    problems = {}
+    for model in apps.get_app_config("coordination").get_models():
+        if model._meta.model_name.startswith("historical"):
+            continue
+        for record in model.objects.all():
+            try:
+                record.full_clean()
+            except ValidationError as error:
+                problems[f"{model._meta.model_name} {record.pk}"] = error.message_dict
+    assert problems == {}
