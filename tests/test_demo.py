@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from coordination import kinds
 from coordination.choices import (
     AgreementKind,
     AgreementStatus,
@@ -41,7 +42,6 @@ from coordination.models import (
     Unit,
     UnitMember,
 )
-from coordination.resources import RESOURCES
 from coordination.scoping import changeable_by, visible_to
 from coordination.spreadsheets import write_csv
 from tests.factories import ensure_roles
@@ -105,7 +105,7 @@ def user(username):
 
 def test_the_sheets_are_the_eight_kinds_in_import_order():
     assert sorted(path.name for path in DEMO_DIR.iterdir()) == SHEETS
-    assert [name[3:-5] for name in SHEETS] == list(RESOURCES)
+    assert [name[3:-5] for name in SHEETS] == kinds.names()
 
 
 def test_every_sheet_imports_with_no_refused_row(demo):

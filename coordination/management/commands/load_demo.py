@@ -23,10 +23,10 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from coordination import kinds
 from coordination.choices import FollowUpStatus
 from coordination.importing import import_records
 from coordination.models import FollowUp, Unit, UnitMember
-from coordination.resources import RESOURCES
 from coordination.spreadsheets import write_csv
 
 DEMO_DIR = settings.BASE_DIR / "fixtures" / "demo"
@@ -52,10 +52,10 @@ class Command(BaseCommand):
             admin = users["admin"]
             for path in sorted(DEMO_DIR.glob("*.xlsx")):
                 kind = path.stem.partition("-")[2]
-                if kind not in RESOURCES:
+                if kinds.get(kind) is None:
                     raise CommandError(
                         _("%(file)s: the name must be NN-KIND.xlsx, KIND one of %(kinds)s.")
-                        % {"file": path.name, "kinds": ", ".join(RESOURCES)}
+                        % {"file": path.name, "kinds": ", ".join(kinds.names())}
                     )
                 self.run_import(kind, path.read_bytes(), path.name, admin)
             links = self.carried_over_links()
@@ -148,7 +148,7 @@ class Command(BaseCommand):
             )
         if not rows:
             return None
-        columns = RESOURCES["followups"].columns()
+        columns = kinds.get("followups").resource.columns()
         header = [
             str(column.column_name)
             for name in ("kind", "year", "content", "responsible_unit", "carried_over_from")
