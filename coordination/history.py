@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.db import connection
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -114,3 +116,24 @@ def copy_links(history_model, links_model, m2m_field, where: str, params) -> Non
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def with_last_change(queryset: QuerySet) -> QuerySet:
+    """Annotate who changed each record last and when, from its history (one subquery)."""
+    history = queryset.model.history.model.objects.filter(id=OuterRef("pk")).order_by(
+        "-history_date", "-history_id"
+    )
+    return queryset.annotate(
+        last_changed_at=Subquery(history.values("history_date")[:1]),
+        last_changed_by=Subquery(history.values("history_user__username")[:1]),
+        last_changed_by_name=Subquery(
+            history.annotate(
+                name=Concat(
+                    "history_user__last_name",
+                    Value(" "),
+                    "history_user__first_name",
+                    output_field=CharField(),
+                )
+            ).values("name")[:1]
+        ),
+    )

@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 from coordination import kinds
 from coordination.bulk import insert_records
 from coordination.constraints import FieldUniqueConstraint, q_truth, violated_checks
-from coordination.history import CHANGED, CREATED, has_history, record_history
+from coordination.history import CHANGED, CREATED, has_history, record_history, with_last_change
 from coordination.legacy_text import detect_legacy
 from coordination.models import Agreement as AgreementModel
 from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
@@ -809,9 +809,6 @@ class Importer:
             return
         changed_by = {}
         if has_history(self.model):
-            # Imported here: the selectors import this module (ImportLookups).
-            from coordination.selectors import with_last_change
-
             described = with_last_change(
                 self.model._base_manager.filter(
                     pk__in=[row.instance.pk for row, _since, _now in stale][:MAX_DESCRIBED]

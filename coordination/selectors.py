@@ -3,8 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Concat
+from django.db.models import QuerySet
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,27 +28,6 @@ def record_filterset(kind: str, data, *, request, today=None):
     record_kind = registry.get(kind)
     queryset = visible_to(record_kind.records(), request.user)
     return record_kind.filterset(data, queryset, request=request, today=today)
-
-
-def with_last_change(queryset: QuerySet) -> QuerySet:
-    """Annotate who changed each record last and when, from its history (one subquery)."""
-    history = queryset.model.history.model.objects.filter(id=OuterRef("pk")).order_by(
-        "-history_date", "-history_id"
-    )
-    return queryset.annotate(
-        last_changed_at=Subquery(history.values("history_date")[:1]),
-        last_changed_by=Subquery(history.values("history_user__username")[:1]),
-        last_changed_by_name=Subquery(
-            history.annotate(
-                name=Concat(
-                    "history_user__last_name",
-                    Value(" "),
-                    "history_user__first_name",
-                    output_field=CharField(),
-                )
-            ).values("name")[:1]
-        ),
-    )
 
 
 class ExportFilterError(ValueError):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from coordination import exporting, kinds, reports, selectors
 from coordination.admin_spreadsheets import spooled_file
 from coordination.filters import check_value
+from coordination.history import with_last_change
 from coordination.models import Agreement
 from coordination.scoping import visible_to
 from coordination.tables import Cell, field_display
@@ -89,7 +90,7 @@ def record_list(request, record_type):
     valid = filterset.is_valid()
     queryset = filterset.qs if valid else filterset.queryset.none()
     if record_type.has_history:
-        queryset = selectors.with_last_change(queryset)
+        queryset = with_last_change(queryset)
     paginator = Paginator(queryset, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     today = filterset.today
