@@ -1368,7 +1368,7 @@ def test_records_index(town, role):
         assert_login_redirect(response, address)
     else:
         assert response.status_code == 200
-        kinds = {record_type.kind for record_type in response.context["record_types"]}
+        kinds = {record_type.name for record_type in response.context["record_types"]}
         assert kinds == set(RECORD_KINDS)
 
 
