@@ -53,6 +53,7 @@ from coordination.models import (
     Unit,
     UnitMember,
 )
+from coordination.registry import RECORD_FIELDS
 from coordination.text import fold
 
 # ---------------------------------------------------------------------------
@@ -123,6 +124,12 @@ class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
                 f"{name}__fold__contains" for name in kind.filterset.search_fields
             ]
             self.list_filter = [filterset_filter(kind.filterset), *self.list_filter]
+        if kind is not None and not (self.fieldsets or self.fields):
+            # The change form shows the kind's sections, then when the record changed.
+            self.fieldsets = [
+                *((title, {"fields": list(names)}) for title, names in kind.sections),
+                (_("Record"), {"fields": list(RECORD_FIELDS), "classes": ["collapse"]}),
+            ]
 
     def get_queryset(self, request):
         kind = kinds.for_model(self.model)
@@ -301,11 +308,6 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
     ]
     autocomplete_fields = ["parent", "successor"]
     actions = [merge_units]
-    fieldsets = [
-        (None, {"fields": ["full_name", "short_name", "kind", "level", "locality", "parent"]}),
-        (_("Status"), {"fields": ["is_active", "dissolved_on", "successor"]}),
-        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
-    ]
 
     def has_merge_permission(self, request):
         # A merger moves records between units: only for those who manage every unit.
@@ -331,7 +333,6 @@ class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "unit__short_name__fold__contains",
     ]
     autocomplete_fields = ["unit"]
-    fields = ["full_name", "position", "unit", "is_active", "created_at", "updated_at"]
 
 
 # ---------------------------------------------------------------------------
@@ -389,15 +390,6 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     date_hierarchy = "signed_on"
     autocomplete_fields = ["parent", "supersedes"]
     inlines = [AgreementPartyInline, SignatoryInline, TaskInline, IndicatorInline]
-    fieldsets = [
-        (None, {"fields": ["number", "title", "kind", "status"]}),
-        (
-            _("Validity"),
-            {"fields": ["signed_on", "start_year", "end_year", "parent", "supersedes"]},
-        ),
-        (_("Document"), {"fields": ["scan", "notes"]}),
-        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
-    ]
 
     @admin.display(description=_("years"), ordering="start_year")
     def period(self, obj):
@@ -427,7 +419,6 @@ class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
     ]
     date_hierarchy = "signed_on"
     autocomplete_fields = ["agreement", "person", "unit"]
-    fields = ["agreement", "person", "unit", "position", "signed_on", "created_at", "updated_at"]
 
 
 @admin.register(Indicator)
@@ -442,19 +433,6 @@ class IndicatorAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "unit__full_name__fold__contains",
     ]
     autocomplete_fields = ["agreement", "unit"]
-    fields = [
-        "agreement",
-        "year",
-        "unit",
-        "name",
-        "measure",
-        "comparison",
-        "target",
-        "actual",
-        "note",
-        "created_at",
-        "updated_at",
-    ]
 
     @admin.display(description=_("met"), boolean=True)
     def met(self, obj):
@@ -485,16 +463,6 @@ class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
     date_hierarchy = "held_on"
     autocomplete_fields = ["agreements", "co_chairs", "attending_units"]
     inlines = [FollowUpInline]
-    fieldsets = [
-        (None, {"fields": ["title", "kind", "held_on", "venue", "source_url"]}),
-        (
-            _("Reviewed"),
-            {"fields": ["agreements", "period_from_year", "period_to_year"]},
-        ),
-        (_("Participants"), {"fields": ["co_chairs", "attending_units"]}),
-        (_("Content"), {"fields": ["summary", "conclusions"]}),
-        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
-    ]
 
 
 # ---------------------------------------------------------------------------
@@ -526,18 +494,6 @@ class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     # and the distinct years of the due date); year links and due_after/due_before remain.
     autocomplete_fields = ["agreement", "lead_unit", "coordinating_units", "assignee", "meeting"]
     actions = ["mark_done"]
-    fieldsets = [
-        (None, {"fields": ["agreement", "year", "content"]}),
-        (
-            _("Responsibility"),
-            {"fields": ["lead_unit", "coordinating_units", "assignee", "meeting"]},
-        ),
-        (
-            _("Progress"),
-            {"fields": ["start_date", "due_date", "status", "progress", "completed_on", "result"]},
-        ),
-        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
-    ]
 
     @admin.display(description=_("agreement number"), ordering="agreement__number")
     def agreement_number(self, obj):
@@ -593,23 +549,6 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     # and the distinct years of the due date); year links and due_after/due_before remain.
     autocomplete_fields = ["responsible_unit", "agreement", "meeting", "carried_over_from"]
     actions = ["resolve", "carry_over"]
-    fieldsets = [
-        (None, {"fields": ["kind", "year", "content", "responsible_unit"]}),
-        (
-            _("Source"),
-            {
-                "fields": [
-                    "agreement",
-                    "meeting",
-                    "raised_on",
-                    "source_reference",
-                    "carried_over_from",
-                ]
-            },
-        ),
-        (_("Handling"), {"fields": ["due_date", "status", "resolution", "resolved_on"]}),
-        (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
-    ]
 
     @admin.action(description=_("Mark selected items resolved (today)"), permissions=["change"])
     def resolve(self, request, queryset):

@@ -21,6 +21,9 @@ from django.urls import reverse
 
 from coordination.history import has_history
 
+#: When a record was created and last changed: every kind has them, read-only.
+RECORD_FIELDS = ("created_at", "updated_at")
+
 
 @dataclass(frozen=True)
 class RecordKind:
@@ -42,8 +45,11 @@ class RecordKind:
     selector: Callable[[], models.QuerySet] | None = None
     #: The columns of its /records/ list (`coordination.tables.ListColumn`).
     table: tuple[Any, ...] = ()
-    #: The fields of its /records/ detail page, in order.
-    detail_fields: tuple[str, ...] = ()
+    #: The record's fields as people group them: (title or None, field names) per section.
+    #: The admin's change form and the /records/ detail page show them in this order.
+    sections: tuple[tuple[Any, tuple[str, ...]], ...] = ()
+    #: Fields the detail page shows besides the sections' (links edited in admin inlines).
+    also_shown: tuple[str, ...] = ()
     #: For kinds with deadlines (`deadline_rules` on the model): the unit the reports group
     #: by, and the list parameters under which `unit` means that unit.
     report_unit: str = ""
@@ -52,6 +58,15 @@ class RecordKind:
     @property
     def title(self):
         return self.model._meta.verbose_name_plural
+
+    @property
+    def form_fields(self) -> list[str]:
+        return [name for _title, names in self.sections for name in names]
+
+    @property
+    def detail_fields(self) -> list[str]:
+        """The fields of the /records/ detail page, in order."""
+        return [*self.form_fields, *self.also_shown, *RECORD_FIELDS]
 
     @property
     def involving(self) -> tuple[str, ...]:

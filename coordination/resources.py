@@ -1,6 +1,8 @@
-"""Spreadsheet mappings: the Vietnamese columns of each kind of record, for import and export.
+"""Spreadsheet mappings: the base of each kind's Vietnamese columns, for import and export.
 
-Each `<Model>Resource` lists its columns in the order the exported file shows them. A column's
+Each kind's `<Model>Resource` (in `coordination/kinds/`) declares its `Column`s; the file shows
+them in the model's field order, then the columns that are not model fields (an agreement's
+parties by role), with the record number first and the version last. A column's
 header is the Vietnamese label of its model field (or `header=`); on import, headers are
 matched ignoring case, diacritics, spacing and punctuation, and `aliases` name the variants
 offices commonly use. `Meta.import_id_fields` is the natural key an import upserts on when a
@@ -10,6 +12,7 @@ row has no "Mã" (record number).
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
+from import_export.declarative import ModelDeclarativeMetaclass
 
 from coordination.models.base import YEAR_MAX, YEAR_MIN
 from coordination.widgets import (
@@ -47,7 +50,20 @@ class Column(fields.Field):
         return isinstance(self.widget, ManyWidget)
 
 
-class RecordResource(resources.ModelResource):
+class ColumnsMetaclass(ModelDeclarativeMetaclass):
+    """The declared `Column`s are the file's columns: `Meta.fields` is made from them, so a
+    column is declared once."""
+
+    def __new__(mcs, name, bases, attrs):
+        meta = attrs.get("Meta")
+        if meta is not None and getattr(meta, "model", None) is not None:
+            inherited = [name for base in bases for name in getattr(base, "fields", {})]
+            own = [name for name, value in attrs.items() if isinstance(value, fields.Field)]
+            meta.fields = [*inherited, *own]
+        return super().__new__(mcs, name, bases, attrs)
+
+
+class RecordResource(resources.ModelResource, metaclass=ColumnsMetaclass):
     """Base of the coordination resources; see the module docstring."""
 
     id = Column(

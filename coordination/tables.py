@@ -5,8 +5,10 @@ Each kind lists its columns in its module of `coordination/kinds/`; the views re
 
 import datetime
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +78,8 @@ def field_display(record, name: str) -> str:
     value = getattr(record, name)
     if value is None or value == "":
         return ""
+    if isinstance(value, FieldFile):
+        return PurePosixPath(value.name).name  # the file's name, not the storage's path
     if model_field.choices:
         return str(getattr(record, f"get_{name}_display")())
     if isinstance(value, datetime.datetime):

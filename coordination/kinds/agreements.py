@@ -72,22 +72,6 @@ class AgreementResource(RecordResource):
 
     class Meta:
         model = Agreement
-        fields = [
-            "id",
-            "number",
-            "title",
-            "kind",
-            "signed_on",
-            "start_year",
-            "end_year",
-            "status",
-            "lead_units",
-            "party_units",
-            "parent",
-            "supersedes",
-            "notes",
-            "updated_at",
-        ]
         import_id_fields = ["number"]
 
 
@@ -176,19 +160,10 @@ KIND = registry.RecordKind(
         ),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
-    detail_fields=(
-        "number",
-        "title",
-        "kind",
-        "status",
-        "signed_on",
-        "start_year",
-        "end_year",
-        "parent",
-        "supersedes",
-        "parties",
-        "notes",
-        "created_at",
-        "updated_at",
+    sections=(
+        (None, ("number", "title", "kind", "status")),
+        (_("Validity"), ("signed_on", "start_year", "end_year", "parent", "supersedes")),
+        (_("Document"), ("scan", "notes")),
     ),
+    also_shown=("parties",),
 )

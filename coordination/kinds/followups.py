@@ -81,23 +81,6 @@ class FollowUpResource(RecordResource):
 
     class Meta:
         model = FollowUp
-        fields = [
-            "id",
-            "kind",
-            "year",
-            "content",
-            "responsible_unit",
-            "agreement",
-            "meeting",
-            "raised_on",
-            "source_reference",
-            "due_date",
-            "status",
-            "resolution",
-            "resolved_on",
-            "carried_over_from",
-            "updated_at",
-        ]
         import_id_fields = ["year", "responsible_unit", "kind", "content"]
 
 
@@ -178,22 +161,13 @@ KIND = registry.RecordKind(
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
-    detail_fields=(
-        "kind",
-        "year",
-        "content",
-        "responsible_unit",
-        "agreement",
-        "meeting",
-        "raised_on",
-        "source_reference",
-        "due_date",
-        "status",
-        "resolution",
-        "resolved_on",
-        "carried_over_from",
-        "created_at",
-        "updated_at",
-    ),
     report_unit="responsible_unit",
+    sections=(
+        (None, ("kind", "year", "content", "responsible_unit")),
+        (
+            _("Source"),
+            ("agreement", "meeting", "raised_on", "source_reference", "carried_over_from"),
+        ),
+        (_("Handling"), ("due_date", "status", "resolution", "resolved_on")),
+    ),
 )

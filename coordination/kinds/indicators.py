@@ -41,19 +41,6 @@ class IndicatorResource(RecordResource):
 
     class Meta:
         model = Indicator
-        fields = [
-            "id",
-            "agreement",
-            "year",
-            "unit",
-            "name",
-            "measure",
-            "comparison",
-            "target",
-            "actual",
-            "note",
-            "updated_at",
-        ]
         import_id_fields = ["agreement", "year", "unit", "name"]
 
 
@@ -62,4 +49,20 @@ KIND = registry.RecordKind(
     model=Indicator,
     resource=IndicatorResource,
     owning_units=("unit",),
+    sections=(
+        (
+            None,
+            (
+                "agreement",
+                "year",
+                "unit",
+                "name",
+                "measure",
+                "comparison",
+                "target",
+                "actual",
+                "note",
+            ),
+        ),
+    ),
 )

@@ -55,22 +55,6 @@ class MeetingResource(RecordResource):
 
     class Meta:
         model = Meeting
-        fields = [
-            "id",
-            "title",
-            "kind",
-            "held_on",
-            "venue",
-            "agreements",
-            "period_from_year",
-            "period_to_year",
-            "co_chairs",
-            "attending_units",
-            "summary",
-            "conclusions",
-            "source_url",
-            "updated_at",
-        ]
         import_id_fields = ["title", "held_on"]
 
 
@@ -122,20 +106,10 @@ KIND = registry.RecordKind(
         ListColumn(_("held on"), lambda r, t: show_date(r.held_on), "held_on", "date"),
         ListColumn(_("venue"), lambda r, t: r.venue),
     ),
-    detail_fields=(
-        "title",
-        "kind",
-        "held_on",
-        "venue",
-        "agreements",
-        "period_from_year",
-        "period_to_year",
-        "co_chairs",
-        "attending_units",
-        "summary",
-        "conclusions",
-        "source_url",
-        "created_at",
-        "updated_at",
+    sections=(
+        (None, ("title", "kind", "held_on", "venue", "source_url")),
+        (_("Reviewed"), ("agreements", "period_from_year", "period_to_year")),
+        (_("Participants"), ("co_chairs", "attending_units")),
+        (_("Content"), ("summary", "conclusions")),
     ),
 )

@@ -25,7 +25,6 @@ class PersonResource(RecordResource):
 
     class Meta:
         model = Person
-        fields = ["id", "full_name", "position", "unit", "is_active", "updated_at"]
         import_id_fields = ["full_name", "unit"]
 
 
@@ -35,4 +34,5 @@ KIND = registry.RecordKind(
     resource=PersonResource,
     owning_units=("unit",),
     named_by=("full_name",),
+    sections=((None, ("full_name", "position", "unit", "is_active")),),
 )

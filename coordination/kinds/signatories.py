@@ -25,7 +25,6 @@ class SignatoryResource(RecordResource):
 
     class Meta:
         model = Signatory
-        fields = ["id", "agreement", "person", "unit", "position", "signed_on", "updated_at"]
         import_id_fields = ["agreement", "person"]
 
 
@@ -35,4 +34,5 @@ KIND = registry.RecordKind(
     resource=SignatoryResource,
     owning_units=("unit",),
     involved_units=("unit", "agreement__parties"),
+    sections=((None, ("agreement", "person", "unit", "position", "signed_on")),),
 )

@@ -85,23 +85,6 @@ class TaskResource(RecordResource):
 
     class Meta:
         model = Task
-        fields = [
-            "id",
-            "agreement",
-            "year",
-            "content",
-            "lead_unit",
-            "coordinating_units",
-            "assignee",
-            "start_date",
-            "due_date",
-            "status",
-            "progress",
-            "completed_on",
-            "result",
-            "meeting",
-            "updated_at",
-        ]
         import_id_fields = ["agreement", "year", "content"]
 
 
@@ -188,23 +171,14 @@ KIND = registry.RecordKind(
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
-    detail_fields=(
-        "agreement",
-        "year",
-        "content",
-        "lead_unit",
-        "coordinating_units",
-        "assignee",
-        "meeting",
-        "start_date",
-        "due_date",
-        "status",
-        "progress",
-        "completed_on",
-        "result",
-        "created_at",
-        "updated_at",
-    ),
     report_unit="lead_unit",
     report_unit_params={"unit_role": "lead"},
+    sections=(
+        (None, ("agreement", "year", "content")),
+        (_("Responsibility"), ("lead_unit", "coordinating_units", "assignee", "meeting")),
+        (
+            _("Progress"),
+            ("start_date", "due_date", "status", "progress", "completed_on", "result"),
+        ),
+    ),
 )

@@ -1,5 +1,7 @@
 """Units (đơn vị): the People's Committees, Councils, the Front and the organisations."""
 
+from django.utils.translation import gettext_lazy as _
+
 from coordination import registry
 from coordination.choices import UnitKind, UnitLevel
 from coordination.models import Unit
@@ -31,19 +33,6 @@ class UnitResource(RecordResource):
 
     class Meta:
         model = Unit
-        fields = [
-            "id",
-            "full_name",
-            "short_name",
-            "kind",
-            "level",
-            "locality",
-            "parent",
-            "is_active",
-            "dissolved_on",
-            "successor",
-            "updated_at",
-        ]
         import_id_fields = ["locality", "full_name"]
 
 
@@ -53,4 +42,8 @@ KIND = registry.RecordKind(
     resource=UnitResource,
     owning_units=("pk",),
     named_by=("full_name",),
+    sections=(
+        (None, ("full_name", "short_name", "kind", "level", "locality", "parent")),
+        (_("Status"), ("is_active", "dissolved_on", "successor")),
+    ),
 )
