@@ -300,7 +300,6 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "successor",
     ]
     list_filter = ["kind", "level", "is_active", "locality"]
-    list_select_related = ["parent", "successor"]
     search_fields = [
         "full_name__fold__contains",
         "short_name__fold__contains",
@@ -325,7 +324,6 @@ class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "unit__level",
         ("unit", admin.RelatedOnlyFieldListFilter),
     ]
-    list_select_related = ["unit"]
     search_fields = [
         "full_name__fold__contains",
         "position__fold__contains",
@@ -410,7 +408,6 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
 class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_display = ["person", "position", "unit", "agreement", "signed_on"]
     list_filter = [("unit", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["person", "unit", "agreement"]
     search_fields = [
         "person__full_name__fold__contains",
         "position__fold__contains",
@@ -425,7 +422,6 @@ class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
 class IndicatorAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_display = ["name", "agreement", "year", "unit", "measure", "target", "actual", "met"]
     list_filter = ["year", ("unit", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["agreement", "unit"]
     search_fields = [
         "name__fold__contains",
         "agreement__number__fold__contains",

@@ -57,6 +57,25 @@ class YesNoFilter(django_filters.ChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class FlagFilter(YesNoFilter):
+    """`yes`/`no` on a boolean field (active units and people)."""
+
+    def filter(self, queryset, value):
+        if value in ("yes", "no"):
+            return queryset.filter(**{self.field_name: value == "yes"})
+        return queryset
+
+
+def sort_filter(*keys) -> django_filters.OrderingFilter:
+    """The `sort` parameter: (field, parameter value, label) for each order a list offers;
+    `-value` sorts descending."""
+    return django_filters.OrderingFilter(
+        fields=[(field, value) for field, value, _label in keys],
+        field_labels={field: label for field, _value, label in keys},
+        label=_("Sort by"),
+    )
+
+
 def date_filter(label, lookup):
     return django_filters.DateFilter(
         field_name="due_date",

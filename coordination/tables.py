@@ -61,6 +61,12 @@ def last_change_cell(record, today) -> Cell:
     return Cell(f"{when} · {who}" if who else when)
 
 
+def yes_no(value: bool | None) -> str:
+    if value is None:
+        return ""
+    return str(_("Yes") if value else _("No"))
+
+
 def link_first(kind: str):
     """A column that shows the record's name linked to its detail page."""
 
@@ -87,5 +93,5 @@ def field_display(record, name: str) -> str:
     if isinstance(value, datetime.date):
         return show_date(value)
     if isinstance(value, bool):
-        return str(_("Yes") if value else _("No"))
+        return yes_no(value)
     return str(value)

@@ -104,10 +104,14 @@ SPREADSHEET_KINDS = {
 }
 #: The /records/ kinds and their models.
 RECORD_KINDS = {
+    "units": "unit",
+    "people": "person",
+    "agreements": "agreement",
+    "signatories": "signatory",
+    "meetings": "meeting",
     "tasks": "task",
     "followups": "followup",
-    "agreements": "agreement",
-    "meetings": "meeting",
+    "indicators": "indicator",
 }
 #: Models whose admin is a SimpleHistoryAdmin (history list and version pages of their own).
 HISTORY_MODELS = ("agreement", "task", "followup")

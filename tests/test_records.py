@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from coordination import services
+from coordination import kinds, services
 from coordination.choices import FollowUpKind, FollowUpStatus, PartyRole, TaskStatus
 from coordination.models import FollowUp, Task
 from tests.factories import (
@@ -24,6 +24,7 @@ from tests.factories import (
     today,
     xlsx_values,
 )
+from tests.test_admin import BUILDERS
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +122,7 @@ class TestListPage:
         response = client.get("/records/followups/", {"status": "resolved", "unit": world["a"].pk})
         assert "Trần Thị Bình" in response.content.decode()
 
-    @pytest.mark.parametrize("kind", ["followups", "tasks", "agreements", "meetings"])
+    @pytest.mark.parametrize("kind", kinds.names())
     def test_every_list_opens(self, auditor_client, world, kind):
         make_task(agreement=world["agreement"], lead_unit=world["a"], year=2025)
         assert auditor_client.get(f"/records/{kind}/").status_code == 200
@@ -408,3 +409,20 @@ def test_task_list_filters_by_agreement(auditor_client, world):
     response = auditor_client.get("/records/tasks/", {"agreement": world["agreement"].pk})
     assert listed_links(response, "tasks") == {task.pk}
     assert Task.objects.count() == 2
+
+
+@pytest.mark.parametrize("kind", kinds.names())
+def test_every_kinds_list_and_export_issue_the_same_queries_for_5_and_50_rows(
+    superuser_client, kind
+):
+    """Each kind's /records/ list and its .xlsx export: fixed queries whatever the rows."""
+    build = BUILDERS[kinds.get(kind).model._meta.model_name]
+    pages = [f"/records/{kind}/", f"/records/{kind}/export/?format=xlsx"]
+    for page in pages:
+        superuser_client.get(page)  # warm-up: session and per-process caches
+    build(5)
+    few = [count_queries(superuser_client, page) for page in pages]
+    build(45)
+    many = [count_queries(superuser_client, page) for page in pages]
+    assert many == few
+    assert max(few) <= 16

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
 from coordination.choices import AgreementKind, AgreementStatus
-from coordination.filters import RecordFilterSet, UnitRole, YearFilter
+from coordination.filters import RecordFilterSet, UnitRole, YearFilter, sort_filter
 from coordination.models import Agreement, AgreementParty
 from coordination.resources import YEAR, Column, RecordResource, text
 from coordination.tables import Cell, ListColumn, last_change_cell, show_date, unit_name
@@ -93,22 +93,12 @@ class AgreementFilterSet(RecordFilterSet):
     status = django_filters.ChoiceFilter(
         choices=AgreementStatus.choices, label=_("Status"), empty_label=_("All")
     )
-    sort = django_filters.OrderingFilter(
-        fields=[
-            ("number", "number"),
-            ("signed_on", "signed_on"),
-            ("start_year", "year"),
-            ("status", "status"),
-            ("updated_at", "updated"),
-        ],
-        field_labels={
-            "number": _("Number"),
-            "signed_on": _("Signed on"),
-            "start_year": _("Start year"),
-            "status": _("Status"),
-            "updated_at": _("Last changed"),
-        },
-        label=_("Sort by"),
+    sort = sort_filter(
+        ("number", "number", _("Number")),
+        ("signed_on", "signed_on", _("Signed on")),
+        ("start_year", "year", _("Start year")),
+        ("status", "status", _("Status")),
+        ("updated_at", "updated", _("Last changed")),
     )
 
     class Meta:

@@ -1,11 +1,21 @@
 """Indicators (chỉ tiêu): yearly targets of an agreement and their results."""
 
+import django_filters
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
 from coordination.choices import IndicatorComparison
+from coordination.filters import (
+    RecordFilterSet,
+    UnitRole,
+    YearFilter,
+    agreement_queryset,
+    sort_filter,
+)
 from coordination.models import Indicator
 from coordination.resources import YEAR, Column, RecordResource, text
+from coordination.tables import ListColumn, link_first, unit_name, yes_no
 from coordination.widgets import (
     AgreementWidget,
     ChoiceWidget,
@@ -44,11 +54,49 @@ class IndicatorResource(RecordResource):
         import_id_fields = ["agreement", "year", "unit", "name"]
 
 
+class IndicatorFilterSet(RecordFilterSet):
+    """An agreement's targets by year, unit and agreement."""
+
+    search_fields = ["name", "note", "agreement__number", "unit__full_name", "unit__short_name"]
+    unit_paths = {UnitRole.ANY: ["unit"]}
+
+    year = YearFilter(field_name="year")
+    agreement = django_filters.ModelChoiceFilter(
+        queryset=agreement_queryset, label=_("Agreement"), empty_label=_("All agreements")
+    )
+    sort = sort_filter(
+        ("year", "year", _("Year")),
+        ("unit__full_name", "unit", _("Unit")),
+        ("name", "name", _("Name")),
+        ("updated_at", "updated", _("Last changed")),
+    )
+
+    class Meta:
+        model = Indicator
+        fields = ["q", "year", "unit", "predecessors", "agreement", "sort"]
+
+
+def _number(value) -> str:
+    return "" if value is None else formats.number_format(value, use_l10n=True)
+
+
 KIND = registry.RecordKind(
     name="indicators",
     model=Indicator,
     resource=IndicatorResource,
     owning_units=("unit",),
+    filterset=IndicatorFilterSet,
+    selector=lambda: Indicator.objects.select_related("agreement", "unit"),
+    table=(
+        ListColumn(_("indicator"), link_first("indicators"), "name"),
+        ListColumn(_("agreement"), lambda r, t: r.agreement.number),
+        ListColumn(_("year"), lambda r, t: str(r.year), "year", "number"),
+        ListColumn(_("unit"), lambda r, t: unit_name(r.unit), "unit"),
+        ListColumn(_("measure"), lambda r, t: r.measure),
+        ListColumn(_("target"), lambda r, t: _number(r.target), None, "number"),
+        ListColumn(_("actual"), lambda r, t: _number(r.actual), None, "number"),
+        ListColumn(_("met"), lambda r, t: yes_no(r.is_met)),
+    ),
     sections=(
         (
             None,

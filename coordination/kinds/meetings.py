@@ -7,7 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
 from coordination.choices import MeetingKind
-from coordination.filters import RecordFilterSet, UnitRole, YearFilter, agreement_queryset
+from coordination.filters import (
+    RecordFilterSet,
+    UnitRole,
+    YearFilter,
+    agreement_queryset,
+    sort_filter,
+)
 from coordination.models import Meeting
 from coordination.resources import YEAR, Column, RecordResource, text
 from coordination.tables import ListColumn, link_first, show_date
@@ -74,14 +80,10 @@ class MeetingFilterSet(RecordFilterSet):
         label=_("Agreement"),
         empty_label=_("All agreements"),
     )
-    sort = django_filters.OrderingFilter(
-        fields=[("held_on", "held_on"), ("title", "title"), ("updated_at", "updated")],
-        field_labels={
-            "held_on": _("Held on"),
-            "title": _("Title"),
-            "updated_at": _("Last changed"),
-        },
-        label=_("Sort by"),
+    sort = sort_filter(
+        ("held_on", "held_on", _("Held on")),
+        ("title", "title", _("Title")),
+        ("updated_at", "updated", _("Last changed")),
     )
 
     class Meta:

@@ -2,9 +2,20 @@
 
 import datetime
 
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
 from coordination import registry
+from coordination.filters import (
+    RecordFilterSet,
+    UnitRole,
+    YearFilter,
+    agreement_queryset,
+    sort_filter,
+)
 from coordination.models import Signatory
 from coordination.resources import Column, RecordResource, text
+from coordination.tables import Cell, ListColumn, show_date, unit_name
 from coordination.widgets import AgreementWidget, DateWidget, PersonWidget, UnitWidget
 
 
@@ -28,11 +39,41 @@ class SignatoryResource(RecordResource):
         import_id_fields = ["agreement", "person"]
 
 
+class SignatoryFilterSet(RecordFilterSet):
+    """Who signed which agreement, by unit, agreement and year signed."""
+
+    search_fields = ["person__full_name", "position", "agreement__number", "unit__full_name"]
+    unit_paths = {UnitRole.ANY: ["unit"]}
+
+    year = YearFilter(field_name="signed_on", lookup_expr="year", label=_("Year signed"))
+    agreement = django_filters.ModelChoiceFilter(
+        queryset=agreement_queryset, label=_("Agreement"), empty_label=_("All agreements")
+    )
+    sort = sort_filter(
+        ("signed_on", "signed_on", _("Signed on")),
+        ("person__full_name", "name", _("Name")),
+        ("updated_at", "updated", _("Last changed")),
+    )
+
+    class Meta:
+        model = Signatory
+        fields = ["q", "year", "unit", "predecessors", "agreement", "sort"]
+
+
 KIND = registry.RecordKind(
     name="signatories",
     model=Signatory,
     resource=SignatoryResource,
     owning_units=("unit",),
     involved_units=("unit", "agreement__parties"),
+    filterset=SignatoryFilterSet,
+    selector=lambda: Signatory.objects.select_related("person", "unit", "agreement"),
+    table=(
+        ListColumn(_("person"), lambda r, t: Cell(str(r.person), KIND.detail_url(r)), "name"),
+        ListColumn(_("position"), lambda r, t: r.position),
+        ListColumn(_("unit"), lambda r, t: unit_name(r.unit)),
+        ListColumn(_("agreement"), lambda r, t: r.agreement.number),
+        ListColumn(_("signed on"), lambda r, t: show_date(r.signed_on), "signed_on", "date"),
+    ),
     sections=((None, ("agreement", "person", "unit", "position", "signed_on")),),
 )

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
 from coordination.choices import TaskStatus
-from coordination.filters import DeadlineFilterSet, UnitRole
+from coordination.filters import DeadlineFilterSet, UnitRole, sort_filter
 from coordination.models import Task
 from coordination.resources import (
     DUE_DATE_ALIASES,
@@ -110,22 +110,12 @@ class TaskFilterSet(DeadlineFilterSet):
     status = django_filters.ChoiceFilter(
         choices=TaskStatus.choices, label=_("Status"), empty_label=_("All")
     )
-    sort = django_filters.OrderingFilter(
-        fields=[
-            ("year", "year"),
-            ("due_date", "due_date"),
-            ("lead_unit__full_name", "unit"),
-            ("status", "status"),
-            ("updated_at", "updated"),
-        ],
-        field_labels={
-            "year": _("Year"),
-            "due_date": _("Due date"),
-            "lead_unit__full_name": _("Unit"),
-            "status": _("Status"),
-            "updated_at": _("Last changed"),
-        },
-        label=_("Sort by"),
+    sort = sort_filter(
+        ("year", "year", _("Year")),
+        ("due_date", "due_date", _("Due date")),
+        ("lead_unit__full_name", "unit", _("Unit")),
+        ("status", "status", _("Status")),
+        ("updated_at", "updated", _("Last changed")),
     )
 
     class Meta:
