@@ -7,7 +7,6 @@ first and writes all or nothing. Exports stream the filtered changelist rows.
 
 import io
 import logging
-import tempfile
 
 from django import forms
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from import_export.admin import ExportMixin, ImportMixin
 
 from coordination import exporting, kinds, uploads
+from coordination.exporting import spooled_file
 from coordination.importing import PROBLEMS_LISTED, import_records
 from coordination.scoping import visible_to
 from coordination.spreadsheets import SpreadsheetError, annotate_errors
@@ -316,8 +316,3 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
 
     def url_name(self, view: str) -> str:
         return "admin:{}_{}_{}".format(*self.get_model_info(), view)
-
-
-def spooled_file():
-    """A file in memory up to 8 MB, on disk beyond; FileResponse closes it once sent."""
-    return tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)

@@ -6,6 +6,7 @@ re-imports unchanged. Shared by the admin and `manage.py export_records`.
 
 import datetime
 import io
+import tempfile
 from collections.abc import Iterator
 
 from django.core.exceptions import FieldDoesNotExist
@@ -134,6 +135,11 @@ def write_export(kind: str, queryset: QuerySet, stream, file_format: str) -> Non
         else:
             sheet_name = str(resource_class._meta.model._meta.verbose_name_plural).capitalize()
             write_xlsx(stream, sheets=[(sheet_name[:31], header, rows(resource_class, queryset))])
+
+
+def spooled_file():
+    """A file in memory up to 8 MB, on disk beyond, for a response; FileResponse closes it."""
+    return tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
 
 
 def export_file_name(kind: str, file_format: str) -> str:

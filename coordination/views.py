@@ -3,7 +3,6 @@
 from functools import wraps
 from pathlib import PurePosixPath
 
-from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,8 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from coordination import exporting, kinds, reports, selectors
-from coordination.admin_spreadsheets import spooled_file
+from coordination import exporting, kinds, reports, scoping, selectors
 from coordination.filters import check_value
 from coordination.history import with_last_change
 from coordination.models import Agreement
@@ -150,7 +148,7 @@ def record_export(request, record_type):
             "form_action": reverse("coordination:record-list", args=[record_type.name]),
         }
         return render(request, "coordination/records/list.html", context, status=400)
-    stream = spooled_file()
+    stream = exporting.spooled_file()
     exporting.write_export(record_type.name, filterset.qs, stream, file_format)
     stream.seek(0)
     return FileResponse(
@@ -181,9 +179,12 @@ def record_detail(request, record_type, pk):
 
 
 def admin_change_url(request, record) -> str | None:
-    """The admin page to change the record, for those who may."""
-    model_admin = admin.site._registry.get(type(record))
-    if model_admin is None or not model_admin.has_change_permission(request, record):
+    """The admin page to change the record, for those who may (the admin's own rule: the
+    change permission, on a record of the user's units)."""
+    kind = kinds.for_model(record)
+    if not request.user.has_perm(kind.permission("change")):
+        return None
+    if not scoping.may_change(request.user, record):
         return None
     opts = record._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk])
@@ -210,7 +211,7 @@ def report(request):
     if result.forbidden:
         raise PermissionDenied
     if result.valid and request.GET.get("format") == "xlsx":
-        stream = spooled_file()
+        stream = exporting.spooled_file()
         reports.write_report_xlsx(result, stream)
         stream.seek(0)
         return FileResponse(
