@@ -15,7 +15,6 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from coordination import kinds
-from coordination.models import AgreementParty, Unit
 from coordination.resources import Column, RecordResource
 from coordination.spreadsheets import write_csv, write_xlsx
 from coordination.widgets import RecordIdWidget
@@ -56,9 +55,10 @@ class ColumnReader:
         self.reference = None
         if attribute == "id":
             self.paths = ["pk"]
-        elif attribute in ("lead_units", "party_units"):
-            role = "lead" if attribute == "lead_units" else "party"
-            self.many = (AgreementParty, "agreement_id", ("unit__full_name",), {"role": role}, Unit)
+        elif column.link is not None:
+            link, target = column.link, column.link.target_model
+            names = tuple(f"{link.target}__{p}" for p in _named_by(target))
+            self.many = (link.model, f"{link.owner}_id", names, link.where, target)
         elif column.is_many:
             m2m = model._meta.get_field(attribute)
             target = m2m.related_model
@@ -158,7 +158,7 @@ def template_workbook(kind: str, stream) -> None:
                 str(column.column_name),
                 _("Yes") if column.required else _("No"),
                 str(column.help_text or _model_help(resource_class, column.attribute)),
-                allowed_values(column),
+                column.widget.allowed_text(),
                 ", ".join(column.aliases),
             ]
             for column in columns
@@ -188,23 +188,3 @@ def _model_help(resource_class, attribute) -> str:
     except FieldDoesNotExist:
         return ""
     return str(getattr(model_field, "help_text", "") or "")
-
-
-def allowed_values(column: Column) -> str:
-    choices = getattr(column.widget, "choices", None)
-    if choices is not None:
-        return "; ".join(f"{choice.label} ({choice.value})" for choice in choices)
-    kind = type(column.widget).__name__
-    return {
-        "DateWidget": _("A date: dd/mm/yyyy, or an Excel date"),
-        "IntegerWidget": _("A whole number"),
-        "DecimalWidget": _("A number; the decimal comma or point are both accepted"),
-        "BooleanWidget": _("Có or Không"),
-        "UnitWidget": _("A unit's full or short name"),
-        "PersonWidget": _("A person's full name"),
-        "AgreementWidget": _("An agreement's number"),
-        "MeetingWidget": _("A meeting's title"),
-        "ManyWidget": _("Several names, one per line or separated by “;”"),
-        "RecordIdWidget": _("A record number from an export"),
-        "CodeWidget": _("Text (format the cell as Text to keep leading zeros)"),
-    }.get(kind, _("Text"))

@@ -30,8 +30,6 @@ from coordination.bulk import insert_records
 from coordination.constraints import FieldUniqueConstraint, q_truth, violated_checks
 from coordination.history import CHANGED, CREATED, has_history, record_history, with_last_change
 from coordination.legacy_text import detect_legacy
-from coordination.models import Agreement as AgreementModel
-from coordination.models import AgreementParty, FollowUp, Meeting, Person, Unit
 from coordination.models.base import SEARCH_TEXT
 from coordination.resources import Column, RecordResource
 from coordination.scoping import allowed_unit_ids, owning_paths, visible_to
@@ -54,12 +52,10 @@ from coordination.widgets import (
     DateWidget,
     IntegerWidget,
     PersonWidget,
+    RecordIdWidget,
     TextWidget,
-    agreement_key,
     is_empty,
     shorten,
-    unit_key,
-    unit_keys,
 )
 
 logger = logging.getLogger(__name__)
@@ -192,7 +188,8 @@ class ImportReport:
 
 
 class ImportLookups:
-    """Name → records tables, each loaded with one query the first time a widget needs it.
+    """Name → records tables, each loaded with one query the first time a widget needs it
+    (the widget says how: `ReferenceWidget.build_table`).
 
     Units and people are reference data anyone may name. Agreements and meetings are
     records: given a user, the tables hold only those the user may see, so a row cannot
@@ -205,74 +202,29 @@ class ImportLookups:
         self._close = {}
         self._suggested = {}
 
-    def suggestions(self, table: str, key: str) -> list:
+    def table(self, widget) -> dict:
+        if widget.table not in self._tables:
+            self._tables[widget.table] = widget.build_table(self)
+        return self._tables[widget.table]
+
+    def suggestions(self, widget, key: str) -> list:
         """Distinct records whose names are close to `key`, searched once per name and for
         at most `MAX_SUGGESTED_NAMES` names per import (a file of thousands of unknown names
         is answered in seconds; the rest get no suggestion)."""
-        if (table, key) not in self._suggested:
+        if (widget.table, key) not in self._suggested:
             if len(self._suggested) >= MAX_SUGGESTED_NAMES:
                 return []
-            names = getattr(self, table)
-            if table not in self._close:
-                self._close[table] = CloseNames(names)
+            names = self.table(widget)
+            if widget.table not in self._close:
+                self._close[widget.table] = CloseNames(names)
             found = []
-            for name in self._close[table](key):
+            for name in self._close[widget.table](key):
                 found += [record for record in names[name] if record not in found]
-            self._suggested[(table, key)] = found[:MAX_SUGGESTIONS]
-        return self._suggested[(table, key)]
+            self._suggested[(widget.table, key)] = found[:MAX_SUGGESTIONS]
+        return self._suggested[(widget.table, key)]
 
     def visible(self, queryset):
         return queryset if self.user is None else visible_to(queryset, self.user)
-
-    def _table(self, name, build):
-        if name not in self._tables:
-            self._tables[name] = build()
-        return self._tables[name]
-
-    @property
-    def units(self):
-        def build():
-            full, other = defaultdict(list), defaultdict(list)
-            for unit in Unit.objects.all():
-                full_key = unit_key(unit.full_name)
-                full[full_key].append(unit)
-                for key in unit_keys(unit) - {full_key}:
-                    other[key].append(unit)
-            # A full name always wins over somebody's identical short name.
-            return {**other, **full}
-
-        return self._table("units", build)
-
-    @property
-    def people(self):
-        def build():
-            table = defaultdict(list)
-            for person in Person.objects.select_related("unit"):
-                table[fold(person.full_name)].append(person)
-            return dict(table)
-
-        return self._table("people", build)
-
-    @property
-    def agreements(self):
-        def build():
-            table = defaultdict(list)
-            for agreement in self.visible(AgreementModel.objects.all()):
-                table[agreement_key(agreement.number)].append(agreement)
-            return dict(table)
-
-        return self._table("agreements", build)
-
-    @property
-    def meetings(self):
-        def build():
-            table = defaultdict(list)
-            for meeting in self.visible(Meeting.objects.all()):
-                table[fold(meeting.title)].append(meeting)
-                table[fold(str(meeting))].append(meeting)
-            return dict(table)
-
-        return self._table("meetings", build)
 
 
 @dataclass(slots=True)
@@ -488,21 +440,36 @@ class Importer:
                 found[col] = encoding
         return found
 
-    # Units and agreements may name a parent or predecessor defined further down the file.
-    SELF_REFERENCE_NAMES = {Unit: ("full_name", fold), AgreementModel: ("number", agreement_key)}
+    # A record may name another of the same file (a unit its parent or successor, an
+    # agreement the one it supersedes), defined further down: by the name of its kind.
+
+    def self_widget(self, column: Column):
+        """The column's reference widget when it names records of the imported kind."""
+        widget = column.widget.inner if column.is_many else column.widget
+        return widget if getattr(widget, "model", None) is self.model else None
 
     def is_self_reference(self, column: Column) -> bool:
-        widget = column.widget.inner if column.is_many else column.widget
-        table = getattr(widget, "table", None)
-        return self.model in self.SELF_REFERENCE_NAMES and table in ("units", "agreements")
+        return self.self_widget(column) is not None
 
     def self_key(self, raw) -> str:
-        return self.SELF_REFERENCE_NAMES[self.model][1](clean_text(str(raw or "")))
+        return self.name_key(clean_text(str(raw or "")))
+
+    @property
+    def self_named_by(self) -> str | None:
+        """The column naming this kind's records in others' files, when a column refers
+        to the kind itself."""
+        if not any(self.is_self_reference(column) for column in self.columns):
+            return None
+        return kinds.for_model(self.model).named_by[0]
+
+    def name_key(self, text: str) -> str:
+        widget = next(w for w in map(self.self_widget, self.columns) if w is not None)
+        return widget.key(text)
 
     def names_in_file(self, sheet, header_row, matched) -> set[str]:
-        if self.model not in self.SELF_REFERENCE_NAMES:
+        attribute = self.self_named_by
+        if attribute is None:
             return set()
-        attribute = self.SELF_REFERENCE_NAMES[self.model][0]
         cols = [col for col, column in matched.items() if column.attribute == attribute]
         return {
             self.self_key(row[cols[0]])
@@ -524,9 +491,7 @@ class Importer:
                     value = value.pk
             if value is None or value == "":
                 return None
-            if isinstance(value, str):
-                value = agreement_key(value) if name == "number" else value.lower()
-            parts.append(value)
+            parts.append(self.column_for(name).widget.key_of(value))
         return tuple(parts)
 
     def existing_records(self, rows: list[ParsedRow]):
@@ -641,12 +606,12 @@ class Importer:
         """Apply each row's values to its record (new or existing) and validate it."""
         many_present = [c for c in self.columns if c.attribute in present and c.is_many]
         current_many = self.current_many(rows, many_present)
-        carried = self.carried_over_sources(rows)
+        numbered = self.numbered_records(rows)
         live = [row for row in rows if not row.outcome.problems]
         for row in live:
             row.instance = row.instance or self.model()
             row.before = model_values(row.instance) if row.instance.pk else {}
-            self.apply(row, current_many, carried)
+            self.apply(row, current_many, numbered)
         self.resolve_pending(live)
         for row in live:
             if row.outcome.problems:
@@ -672,7 +637,7 @@ class Importer:
         self.check_versions(live)
         self.check_unique(live)
 
-    def apply(self, row: ParsedRow, current_many, carried):
+    def apply(self, row: ParsedRow, current_many, numbered):
         instance = row.instance
         for attribute, value in row.values.items():
             if attribute.startswith("_") or attribute in ("id", VERSION):
@@ -682,12 +647,14 @@ class Importer:
                 if instance.pk is None or {obj.pk for obj in value} != old:
                     row.changed.add(attribute)
                 continue
-            if attribute == "carried_over_from" and value:
-                source = carried.get(value)
+            if attribute in numbered and value:
+                source = numbered[attribute].get(value)
                 if source is None:
+                    model = self.model._meta.get_field(attribute).related_model
                     row.outcome.problems.append(
                         Problem(
-                            _("No follow-up item has the number %(id)s.") % {"id": value},
+                            _("No %(record)s has the number %(id)s.")
+                            % {"record": model._meta.verbose_name, "id": value},
                             row.outcome.row,
                             self.header_for(attribute),
                             str(value),
@@ -696,23 +663,16 @@ class Importer:
                     continue
                 value = source
             setattr(instance, attribute, value)
-        if self.model is AgreementModel:
-            both = set(row.values.get("lead_units", ())) & set(row.values.get("party_units", ()))
-            if both:
-                row.outcome.problems.append(
-                    Problem(
-                        _("%(units)s cannot be both a lead unit and another party.")
-                        % {"units": ", ".join(unit.full_name for unit in both)},
-                        row.outcome.row,
-                        self.header_for("party_units"),
-                    )
-                )
+        for attribute, message in self.resource_class.row_problems(row.values):
+            row.outcome.problems.append(
+                Problem(message, row.outcome.row, self.header_for(attribute))
+            )
 
     def resolve_pending(self, rows: list[ParsedRow]):
         """Point references to records defined elsewhere in the same file at those records."""
-        if self.model not in self.SELF_REFERENCE_NAMES:
+        attribute = self.self_named_by
+        if attribute is None:
             return
-        attribute = self.SELF_REFERENCE_NAMES[self.model][0]
         by_name = {}
         for row in rows:
             name = row.values.get(attribute)
@@ -964,19 +924,27 @@ class Importer:
     def many_pairs(self, attribute, pks):
         if not pks:
             return []
-        if self.model is AgreementModel and attribute in PARTY_ROLES:
-            return AgreementParty.objects.filter(
-                agreement_id__in=pks, role=PARTY_ROLES[attribute]
-            ).values_list("agreement_id", "unit_id")
+        link = self.column_for(attribute).link
+        if link is not None:
+            return link.model.objects.filter(
+                **{f"{link.owner}_id__in": pks}, **link.where
+            ).values_list(f"{link.owner}_id", f"{link.target}_id")
         through = self.model._meta.get_field(attribute).remote_field.through
         owner, target = m2m_columns(self.model, attribute)
         return through.objects.filter(**{f"{owner}__in": pks}).values_list(owner, target)
 
-    def carried_over_sources(self, rows) -> dict:
-        if self.model is not FollowUp:
-            return {}
-        ids = {row.values.get("carried_over_from") for row in rows} - {None}
-        return self.lookups.visible(FollowUp.objects.all()).in_bulk(ids) if ids else {}
+    def numbered_records(self, rows) -> dict:
+        """The records named by number in relation columns (an item carried over from),
+        among those the user may see: attribute → {number: record}, one query each."""
+        found = {}
+        for column in self.columns:
+            if column.attribute == "id" or not isinstance(column.widget, RecordIdWidget):
+                continue
+            model = self.model._meta.get_field(column.attribute).related_model
+            ids = {row.values.get(column.attribute) for row in rows} - {None}
+            records = self.lookups.visible(model.objects.all())
+            found[column.attribute] = records.in_bulk(ids) if ids else {}
+        return found
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -1020,12 +988,14 @@ class Importer:
     def write_many(self, rows, present):
         """Replace the related sets a row changed (coordinating units, parties, ...)."""
         written = [row for row in rows if row.outcome.status in (NEW, UPDATED)]
-        if self.model is AgreementModel:
-            self.write_parties(written, present)
+        links = defaultdict(list)
         for column in self.columns:
-            if not column.is_many or column.attribute not in present:
-                continue
-            if self.model is AgreementModel and column.attribute in PARTY_ROLES:
+            if column.link is not None:
+                links[column.link.model].append(column)
+        for columns in links.values():
+            self.write_links(written, present, columns)
+        for column in self.columns:
+            if not column.is_many or column.attribute not in present or column.link:
                 continue
             targets = [row for row in written if column.attribute in row.changed]
             if not targets:
@@ -1045,32 +1015,47 @@ class Importer:
                 for obj in row.values[column.attribute]
             )
 
-    def write_parties(self, written, present):
-        """An agreement's lead units and other parties share one table: rewrite both at once."""
-        columns = [name for name in PARTY_ROLES if name in present]
-        targets = [row for row in written if row.changed & set(columns)]
+    def write_links(self, written, present, columns):
+        """Columns sharing one link table (an agreement's lead units and other parties):
+        rewrite each changed record's links at once, keeping those of absent columns."""
+        link_model = columns[0].link.model
+        owner = f"{columns[0].link.owner}_id"
+        targets = [row for row in written if row.changed & {c.attribute for c in columns}]
         if not targets:
             return
-        kept = defaultdict(list)
         updated = [row.instance.pk for row in targets if row.outcome.status == UPDATED]
-        for party in AgreementParty.objects.filter(agreement_id__in=updated):
-            kept[party.agreement_id].append(party)
-        AgreementParty.objects.filter(agreement_id__in=updated).delete()
-        links = []
+        kept = defaultdict(list)
+        for link in link_model.objects.filter(**{f"{owner}__in": updated}):
+            kept[getattr(link, owner)].append(link)
+        link_model.objects.filter(**{f"{owner}__in": updated}).delete()
+        created = []
         for row in targets:
-            for attribute, role in PARTY_ROLES.items():
-                if attribute in present:
-                    links += [
-                        AgreementParty(agreement=row.instance, unit=unit, role=role)
-                        for unit in row.values[attribute]
+            claimed = []
+            for column in columns:
+                spec = column.link
+                claimed.append(spec.where)
+                if column.attribute in present:
+                    created += [
+                        link_model(**{spec.owner: row.instance, spec.target: obj}, **spec.where)
+                        for obj in row.values[column.attribute]
                     ]
-                else:
-                    links += [
-                        AgreementParty(agreement=row.instance, unit_id=party.unit_id, role=role)
-                        for party in kept[row.instance.pk]
-                        if party.role == role
-                    ]
-        AgreementParty.objects.bulk_create(links)
+            # Links no present column rewrites stay as they were.
+            created += [
+                link_model(
+                    **{
+                        field.attname: getattr(old, field.attname)
+                        for field in link_model._meta.concrete_fields
+                        if not field.primary_key
+                    }
+                )
+                for old in kept[row.instance.pk]
+                if not any(
+                    column.attribute in present
+                    and all(getattr(old, key) == value for key, value in column.link.where.items())
+                    for column in columns
+                )
+            ]
+        link_model.objects.bulk_create(created)
 
     def log(self, new, updated):
         message = _("Imported from a spreadsheet.")
@@ -1116,9 +1101,6 @@ class Importer:
             if not report.has_errors:
                 self.write(rows, present)
                 report.written = True
-
-
-PARTY_ROLES = {"lead_units": "lead", "party_units": "party"}
 
 
 def serialize_imports(model) -> None:

@@ -9,6 +9,8 @@ offices commonly use. `Meta.import_id_fields` is the natural key an import upser
 row has no "Mã" (record number).
 """
 
+from dataclasses import dataclass
+
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
@@ -25,6 +27,22 @@ from coordination.widgets import (
 YEAR = {"minimum": YEAR_MIN, "maximum": YEAR_MAX}
 
 
+@dataclass(frozen=True)
+class Link:
+    """Where a many-valued column lives when it is not a many-to-many field: rows of a link
+    table (`model`) from the record (`owner`) to the named records (`target`) that match
+    `where` — an agreement's lead units and other parties share `AgreementParty`, by role."""
+
+    model: type
+    owner: str
+    target: str
+    where: dict
+
+    @property
+    def target_model(self):
+        return self.model._meta.get_field(self.target).related_model
+
+
 class Column(fields.Field):
     """One spreadsheet column bound to a model attribute."""
 
@@ -37,6 +55,7 @@ class Column(fields.Field):
         required: bool = False,
         aliases: tuple[str, ...] = (),
         help_text=None,
+        link: Link | None = None,
     ):
         super().__init__(attribute=attribute, column_name=header, widget=widget)
         # import-export sets column_name to the attribute name; the header is kept apart.
@@ -44,6 +63,7 @@ class Column(fields.Field):
         self.required = required
         self.aliases = aliases
         self.help_text = help_text
+        self.link = link
 
     @property
     def is_many(self) -> bool:
@@ -93,6 +113,11 @@ class RecordResource(resources.ModelResource, metaclass=ColumnsMetaclass):
     unit_columns: dict[str, tuple[str, ...]] = {}
     #: The example row of the downloadable template, by attribute.
     EXAMPLE: dict = {}
+
+    @classmethod
+    def row_problems(cls, values: dict) -> list[tuple[str, str]]:
+        """Rules across a row's columns: (attribute, message) for each one broken."""
+        return []
 
     class Meta:
         abstract = True

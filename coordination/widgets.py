@@ -9,14 +9,16 @@ numbers stay numbers) so that the exported file re-imports unchanged.
 import datetime
 import functools
 import re
+from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from import_export import widgets
 
 from coordination.legacy_text import convert_legacy, fix_legacy
+from coordination.models import Agreement, Meeting, Person, Unit
 from coordination.spreadsheets import unescape_formula
 from coordination.text import clean_text, fold
 
@@ -74,9 +76,18 @@ class CellWidget(widgets.Widget):
     """Base of the project's widgets: empty cells become `empty_value`."""
 
     empty_value = None
+    #: What a cell may hold, as the template workbook's guide explains it.
+    allowed = gettext_lazy("Text")
 
     def __init__(self):
         super().__init__(coerce_to_string=False)
+
+    def allowed_text(self) -> str:
+        return str(self.allowed)
+
+    def key_of(self, value):
+        """How a cleaned value compares in a natural key (text ignores case)."""
+        return value.lower() if isinstance(value, str) else value
 
     def clean(self, value, row=None, **kwargs):
         if is_empty(value):
@@ -122,6 +133,11 @@ class TextWidget(CellWidget):
 class CodeWidget(TextWidget):
     """Document numbers and codes: must be typed as text so leading zeros survive."""
 
+    allowed = gettext_lazy("Text (format the cell as Text to keep leading zeros)")
+
+    def key_of(self, value):
+        return agreement_key(value) if isinstance(value, str) else value
+
     def parse(self, value, notes=None, **kwargs):
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             raise CellError(
@@ -136,6 +152,7 @@ class CodeWidget(TextWidget):
 class BooleanWidget(CellWidget):
     """Yes/no typed as “Có”/“Không”, “x”, 1/0, yes/no or true/false."""
 
+    allowed = gettext_lazy("Có or Không")
     TRUE = {"co", "x", "1", "yes", "true", "dung", "dang hoat dong"}
     FALSE = {"khong", "0", "no", "false", "sai", "ngung hoat dong"}
 
@@ -163,6 +180,8 @@ class BooleanWidget(CellWidget):
 
 class IntegerWidget(CellWidget):
     """Whole numbers (years, percentages) typed as numbers or as text."""
+
+    allowed = gettext_lazy("A whole number")
 
     def __init__(self, *, minimum: int | None = None, maximum: int | None = None):
         super().__init__()
@@ -193,6 +212,8 @@ class IntegerWidget(CellWidget):
 class DecimalWidget(CellWidget):
     """Numbers with a Vietnamese decimal comma ("99,7") or a point, and an optional "%"."""
 
+    allowed = gettext_lazy("A number; the decimal comma or point are both accepted")
+
     def parse(self, value, **kwargs):
         if isinstance(value, bool):
             raise CellError(_("Not a number."))
@@ -219,6 +240,8 @@ class DecimalWidget(CellWidget):
 
 class DateWidget(CellWidget):
     """Dates as real Excel dates, Excel serial numbers, dd/mm/yyyy (also - and .) or ISO."""
+
+    allowed = gettext_lazy("A date: dd/mm/yyyy, or an Excel date")
 
     def parse(self, value, **kwargs):
         if isinstance(value, datetime.datetime):
@@ -265,6 +288,9 @@ class ChoiceWidget(CellWidget):
         self._keys = {}
         self._codes = {}
 
+    def allowed_text(self) -> str:
+        return "; ".join(f"{choice.label} ({choice.value})" for choice in self.choices)
+
     def keys(self) -> dict[str, str]:
         """Folded code and label → code, for the active language (labels are translated)."""
         language = translation.get_language()
@@ -301,7 +327,8 @@ class ChoiceWidget(CellWidget):
 class ReferenceWidget(CellWidget):
     """A related record named in the sheet, found through the import's lookup tables."""
 
-    #: The attribute of `ImportLookups` holding this model's table.
+    #: The model named, and the attribute of `ImportLookups` holding its table.
+    model = None
     table = ""
     not_found = ""
 
@@ -322,7 +349,7 @@ class ReferenceWidget(CellWidget):
     def find(self, text, lookups, row_values):
         """The one record named `text` in `lookups` (an `ImportLookups`), or a CellError
         that suggests close names."""
-        matches = self.match(text, getattr(lookups, self.table), row_values)
+        matches = self.match(text, lookups.table(self), row_values)
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -334,7 +361,7 @@ class ReferenceWidget(CellWidget):
                 }
             )
         message = self.not_found % {"value": shorten(text)}
-        close = lookups.suggestions(self.table, self.key(text))
+        close = lookups.suggestions(self, self.key(text))
         if close:
             names = "; ".join(self.describe(record) for record in close)
             message = f"{message} " + _("Did you mean: %(names)s?") % {"names": names}
@@ -342,6 +369,21 @@ class ReferenceWidget(CellWidget):
 
     def key(self, text: str) -> str:
         return fold(text)
+
+    def build_table(self, lookups) -> dict[str, list]:
+        """Name key → the records of `model` with that name, for one import (one query)."""
+        table = defaultdict(list)
+        for record in self.candidates(lookups):
+            for key in self.keys_of(record):
+                table[key].append(record)
+        return dict(table)
+
+    def candidates(self, lookups):
+        """The records a row may name: those the importing user may see."""
+        return lookups.visible(self.model._default_manager.all())
+
+    def keys_of(self, record) -> set[str]:
+        return {self.key(self.describe(record))}
 
     def narrow(self, matches, row_values):
         return matches
@@ -356,10 +398,22 @@ class ReferenceWidget(CellWidget):
 class UnitWidget(ReferenceWidget):
     """A unit by full or short name, ignoring case, diacritics, spacing and abbreviations."""
 
+    model = Unit
+    allowed = gettext_lazy("A unit's full or short name")
     table = "units"
 
     def key(self, text):
         return unit_key(text)
+
+    def build_table(self, lookups) -> dict[str, list]:
+        full, other = defaultdict(list), defaultdict(list)
+        for unit in Unit.objects.all():  # reference data: every unit may be named
+            full_key = unit_key(unit.full_name)
+            full[full_key].append(unit)
+            for key in unit_keys(unit) - {full_key}:
+                other[key].append(unit)
+        # A full name always wins over somebody's identical short name.
+        return {**other, **full}
 
     @property
     def not_found(self):
@@ -378,11 +432,16 @@ class UnitWidget(ReferenceWidget):
 class PersonWidget(ReferenceWidget):
     """A person by name; when names repeat, the row's unit decides."""
 
+    model = Person
+    allowed = gettext_lazy("A person's full name")
     table = "people"
 
     @property
     def not_found(self):
         return _("Unknown person “%(value)s”.")
+
+    def candidates(self, lookups):
+        return Person.objects.select_related("unit")  # reference data, as units
 
     def narrow(self, matches, row_values):
         unit = row_values.get("unit")
@@ -395,6 +454,8 @@ class PersonWidget(ReferenceWidget):
 class AgreementWidget(ReferenceWidget):
     """An agreement by its number, ignoring case and spacing."""
 
+    model = Agreement
+    allowed = gettext_lazy("An agreement's number")
     table = "agreements"
 
     @property
@@ -411,6 +472,8 @@ class AgreementWidget(ReferenceWidget):
 class MeetingWidget(ReferenceWidget):
     """A meeting by its title, or by “title (dd/mm/yyyy)” as exported."""
 
+    model = Meeting
+    allowed = gettext_lazy("A meeting's title")
     table = "meetings"
 
     @property
@@ -420,11 +483,16 @@ class MeetingWidget(ReferenceWidget):
     def describe(self, obj):
         return str(obj)
 
+    def keys_of(self, record) -> set[str]:
+        # “title (dd/mm/yyyy)” as exported, or the title alone when it is unique.
+        return {self.key(record.title), self.key(str(record))}
+
 
 class ManyWidget(CellWidget):
     """Several records in one cell, one per line or separated by “;”."""
 
     empty_value = ()
+    allowed = gettext_lazy("Several names, one per line or separated by “;”")
 
     def __init__(self, inner: ReferenceWidget):
         super().__init__()
@@ -433,7 +501,7 @@ class ManyWidget(CellWidget):
     def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
         found, errors, unshown = [], [], 0
         row_values = row_values or {}
-        table = getattr(lookups, self.inner.table)
+        table = lookups.table(self.inner)
         for name in LIST_SEPARATORS.split(to_unicode(unescape_formula(str(value)), notes)):
             name = clean_text(name)
             if not name:
@@ -467,7 +535,10 @@ class ManyWidget(CellWidget):
 
 
 class RecordIdWidget(IntegerWidget):
-    """The system's own record number (“Mã”): present, it names the record to update."""
+    """The system's own record number (“Mã”): present, it names the record to update; in
+    a column of a relation, it names the related record (an item carried over from)."""
+
+    allowed = gettext_lazy("A record number from an export")
 
     def __init__(self):
         super().__init__(minimum=1)

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
-from coordination.choices import AgreementKind, AgreementStatus
+from coordination.choices import AgreementKind, AgreementStatus, PartyRole
 from coordination.filters import RecordFilterSet, UnitRole, YearFilter, sort_filter
 from coordination.models import Agreement, AgreementParty
-from coordination.resources import YEAR, Column, RecordResource, text
+from coordination.resources import YEAR, Column, Link, RecordResource, text
 from coordination.tables import Cell, ListColumn, last_change_cell, show_date, unit_name
 from coordination.widgets import (
     AgreementWidget,
@@ -40,6 +40,7 @@ class AgreementResource(RecordResource):
     lead_units = Column(
         "lead_units",
         ManyWidget(UnitWidget()),
+        link=Link(AgreementParty, "agreement", "unit", {"role": PartyRole.LEAD}),
         header=_("Lead units"),
         aliases=("Cơ quan chủ trì",),
         help_text=_("The units that lead the agreement, one per line or separated by “;”."),
@@ -47,6 +48,7 @@ class AgreementResource(RecordResource):
     party_units = Column(
         "party_units",
         ManyWidget(UnitWidget()),
+        link=Link(AgreementParty, "agreement", "unit", {"role": PartyRole.PARTY}),
         header=_("Other parties"),
         aliases=("Đơn vị tham gia", "Các bên tham gia", "Đơn vị phối hợp"),
         help_text=_("The other units that signed, one per line or separated by “;”."),
@@ -57,6 +59,16 @@ class AgreementResource(RecordResource):
 
     # The model's `parties` are written in two columns, by role.
     unit_columns = {"parties": ("lead_units", "party_units")}
+
+    @classmethod
+    def row_problems(cls, values: dict) -> list[tuple[str, str]]:
+        both = set(values.get("lead_units", ())) & set(values.get("party_units", ()))
+        if not both:
+            return []
+        message = _("%(units)s cannot be both a lead unit and another party.") % {
+            "units": ", ".join(unit.full_name for unit in both)
+        }
+        return [("party_units", message)]
 
     EXAMPLE = {
         "number": "01/QCPH-UBND-MTTQ",
