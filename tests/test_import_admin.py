@@ -341,7 +341,7 @@ def test_confirm_reuses_the_cells_the_preview_read(scope, upload_dir, monkeypatc
     def no_second_read(*args, **kwargs):
         raise AssertionError("the confirmation read the file again")
 
-    monkeypatch.setattr(importing, "read_workbook", no_second_read)
+    monkeypatch.setattr(importing.importer, "read_workbook", no_second_read)
     response = client.post(url("task", "process_import"), {"token": token})
     assert response.status_code == 302
     assert Task.objects.filter(content="Nhiệm vụ đọc một lần").exists()

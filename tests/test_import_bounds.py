@@ -15,8 +15,9 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.translation import ngettext
 
-from coordination import importing, suggestions
-from coordination.importing import MAX_SUGGESTED_NAMES, PROBLEMS_LISTED, import_records
+from coordination import suggestions
+from coordination.importing import PROBLEMS_LISTED, import_records, reading
+from coordination.importing.lookups import MAX_SUGGESTED_NAMES
 from coordination.models import Unit
 from coordination.suggestions import CloseNames
 from coordination.text import fold
@@ -71,7 +72,7 @@ def test_a_cell_of_thousands_of_unknown_units_reports_a_few_and_counts_the_rest(
     prefix, _count = more.split("%(count)d")
     assert prefix in message and int(message.rsplit(prefix, 1)[1].split()[0]) > 1000
     assert len(message) < 3000
-    assert len(report.problems[0].value) <= importing.SHOWN_VALUE
+    assert len(report.problems[0].value) <= reading.SHOWN_VALUE
     # The same five shown names in every row: each searched once.
     assert len(searches) == MAX_CELL_ERRORS
     assert db_state() == before
@@ -106,7 +107,7 @@ def test_long_values_are_shortened_in_messages(world):
     )
     [problem] = report.problems
     assert len(problem.message) < SHOWN_CHARS + 200
-    assert len(problem.value) <= importing.SHOWN_VALUE
+    assert len(problem.value) <= reading.SHOWN_VALUE
 
 
 def test_the_preview_page_of_such_a_file_stays_small(world):

@@ -1,0 +1,174 @@
+"""One import of one file for one kind: the steps in order, and `import_records()`."""
+
+import gc
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from coordination import kinds
+from coordination.importing.checks import Checks
+from coordination.importing.lookups import ImportLookups
+from coordination.importing.matching import Matching
+from coordination.importing.reading import HEADER_SCAN_ROWS, Reading
+from coordination.importing.report import ERROR, ImportReport
+from coordination.importing.writing import Writing, serialize_imports
+from coordination.resources import RecordResource
+from coordination.scoping import allowed_unit_ids, owning_paths
+from coordination.spreadsheets import (
+    Sheet,
+    SpreadsheetError,
+    dump_sheets,
+    load_sheets,
+    read_workbook,
+    too_many_rows,
+)
+from coordination.widgets import (
+    BooleanWidget,
+    ChoiceWidget,
+    DateWidget,
+    IntegerWidget,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Importer(Reading, Matching, Checks, Writing):
+    """One import of one file for one kind of record (see the module docstring)."""
+
+    def __init__(
+        self, resource_class: type[RecordResource], *, user=None, progress=None, file_name=""
+    ):
+        self.resource_class = resource_class
+        self.file_name = file_name
+        self.model = resource_class._meta.model
+        self.columns = resource_class.columns()
+        self.user = user
+        self.allowed = allowed_unit_ids(user) if user is not None else None
+        # The columns naming the units a row belongs to: its kind's owners, asked of scoping
+        # ("self": a unit is its own owner).
+        self.scope_attributes = [
+            attribute
+            for path in owning_paths(self.model)
+            for attribute in (
+                ("self",) if path == "pk" else resource_class.unit_columns.get(path, (path,))
+            )
+        ]
+        self.progress: Callable[[int, int], None] | None = progress
+        self.lookups = ImportLookups(user)
+        self.by_attribute = {column.attribute: column for column in self.columns}
+        # Fields whose widgets already checked type, range and choice: clean_fields() skips
+        # them, as it skips relations (found through the lookup tables, no query per row).
+        self.unchecked = [
+            model_field.name
+            for model_field in self.model._meta.get_fields()
+            if model_field.is_relation
+            or not getattr(model_field, "concrete", False)
+            or isinstance(
+                getattr(self.by_attribute.get(model_field.name), "widget", None),
+                DateWidget | IntegerWidget | ChoiceWidget | BooleanWidget,
+            )
+        ]
+
+    # -- the whole run -----------------------------------------------------------------------
+
+    def run(self, sheets: list[Sheet], report: ImportReport, *, dry_run: bool):
+        located = self.locate(sheets, report)
+        if located is None or report.file_errors:
+            return
+        sheet, header_row, matched = located
+        present = {column.attribute for column in matched.values()}
+
+        def process():
+            rows = self.parse_rows(sheet, header_row, matched)
+            # The raw cells are no longer needed: free them before the records are built.
+            sheet.rows.clear()
+            if len(rows) > settings.IMPORT_MAX_ROWS:
+                raise too_many_rows(sheet.name, len(rows), settings.IMPORT_MAX_ROWS)
+            self.match(rows)
+            self.build(rows, present)
+            for row in rows:
+                if row.outcome.problems:
+                    row.outcome.status = ERROR
+            report.outcomes = [row.outcome for row in rows]
+            if not rows:
+                report.file_errors.append(_("The sheet has a header row but no data rows."))
+            return rows
+
+        if dry_run:
+            process()
+            return
+        with transaction.atomic():
+            serialize_imports(self.model)
+            rows = process()
+            if not report.has_errors:
+                self.lock_updated(rows)
+            if not report.has_errors:
+                self.write(rows, present)
+                report.written = True
+
+
+def import_records(
+    *,
+    kind: str,
+    data: bytes,
+    file_name: str,
+    user=None,
+    dry_run: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    sheets_data: bytes | None = None,
+    keep_sheets: bool = False,
+) -> ImportReport:
+    """Import one file of `kind` records; write only if `dry_run` is false and nothing is wrong.
+
+    `keep_sheets=True` keeps the cells read from the file in `report.sheets_data`; passing
+    them back as `sheets_data` (the admin's confirmation after its preview) skips reading
+    `data` again. Only the reading is skipped: every row is checked again against the
+    database as it is now.
+    """
+    report = ImportReport(kind=kind, file_name=file_name)
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            if sheets_data is not None:
+                sheets = load_sheets(sheets_data)
+            else:
+                sheets = read_workbook(
+                    data,
+                    filename=file_name,
+                    max_bytes=settings.IMPORT_MAX_BYTES,
+                    # The limit is on data rows; the reader also counts title and header rows.
+                    max_rows=settings.IMPORT_MAX_ROWS + HEADER_SCAN_ROWS,
+                    max_unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES,
+                )
+        except SpreadsheetError as error:
+            report.file_errors.append(str(error))
+            return report
+        if keep_sheets:
+            report.sheets_data = dump_sheets(sheets)
+        resource_class = kinds.get(kind).resource
+        importer = Importer(resource_class, user=user, progress=progress, file_name=file_name)
+        # Tens of thousands of long-lived row objects make the cyclic garbage collector rescan
+        # them again and again (a third of the run); reference counting still frees memory.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            importer.run(sheets, report, dry_run=dry_run)
+        except SpreadsheetError as error:
+            report.outcomes = []
+            report.file_errors.append(str(error))
+        except DatabaseError:
+            logger.exception("Import of %s failed while writing", file_name)
+            report.written = False
+            report.file_errors.append(
+                _(
+                    "The database refused the import (the data may have been changed by someone "
+                    "else meanwhile). Nothing was written; check the file and try again."
+                )
+            )
+        finally:
+            if collecting:
+                gc.enable()
+    return report

@@ -1,0 +1,48 @@
+"""The name tables an import resolves references with, loaded once per import."""
+
+from coordination.scoping import visible_to
+from coordination.suggestions import CloseNames
+
+#: Unknown names of one import for which close matches are searched, and how many each gets.
+MAX_SUGGESTED_NAMES = 200
+MAX_SUGGESTIONS = 3
+
+
+class ImportLookups:
+    """Name → records tables, each loaded with one query the first time a widget needs it
+    (the widget says how: `ReferenceWidget.build_table`).
+
+    Units and people are reference data anyone may name. Agreements and meetings are
+    records: given a user, the tables hold only those the user may see, so a row cannot
+    link to (or even confirm the existence of) another unit's record.
+    """
+
+    def __init__(self, user=None):
+        self.user = user
+        self._tables = {}
+        self._close = {}
+        self._suggested = {}
+
+    def table(self, widget) -> dict:
+        if widget.table not in self._tables:
+            self._tables[widget.table] = widget.build_table(self)
+        return self._tables[widget.table]
+
+    def suggestions(self, widget, key: str) -> list:
+        """Distinct records whose names are close to `key`, searched once per name and for
+        at most `MAX_SUGGESTED_NAMES` names per import (a file of thousands of unknown names
+        is answered in seconds; the rest get no suggestion)."""
+        if (widget.table, key) not in self._suggested:
+            if len(self._suggested) >= MAX_SUGGESTED_NAMES:
+                return []
+            names = self.table(widget)
+            if widget.table not in self._close:
+                self._close[widget.table] = CloseNames(names)
+            found = []
+            for name in self._close[widget.table](key):
+                found += [record for record in names[name] if record not in found]
+            self._suggested[(widget.table, key)] = found[:MAX_SUGGESTIONS]
+        return self._suggested[(widget.table, key)]
+
+    def visible(self, queryset):
+        return queryset if self.user is None else visible_to(queryset, self.user)

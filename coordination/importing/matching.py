@@ -1,0 +1,268 @@
+"""Matching rows to records (record number, else natural key) and building the records."""
+
+from collections import defaultdict
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
+from django.utils.translation import gettext as _
+
+from coordination.constraints import violated_checks
+from coordination.importing.checks import VERSION
+from coordination.importing.report import UNCHANGED, UPDATED, ParsedRow, Problem
+from coordination.models.base import SEARCH_TEXT
+from coordination.resources import Column
+
+LABELLED_ROWS = 200
+
+
+class Matching:
+    """Finding each row's record and applying the row to it (`Importer`)."""
+
+    # -- matching and validating ------------------------------------------------------------
+
+    def natural_key(self, source, from_instance=False):
+        parts = []
+        for name in self.resource_class._meta.import_id_fields:
+            if from_instance:
+                model_field = self.model._meta.get_field(name)
+                value = getattr(source, model_field.attname)
+            else:
+                value = source.get(name)
+                if isinstance(value, models.Model):
+                    value = value.pk
+            if value is None or value == "":
+                return None
+            parts.append(self.column_for(name).widget.key_of(value))
+        return tuple(parts)
+
+    def existing_records(self, rows: list[ParsedRow]):
+        """The records the file may name, by id and by natural key (all matches of a key).
+
+        Only records the user may see are candidates: for unit staff an import behaves
+        exactly as if other units' records did not exist, so no message can tell a hidden
+        record from a missing one.
+        """
+        candidates = self.lookups.visible(self.model.objects.all())
+        ids = {row.values["id"] for row in rows if row.values.get("id")}
+        by_id = candidates.in_bulk(ids) if ids else {}
+        filters = {}
+        for name in self.resource_class._meta.import_id_fields:
+            model_field = self.model._meta.get_field(name)
+            if isinstance(model_field, models.CharField | models.TextField):
+                continue
+            values = {row.values.get(name) for row in rows} - {None}
+            values = {value.pk if isinstance(value, models.Model) else value for value in values}
+            filters[f"{model_field.attname}__in"] = values
+        by_key = defaultdict(list)
+        for record in candidates.filter(**filters).order_by("pk") if rows else ():
+            key = self.natural_key(record, from_instance=True)
+            if key is not None:
+                by_key[key].append(record)
+        for matches in by_key.values():
+            by_id.update({record.pk: record for record in matches})
+        return by_id, by_key
+
+    def match(self, rows: list[ParsedRow]):
+        by_id, by_key = self.existing_records(rows)
+        seen_ids, seen_keys = {}, {}
+        id_header = str(self.resource_class.fields["id"].column_name)
+        for row in rows:
+            if row.outcome.problems:
+                continue
+            record_id = row.values.get("id")
+            key = self.natural_key(row.values)
+            if record_id:
+                row.instance = by_id.get(record_id)
+                if row.instance is None:
+                    row.outcome.problems.append(
+                        Problem(
+                            _("No record has the number %(id)s.") % {"id": record_id},
+                            row.outcome.row,
+                            id_header,
+                            str(record_id),
+                        )
+                    )
+                    continue
+            elif key is not None and key in by_key:
+                matches = by_key[key]
+                if len(matches) > 1:
+                    row.outcome.problems.append(
+                        Problem(
+                            _(
+                                "%(count)d records match this row (%(key)s): add the "
+                                "“%(column)s” column of an export to say which one."
+                            )
+                            % {
+                                "count": len(matches),
+                                "key": self.key_headers(),
+                                "column": id_header,
+                            },
+                            row.outcome.row,
+                        )
+                    )
+                    continue
+                row.instance = matches[0]
+            duplicate_of = seen_ids.get(row.instance.pk) if row.instance else None
+            if duplicate_of is None and key is not None:
+                duplicate_of = seen_keys.get(key)
+            if duplicate_of is not None:
+                row.outcome.problems.append(
+                    Problem(
+                        _("Rows %(first)d and %(second)d describe the same record (%(key)s).")
+                        % {
+                            "first": duplicate_of,
+                            "second": row.outcome.row,
+                            "key": self.key_headers(),
+                        },
+                        row.outcome.row,
+                    )
+                )
+                continue
+            if row.instance is not None:
+                seen_ids[row.instance.pk] = row.outcome.row
+            if key is not None:
+                seen_keys[key] = row.outcome.row
+
+    def key_headers(self) -> str:
+        return ", ".join(
+            str(self.column_for(name).column_name)
+            for name in self.resource_class._meta.import_id_fields
+        )
+
+    def column_for(self, attribute: str) -> Column | None:
+        return self.by_attribute.get(attribute)
+
+    def header_for(self, attribute: str) -> str:
+        column = self.column_for(attribute)
+        if column is not None:
+            return str(column.column_name)
+        if attribute == NON_FIELD_ERRORS:
+            return ""
+        try:
+            return str(self.model._meta.get_field(attribute).verbose_name)
+        except Exception:
+            return attribute
+
+    def build(self, rows: list[ParsedRow], present: set[str]):
+        """Apply each row's values to its record (new or existing) and validate it."""
+        many_present = [c for c in self.columns if c.attribute in present and c.is_many]
+        current_many = self.current_many(rows, many_present)
+        numbered = self.numbered_records(rows)
+        live = [row for row in rows if not row.outcome.problems]
+        for row in live:
+            row.instance = row.instance or self.model()
+            row.before = model_values(row.instance) if row.instance.pk else {}
+            self.apply(row, current_many, numbered)
+        self.resolve_pending(live)
+        for row in live:
+            if row.outcome.problems:
+                continue
+            instance = row.instance
+            instance.prepare_for_save()
+            if instance.pk:
+                after = model_values(instance)
+                row.changed |= {name for name, value in after.items() if row.before[name] != value}
+                row.outcome.status = UPDATED if row.changed else UNCHANGED
+        # Scope first: a row the user may not import is refused for that alone, before any
+        # check (fields, version, uniqueness) whose answer could describe a record.
+        self.check_scope(live, current_many)
+        labelled = 0
+        for row in live:
+            if row.outcome.problems:
+                continue
+            self.validate(row)
+            # Only the preview's first rows show a label; 100,000 of them cost 20 MB.
+            if not row.outcome.problems and labelled < LABELLED_ROWS:
+                row.outcome.label = str(row.instance)
+                labelled += 1
+        self.check_versions(live)
+        self.check_unique(live)
+
+    def apply(self, row: ParsedRow, current_many, numbered):
+        instance = row.instance
+        for attribute, value in row.values.items():
+            if attribute.startswith("_") or attribute in ("id", VERSION):
+                continue
+            if self.is_many(attribute):
+                old = current_many.get((instance.pk, attribute), set())
+                if instance.pk is None or {obj.pk for obj in value} != old:
+                    row.changed.add(attribute)
+                continue
+            if attribute in numbered and value:
+                source = numbered[attribute].get(value)
+                if source is None:
+                    model = self.model._meta.get_field(attribute).related_model
+                    row.outcome.problems.append(
+                        Problem(
+                            _("No %(record)s has the number %(id)s.")
+                            % {"record": model._meta.verbose_name, "id": value},
+                            row.outcome.row,
+                            self.header_for(attribute),
+                            str(value),
+                        )
+                    )
+                    continue
+                value = source
+            setattr(instance, attribute, value)
+        for attribute, message in self.resource_class.row_problems(row.values):
+            row.outcome.problems.append(
+                Problem(message, row.outcome.row, self.header_for(attribute))
+            )
+
+    def resolve_pending(self, rows: list[ParsedRow]):
+        """Point references to records defined elsewhere in the same file at those records."""
+        attribute = self.self_named_by
+        if attribute is None:
+            return
+        by_name = {}
+        for row in rows:
+            name = row.values.get(attribute)
+            if name and not row.outcome.problems:
+                by_name.setdefault(self.self_key(name), row.instance)
+        for row in rows:
+            for reference, key in row.pending.items():
+                target = by_name.get(key)
+                if target is None:
+                    row.outcome.problems.append(
+                        Problem(
+                            _("“%(value)s” is neither in the system nor a valid row of this file.")
+                            % {"value": key},
+                            row.outcome.row,
+                            self.header_for(reference),
+                        )
+                    )
+                    continue
+                setattr(row.instance, reference, target)
+
+    def validate(self, row: ParsedRow):
+        instance = row.instance
+        errors = {}
+        for step in (
+            lambda: instance.clean_fields(exclude=self.unchecked),
+            instance.clean,
+        ):
+            try:
+                step()
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        for constraint in violated_checks(instance):
+            errors.setdefault(constraint.error_field or NON_FIELD_ERRORS, []).append(
+                constraint.get_violation_error_message()
+            )
+        for attribute, messages in errors.items():
+            for message in messages:
+                text = (
+                    " ".join(message.messages) if isinstance(message, ValidationError) else message
+                )
+                row.outcome.problems.append(
+                    Problem(str(text), row.outcome.row, self.header_for(attribute))
+                )
+
+
+def model_values(instance) -> dict:
+    return {
+        model_field.attname: getattr(instance, model_field.attname)
+        for model_field in instance._meta.concrete_fields
+        # search_text follows the text fields: derived, never a change of its own.
+        if model_field.name not in ("created_at", "updated_at", SEARCH_TEXT)
+    }
