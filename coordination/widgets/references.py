@@ -1,0 +1,227 @@
+"""Cells that name other records: a unit, a person, an agreement, a meeting, or several."""
+
+import re
+from collections import defaultdict
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from coordination.models import Agreement, Meeting, Person, Unit
+from coordination.spreadsheets import unescape_formula
+from coordination.text import clean_text, fold
+from coordination.widgets.base import CellError, CellWidget, shorten, to_unicode
+from coordination.widgets.names import agreement_key, unit_key, unit_keys
+
+LIST_SEPARATORS = re.compile(r"[;\n]+")
+#: A cell naming thousands of unknown records reports the first few.
+MAX_CELL_ERRORS = 5
+
+
+class ReferenceWidget(CellWidget):
+    """A related record named in the sheet, found through the import's lookup tables."""
+
+    #: The model named, and the attribute of `ImportLookups` holding its table.
+    model = None
+    table = ""
+    not_found = ""
+
+    def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
+        text = clean_text(to_unicode(unescape_formula(str(value)), notes))
+        return self.find(text, lookups, row_values or {})
+
+    def match(self, text, table, row_values) -> list:
+        """The records `text` may name in `table`: one, none, or several the row's other
+        values cannot tell apart."""
+        matches = table.get(self.key(text), [])
+        if len(matches) > 1:
+            narrowed = self.narrow(matches, row_values)
+            if len(narrowed) == 1:
+                return narrowed
+        return matches
+
+    def find(self, text, lookups, row_values):
+        """The one record named `text` in `lookups` (an `ImportLookups`), or a CellError
+        that suggests close names."""
+        matches = self.match(text, lookups.table(self), row_values)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise CellError(
+                _("“%(value)s” matches several records: %(matches)s. Use the full name.")
+                % {
+                    "value": shorten(text),
+                    "matches": "; ".join(self.describe(m) for m in matches[:5]),
+                }
+            )
+        message = self.not_found % {"value": shorten(text)}
+        close = lookups.suggestions(self, self.key(text))
+        if close:
+            names = "; ".join(self.describe(record) for record in close)
+            message = f"{message} " + _("Did you mean: %(names)s?") % {"names": names}
+        raise CellError(message)
+
+    def key(self, text: str) -> str:
+        return fold(text)
+
+    def build_table(self, lookups) -> dict[str, list]:
+        """Name key → the records of `model` with that name, for one import (one query)."""
+        table = defaultdict(list)
+        for record in self.candidates(lookups):
+            for key in self.keys_of(record):
+                table[key].append(record)
+        return dict(table)
+
+    def candidates(self, lookups):
+        """The records a row may name: those the importing user may see."""
+        return lookups.visible(self.model._default_manager.all())
+
+    def keys_of(self, record) -> set[str]:
+        return {self.key(self.describe(record))}
+
+    def narrow(self, matches, row_values):
+        return matches
+
+    def describe(self, obj) -> str:
+        return str(obj)
+
+    def render(self, value, obj=None, **kwargs):
+        return self.describe(value) if value is not None else None
+
+
+class UnitWidget(ReferenceWidget):
+    """A unit by full or short name, ignoring case, diacritics, spacing and abbreviations."""
+
+    model = Unit
+    allowed = gettext_lazy("A unit's full or short name")
+    table = "units"
+
+    def key(self, text):
+        return unit_key(text)
+
+    def build_table(self, lookups) -> dict[str, list]:
+        full, other = defaultdict(list), defaultdict(list)
+        for unit in Unit.objects.all():  # reference data: every unit may be named
+            full_key = unit_key(unit.full_name)
+            full[full_key].append(unit)
+            for key in unit_keys(unit) - {full_key}:
+                other[key].append(unit)
+        # A full name always wins over somebody's identical short name.
+        return {**other, **full}
+
+    @property
+    def not_found(self):
+        return _("Unknown unit “%(value)s”.")
+
+    def narrow(self, matches, row_values):
+        allowed = row_values.get("_allowed_unit_ids")
+        if allowed is not None:
+            return [unit for unit in matches if unit.pk in allowed]
+        return matches
+
+    def describe(self, obj):
+        return obj.full_name
+
+
+class PersonWidget(ReferenceWidget):
+    """A person by name; when names repeat, the row's unit decides."""
+
+    model = Person
+    allowed = gettext_lazy("A person's full name")
+    table = "people"
+
+    @property
+    def not_found(self):
+        return _("Unknown person “%(value)s”.")
+
+    def candidates(self, lookups):
+        return Person.objects.select_related("unit")  # reference data, as units
+
+    def narrow(self, matches, row_values):
+        unit = row_values.get("unit")
+        return [person for person in matches if unit is not None and person.unit_id == unit.pk]
+
+    def describe(self, obj):
+        return obj.full_name
+
+
+class AgreementWidget(ReferenceWidget):
+    """An agreement by its number, ignoring case and spacing."""
+
+    model = Agreement
+    allowed = gettext_lazy("An agreement's number")
+    table = "agreements"
+
+    @property
+    def not_found(self):
+        return _("Unknown agreement number “%(value)s”.")
+
+    def key(self, text):
+        return agreement_key(text)
+
+    def describe(self, obj):
+        return obj.number
+
+
+class MeetingWidget(ReferenceWidget):
+    """A meeting by its title, or by “title (dd/mm/yyyy)” as exported."""
+
+    model = Meeting
+    allowed = gettext_lazy("A meeting's title")
+    table = "meetings"
+
+    @property
+    def not_found(self):
+        return _("Unknown meeting “%(value)s”.")
+
+    def describe(self, obj):
+        return str(obj)
+
+    def keys_of(self, record) -> set[str]:
+        # “title (dd/mm/yyyy)” as exported, or the title alone when it is unique.
+        return {self.key(record.title), self.key(str(record))}
+
+
+class ManyWidget(CellWidget):
+    """Several records in one cell, one per line or separated by “;”."""
+
+    empty_value = ()
+    allowed = gettext_lazy("Several names, one per line or separated by “;”")
+
+    def __init__(self, inner: ReferenceWidget):
+        super().__init__()
+        self.inner = inner
+
+    def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
+        found, errors, unshown = [], [], 0
+        row_values = row_values or {}
+        table = lookups.table(self.inner)
+        for name in LIST_SEPARATORS.split(to_unicode(unescape_formula(str(value)), notes)):
+            name = clean_text(name)
+            if not name:
+                continue
+            if len(errors) < MAX_CELL_ERRORS:
+                try:
+                    obj = self.inner.find(name, lookups, row_values)
+                except CellError as error:
+                    errors.append(str(error))
+                    continue
+            else:
+                # Past the errors shown, a name is only counted: no message, no suggestion.
+                matches = self.inner.match(name, table, row_values)
+                if len(matches) != 1:
+                    unshown += 1
+                    continue
+                obj = matches[0]
+            if obj not in found:
+                found.append(obj)
+        if unshown:
+            errors.append(
+                ngettext("…and %(count)d more name.", "…and %(count)d more names.", unshown)
+                % {"count": unshown}
+            )
+        if errors:
+            raise CellError(" ".join(errors))
+        return tuple(found)
+
+    def render(self, value, obj=None, **kwargs):
+        return "; ".join(self.inner.describe(item) for item in value) if value else None
