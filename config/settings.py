@@ -10,7 +10,6 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
-from import_export.formats import base_formats
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -241,8 +240,6 @@ IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("IMPORT_UPLOAD_TTL_HOURS", "24"))
 # new upload beyond either removes that user's oldest (README, "Who may import and export").
 IMPORT_UPLOADS_PER_USER = int(os.environ.get("IMPORT_UPLOADS_PER_USER", "10"))
 IMPORT_UPLOAD_BYTES_PER_USER = int(os.environ.get("IMPORT_UPLOAD_MB_PER_USER", "100")) * 1024 * 1024
-# The only formats offered; django-import-export expects the classes themselves here.
-IMPORT_EXPORT_FORMATS = [base_formats.XLSX, base_formats.CSV]
 
 # ---------------------------------------------------------------------------
 # Logging

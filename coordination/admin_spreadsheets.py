@@ -20,6 +20,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.admin import ExportMixin, ImportMixin
+from import_export.formats import base_formats
 
 from coordination import exporting, kinds, uploads
 from coordination.exporting import spooled_file
@@ -62,6 +63,14 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
     def spreadsheet_kind(self) -> str:
         """The name of the kind of records this admin imports and exports."""
         return kinds.for_model(self.model).name
+
+    def get_import_formats(self):
+        """The library's own lookups (its views and actions, if ever used) offer only the two
+        formats our importer reads and our exporter writes safely."""
+        return [base_formats.XLSX, base_formats.CSV]
+
+    def get_export_formats(self):
+        return self.get_import_formats()
 
     def get_resource_classes(self, request=None):
         return [kinds.for_model(self.model).resource]

@@ -14,8 +14,8 @@ class CoordinationConfig(AppConfig):
         from django.db.models.signals import pre_save
 
         import coordination.kinds  # noqa: F401  (completes the registry of record kinds)
+        from coordination.db_functions import register_functions, register_lookups
         from coordination.history import skip_history_of_fixture_rows
-        from coordination.search import register_functions, register_lookups
 
         register_lookups()
         connection_created.connect(register_functions, dispatch_uid="coordination_sql_functions")

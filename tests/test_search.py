@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from coordination import kinds, services
 from coordination.choices import FollowUpStatus
+from coordination.db_functions import Fold
 from coordination.filters import search_records
 from coordination.importing import import_records
 from coordination.models import FollowUp, Person, Task, Unit
-from coordination.search import Fold
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, clean_text, fold
 from tests.factories import make_followup, make_person, make_task, make_unit, xlsx_bytes
 

@@ -6,9 +6,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from coordination.constraints import FieldUniqueConstraint, q_truth
+from coordination.db_functions import UnicodeLower
 from coordination.history import has_history, with_last_change
 from coordination.importing.report import ERROR, UNCHANGED, UPDATED, ParsedRow, Problem
-from coordination.search import UnicodeLower
 
 #: The column holding the version of each record in an exported file.
 VERSION = "updated_at"

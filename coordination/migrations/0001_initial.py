@@ -2,7 +2,7 @@
 
 import coordination.constraints
 import coordination.models.base
-import coordination.search
+import coordination.db_functions
 import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
@@ -233,11 +233,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='unit',
-            constraint=coordination.constraints.FieldUniqueConstraint(coordination.search.UnicodeLower('locality'), coordination.search.UnicodeLower('full_name'), error_field='full_name', name='coordination_unit_unique_name_in_locality', violation_error_message='A unit with this full name already exists in this locality.'),
+            constraint=coordination.constraints.FieldUniqueConstraint(coordination.db_functions.UnicodeLower('locality'), coordination.db_functions.UnicodeLower('full_name'), error_field='full_name', name='coordination_unit_unique_name_in_locality', violation_error_message='A unit with this full name already exists in this locality.'),
         ),
         migrations.AddConstraint(
             model_name='unit',
-            constraint=coordination.constraints.FieldUniqueConstraint(coordination.search.UnicodeLower('locality'), coordination.search.UnicodeLower('short_name'), condition=models.Q(('short_name', ''), _negated=True), error_field='short_name', name='coordination_unit_unique_short_name_in_locality', violation_error_message='A unit with this short name already exists in this locality.'),
+            constraint=coordination.constraints.FieldUniqueConstraint(coordination.db_functions.UnicodeLower('locality'), coordination.db_functions.UnicodeLower('short_name'), condition=models.Q(('short_name', ''), _negated=True), error_field='short_name', name='coordination_unit_unique_short_name_in_locality', violation_error_message='A unit with this short name already exists in this locality.'),
         ),
         migrations.AddConstraint(
             model_name='unit',
@@ -377,7 +377,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='agreement',
-            constraint=coordination.constraints.FieldUniqueConstraint(coordination.search.UnicodeLower('number'), error_field='number', name='coordination_agreement_unique_number', violation_error_message='An agreement with this number already exists.'),
+            constraint=coordination.constraints.FieldUniqueConstraint(coordination.db_functions.UnicodeLower('number'), error_field='number', name='coordination_agreement_unique_number', violation_error_message='An agreement with this number already exists.'),
         ),
         migrations.AddConstraint(
             model_name='agreement',

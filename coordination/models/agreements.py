@@ -12,6 +12,7 @@ from coordination.choices import (
     PartyRole,
 )
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
+from coordination.db_functions import UnicodeLower
 from coordination.models.base import (
     Record,
     RecordQuerySet,
@@ -20,7 +21,6 @@ from coordination.models.base import (
     year_range_constraint,
 )
 from coordination.models.units import Person, Unit
-from coordination.search import UnicodeLower
 
 SCAN_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "tif", "tiff"]
 

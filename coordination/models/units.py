@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from coordination.choices import UnitKind, UnitLevel
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
+from coordination.db_functions import UnicodeLower
 from coordination.models.base import Record, import_export_permissions
-from coordination.search import UnicodeLower
 
 
 class Unit(Record):
