@@ -297,6 +297,9 @@ class RecordFilterSet(django_filters.FilterSet):
 class DeadlineFilterSet(RecordFilterSet):
     """Filters of records with a status and a due date: tasks and follow-up items."""
 
+    #: Its filters, in the order the form shows them after the kind's own.
+    deadline_fields = ["outstanding", "overdue", "late", "due_after", "due_before", "agreement"]
+
     year = YearFilter(field_name="year")
     outstanding = YesNoFilter(method="filter_outstanding", label=_("Outstanding"))
     overdue = YesNoFilter(method="filter_overdue", label=_("Overdue"))

@@ -119,12 +119,7 @@ class FollowUpFilterSet(DeadlineFilterSet):
             "predecessors",
             "kind",
             "status",
-            "outstanding",
-            "overdue",
-            "late",
-            "due_after",
-            "due_before",
-            "agreement",
+            *DeadlineFilterSet.deadline_fields,
             "sort",
         ]
 

@@ -127,12 +127,7 @@ class TaskFilterSet(DeadlineFilterSet):
             "unit_role",
             "predecessors",
             "status",
-            "outstanding",
-            "overdue",
-            "late",
-            "due_after",
-            "due_before",
-            "agreement",
+            *DeadlineFilterSet.deadline_fields,
             "sort",
         ]
 

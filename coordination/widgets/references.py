@@ -108,9 +108,7 @@ class UnitWidget(ReferenceWidget):
         # A full name always wins over somebody's identical short name.
         return {**other, **full}
 
-    @property
-    def not_found(self):
-        return _("Unknown unit “%(value)s”.")
+    not_found = gettext_lazy("Unknown unit “%(value)s”.")
 
     def narrow(self, matches, row_values):
         allowed = row_values.get("_allowed_unit_ids")
@@ -129,9 +127,7 @@ class PersonWidget(ReferenceWidget):
     allowed = gettext_lazy("A person's full name")
     table = "people"
 
-    @property
-    def not_found(self):
-        return _("Unknown person “%(value)s”.")
+    not_found = gettext_lazy("Unknown person “%(value)s”.")
 
     def candidates(self, lookups):
         return Person.objects.select_related("unit")  # reference data, as units
@@ -151,9 +147,7 @@ class AgreementWidget(ReferenceWidget):
     allowed = gettext_lazy("An agreement's number")
     table = "agreements"
 
-    @property
-    def not_found(self):
-        return _("Unknown agreement number “%(value)s”.")
+    not_found = gettext_lazy("Unknown agreement number “%(value)s”.")
 
     def key(self, text):
         return agreement_key(text)
@@ -169,9 +163,7 @@ class MeetingWidget(ReferenceWidget):
     allowed = gettext_lazy("A meeting's title")
     table = "meetings"
 
-    @property
-    def not_found(self):
-        return _("Unknown meeting “%(value)s”.")
+    not_found = gettext_lazy("Unknown meeting “%(value)s”.")
 
     def describe(self, obj):
         return str(obj)
