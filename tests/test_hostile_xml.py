@@ -19,13 +19,9 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.translation import gettext
 
-from coordination.spreadsheets import (
-    MAX_XML_TOKEN,
-    SpreadsheetError,
-    _XmlFeed,
-    annotate_errors,
-    read_workbook,
-)
+from coordination.spreadsheets import SpreadsheetError, annotate_errors, read_workbook
+from coordination.spreadsheets.errors import MAX_XML_TOKEN
+from coordination.spreadsheets.xmlscan import _XmlFeed
 from tests.factories import db_state, xlsx_bytes
 from tests.test_import_admin import (
     TASK_HEADER,
