@@ -306,6 +306,33 @@ class DeadlineFilterSet(RecordFilterSet):
         return queryset.exclude(pk__in=queryset.model.objects.overdue(self.today).values("pk"))
 
 
+_BASIC_FILTERSETS: dict[str, type[RecordFilterSet]] = {}
+
+
+def kind_filterset(kind) -> type[RecordFilterSet]:
+    """The FilterSet of `kind` (a `RecordKind`): its own, or for a kind without one (units,
+    people, signatories, indicators) the shared parameters that apply to it: `unit` (the
+    units a record involves) with `predecessors`, and `year` where the model has that field.
+    The command line's export filters every kind through here."""
+    if kind.filterset is not None:
+        return kind.filterset
+    if kind.name not in _BASIC_FILTERSETS:
+        model = kind.model
+        attrs = {
+            "__module__": __name__,
+            "__doc__": f"The shared parameters of {kind.name}, which have no list page.",
+            "unit_paths": {UnitRole.ANY: list(kind.involving)},
+            # Free text needs the kind's search fields, which only a list page declares.
+            "q": None,
+            "Meta": type("Meta", (), {"model": model, "fields": []}),
+        }
+        if any(model_field.name == "year" for model_field in model._meta.get_fields()):
+            attrs["year"] = YearFilter(field_name="year")
+        name = f"{model.__name__}BasicFilterSet"
+        _BASIC_FILTERSETS[kind.name] = type(RecordFilterSet)(name, (RecordFilterSet,), attrs)
+    return _BASIC_FILTERSETS[kind.name]
+
+
 def ageing_dates(today: datetime.date, low: int, high: int | None) -> dict[str, str]:
     """`due_after`/`due_before` for items overdue by `low`..`high` days (inclusive) today."""
     params = {"due_before": (today - datetime.timedelta(days=low)).isoformat()}
