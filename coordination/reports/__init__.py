@@ -13,26 +13,28 @@ Cancelled tasks and closed items count in the totals but not in the rates; recor
 due date cannot be late.
 
 The modules: `counts` (the conditional counts, from the models' `deadline_rules`),
+`parameters` (the pages' parameters: the kinds' FilterSets bound, and the choice of records),
 `outstanding` (the unit × year table and its chart), `yearly` (the yearly report's data) and
 `workbook` (the yearly report as .xlsx).
 """
 
 from coordination.reports.counts import AGEING, StatusCount, counts, rate, show_rate
-from coordination.reports.outstanding import (
+from coordination.reports.outstanding import OutstandingRow, OutstandingTable, outstanding_table
+from coordination.reports.parameters import (
+    OUTSTANDING_PARAMETERS,
+    REPORT_PARAMETERS,
     OutstandingForm,
-    OutstandingRow,
-    OutstandingTable,
-    outstanding_table,
 )
 from coordination.reports.workbook import write_report_xlsx
-from coordination.reports.yearly import ReportForm, YearlyReport, yearly_report
+from coordination.reports.yearly import YearlyReport, yearly_report
 
 __all__ = [
     "AGEING",
+    "OUTSTANDING_PARAMETERS",
+    "REPORT_PARAMETERS",
     "OutstandingForm",
     "OutstandingRow",
     "OutstandingTable",
-    "ReportForm",
     "StatusCount",
     "YearlyReport",
     "counts",

@@ -5,54 +5,21 @@ import datetime
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django import forms
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from coordination import registry, scoping
-from coordination.filters import (
-    YES_NO,
-    YesNoSelect,
-    ageing_dates,
-    unit_queryset,
-    with_predecessors,
-)
+from coordination import registry
+from coordination.filters import ageing_dates
 from coordination.models import Unit
-from coordination.models.base import YEAR_MAX, YEAR_MIN
-from coordination.reports.counts import AGEING, counts, rate, show_rate
+from coordination.reports.counts import AGEING, add_counts, counts, rate, show_rate
+from coordination.reports.parameters import (
+    OUTSTANDING_FILTERS,
+    OutstandingForm,
+    ShownForm,
+    bind_filters,
+)
 from coordination.tables import Cell, unit_name
-
-
-class OutstandingForm(forms.Form):
-    records = forms.ChoiceField(
-        label=gettext_lazy("Records"),
-        choices=[
-            ("followups", gettext_lazy("Follow-up items")),
-            ("tasks", gettext_lazy("Tasks (by lead unit)")),
-        ],
-        required=False,
-    )
-    year = forms.IntegerField(
-        label=gettext_lazy("Year"), min_value=YEAR_MIN, max_value=YEAR_MAX, required=False
-    )
-    unit = forms.ModelChoiceField(
-        label=gettext_lazy("Unit"),
-        queryset=Unit.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("All units"),
-    )
-    predecessors = forms.ChoiceField(
-        label=gettext_lazy("Include dissolved predecessors of the unit"),
-        choices=[("", gettext_lazy("No")), *YES_NO[:1]],
-        required=False,
-        widget=YesNoSelect,
-    )
-
-    def __init__(self, *args, request=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = unit_queryset(request)
 
 
 @dataclass
@@ -66,7 +33,8 @@ class OutstandingRow:
 
 @dataclass
 class OutstandingTable:
-    form: OutstandingForm
+    #: What the page's filter form shows: the choice of records, the FilterSet's fields.
+    form: ShownForm
     valid: bool = True
     forbidden: bool = False
     records: str = "followups"
@@ -83,29 +51,36 @@ def list_link(kind: str, **params) -> str:
 
 
 def outstanding_table(request, today: datetime.date | None = None) -> OutstandingTable:
-    """The unit × year table of /records/outstanding/, in two queries whatever the rows."""
+    """The unit × year table of /records/outstanding/, in two queries whatever the rows.
+
+    `records` chooses the kind; `year`, `unit` and `predecessors` are that kind's FilterSet's
+    (`unit` as the unit the kind's reports group by), so that each number counts the rows of
+    the list it links to.
+    """
     today = today or timezone.localdate()
-    form = OutstandingForm(request.GET or None, request=request)
-    table = OutstandingTable(form=form, today=today)
-    if form.is_bound and not form.is_valid():
-        table.valid = False
-        return table
-    data = form.cleaned_data if form.is_bound else {}
-    table.records = data.get("records") or "followups"
-    kind = registry.get(table.records)
-    unit_field = kind.report_unit
+    choice = OutstandingForm(request.GET or None)
+    records = "followups"
+    if choice.is_bound and choice.is_valid():
+        records = choice.cleaned_data["records"] or records
+    kind = registry.get(records)
+    filterset = bind_filters(kind, request, OUTSTANDING_FILTERS, today=today)
+    table = OutstandingTable(
+        form=ShownForm((choice, ["records"]), (filterset.form, OUTSTANDING_FILTERS)),
+        today=today,
+        records=records,
+    )
+    if choice.is_bound:
+        # Both forms' errors are shown.
+        table.valid = all([choice.is_valid(), filterset.is_valid()])
+        if not table.valid:
+            return table
     if not request.user.has_perm(kind.permission("view")):
         table.forbidden = True
         return table
-    queryset = scoping.visible_to(kind.model.objects.all(), request.user)
-    if data.get("year"):
-        queryset = queryset.filter(year=data["year"])
-    unit = data.get("unit")
-    if unit is not None:
-        ids = with_predecessors([unit.pk]) if data.get("predecessors") == "yes" else {unit.pk}
-        queryset = queryset.filter(**{f"{unit_field}__in": ids})
+    data = filterset.form.cleaned_data if filterset.is_bound else {}
+    unit_field = kind.report_unit
     groups = list(
-        queryset.order_by()
+        filterset.qs.order_by()
         .values(f"{unit_field}_id", "year")
         .annotate(**counts(kind.model, today))
         .order_by(f"{unit_field}_id", "-year")
@@ -121,12 +96,13 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         *(label for _name, _low, _high, label in AGEING),
         _("On-time rate"),
     ]
-    base = {"predecessors": None}
 
-    def cells(values, unit_id, year) -> list[Cell]:
-        params = {**base, "unit": unit_id, "year": year}
+    def cells(values, unit_id, year, predecessors=None) -> list[Cell]:
+        # The list of the same rows: the unit (as the unit the reports group by) and year
+        # of the cell, with the predecessors the total counts.
+        params = {"unit": unit_id, "year": year}
         if unit_id:
-            params.update(kind.report_unit_params)
+            params.update(kind.report_unit_params, predecessors=predecessors)
         result = [
             Cell(str(values["total"]), list_link(kind.name, **params), "number"),
             Cell(
@@ -156,12 +132,9 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         )
         return result
 
-    totals = dict.fromkeys(counts(kind.model, today), 0)
     per_unit: dict[int, list[int]] = {}
     for group in groups:
         unit_id = group[f"{unit_field}_id"]
-        for key in totals:
-            totals[key] += group[key]
         sums = per_unit.setdefault(unit_id, [0, 0])
         sums[0] += group["outstanding"]
         sums[1] += group["overdue"]
@@ -175,10 +148,17 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
             )
         )
     table.rows.sort(key=lambda row: (row.unit.full_name.casefold(), -row.year))
+    totals = add_counts(groups, kind.model, today)
+    unit = data.get("unit")
     table.total = OutstandingRow(
         unit=None,
         year=data.get("year"),
-        cells=cells(totals, unit.pk if unit else None, data.get("year")),
+        cells=cells(
+            totals,
+            unit.pk if unit else None,
+            data.get("year"),
+            predecessors=data.get("predecessors") or None,
+        ),
         outstanding=totals["outstanding"],
         overdue=totals["overdue"],
     )

@@ -4,56 +4,22 @@ letter: its tasks, follow-up items and indicators of the year, and what is still
 import datetime
 from dataclasses import dataclass, field
 
-from django import forms
+from django.db.models.fields import BLANK_CHOICE_DASH
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from coordination import registry, scoping
 from coordination.choices import FollowUpKind, PartyRole
-from coordination.filters import (
-    YES_NO,
-    YesNoSelect,
-    agreement_queryset,
-    unit_queryset,
-    with_predecessors,
-)
 from coordination.models import Agreement, FollowUp, Indicator, Task, Unit
-from coordination.models.base import YEAR_MAX, YEAR_MIN
-from coordination.reports.counts import StatusCount, counts, rate, status_count
+from coordination.reports.counts import StatusCount, add_counts, counts, status_count
+from coordination.reports.parameters import REPORT_FILTERS, ShownForm, bind_filters
 from coordination.tables import show_date
-
-
-class ReportForm(forms.Form):
-    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=YEAR_MIN, max_value=YEAR_MAX)
-    unit = forms.ModelChoiceField(
-        label=gettext_lazy("Unit"), queryset=Unit.objects.none(), required=False
-    )
-    agreement = forms.ModelChoiceField(
-        label=gettext_lazy("Agreement"), queryset=Agreement.objects.none(), required=False
-    )
-    predecessors = forms.ChoiceField(
-        label=gettext_lazy("Include dissolved predecessors of the unit"),
-        choices=[("", gettext_lazy("No")), *YES_NO[:1]],
-        required=False,
-        widget=YesNoSelect,
-    )
-
-    def __init__(self, *args, request=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = unit_queryset(request)
-        self.fields["agreement"].queryset = agreement_queryset(request)
-
-    def clean(self):
-        data = super().clean()
-        if not self.errors and bool(data.get("unit")) == bool(data.get("agreement")):
-            raise forms.ValidationError(_("Choose either a unit or an agreement."))
-        return data
 
 
 @dataclass
 class YearlyReport:
-    form: ReportForm
+    #: What the page's filter form shows: the FilterSet's year, unit, agreement, predecessors.
+    form: ShownForm
     bound: bool = False
     valid: bool = False
     forbidden: bool = False
@@ -110,32 +76,62 @@ def place_name(locality: str) -> str:
     return place
 
 
+def report_filters(kind, request, today):
+    """The FilterSet of `kind` bound to the report's parameters, its form asking for what a
+    report needs: a year, and one unit or agreement (no "all units")."""
+    filterset = bind_filters(kind, request, REPORT_FILTERS, today=today)
+    fields = filterset.form.fields
+    fields["year"].required = True
+    for name in ("unit", "agreement"):
+        fields[name].empty_label = BLANK_CHOICE_DASH[0][1]
+    return filterset
+
+
+def names_one_subject(filterset) -> bool:
+    """Whether the valid parameters name a unit or an agreement, not both (else a form error)."""
+    if not filterset.is_valid():
+        return False
+    data = filterset.form.cleaned_data
+    if bool(data.get("unit")) == bool(data.get("agreement")):
+        filterset.form.add_error(None, _("Choose either a unit or an agreement."))
+        return False
+    return True
+
+
 def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
-    """The yearly report of /records/report/: a fixed number of queries whatever the rows."""
+    """The yearly report of /records/report/: a fixed number of queries whatever the rows.
+
+    Tasks and follow-up items are those of their kinds' FilterSets for the same `year`,
+    `unit` (the unit the reports group by: a task's lead unit), `predecessors` and
+    `agreement`; the indicators, which have no FilterSet, those of the values they parsed.
+    """
     today = today or timezone.localdate()
-    form = ReportForm(request.GET or None, request=request)
-    report = YearlyReport(form=form, bound=form.is_bound, today=today)
     user = request.user
+    task_filters = report_filters(registry.get("tasks"), request, today)
+    report = YearlyReport(
+        form=ShownForm((task_filters.form, REPORT_FILTERS)),
+        bound=task_filters.is_bound,
+        today=today,
+    )
     for model in (Task, FollowUp, Indicator):
         if not user.has_perm(f"coordination.view_{model._meta.model_name}"):
             report.forbidden = True
             return report
-    if not form.is_bound or not form.is_valid():
+    if not report.bound or not names_one_subject(task_filters):
+        return report
+    followup_filters = bind_filters(registry.get("followups"), request, REPORT_FILTERS, today=today)
+    if not followup_filters.is_valid():  # the same parameters, the same definitions
         return report
     report.valid = True
-    data = form.cleaned_data
+    data = task_filters.form.cleaned_data
     report.year = year = data["year"]
-    tasks = scoping.visible_to(registry.get("tasks").records(), user).filter(year=year)
-    followups = scoping.visible_to(registry.get("followups").records(), user).filter(year=year)
+    tasks, followups = task_filters.qs, followup_filters.qs
     indicators = scoping.visible_to(
         Indicator.objects.select_related("unit", "agreement"), user
     ).filter(year=year)
     if data.get("unit"):
         unit = report.unit = data["unit"]
-        ids = with_predecessors([unit.pk]) if data.get("predecessors") == "yes" else {unit.pk}
-        tasks = tasks.filter(lead_unit__in=ids)
-        followups = followups.filter(responsible_unit__in=ids)
-        indicators = indicators.filter(unit__in=ids)
+        indicators = indicators.filter(unit__in=task_filters.unit_ids(unit))
         report.issuer = unit.full_name
         report.issuer_parent = unit.parent.full_name if unit.parent_id else ""
         report.place = place_name(unit.locality)
@@ -153,8 +149,6 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
             )
     else:
         agreement = report.agreement = data["agreement"]
-        tasks = tasks.filter(agreement=agreement)
-        followups = followups.filter(agreement=agreement)
         indicators = indicators.filter(agreement=agreement)
         links = sorted(
             agreement.party_links.select_related("unit", "unit__parent"),
@@ -166,24 +160,17 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
         report.place = place_name(lead.locality) if lead else ""
         report.subject = f"{agreement.number} – {agreement.title}"
     report.tasks = status_count(_("Tasks"), tasks, today)
-    report.followups = status_count(_("Follow-up items"), followups, today)
+    # The follow-up items by kind, and their sums: one query.
     by_kind = {
         group["kind"]: group
         for group in followups.order_by().values("kind").annotate(**counts(FollowUp, today))
     }
+    report.followups = StatusCount.of(
+        _("Follow-up items"), add_counts(by_kind.values(), FollowUp, today)
+    )
     for kind in FollowUpKind:
         if kind.value in by_kind:
-            values = by_kind[kind.value]
-            report.followup_kinds.append(
-                StatusCount(
-                    label=str(kind.label),
-                    total=values["total"],
-                    completed=values["completed"],
-                    outstanding=values["outstanding"],
-                    overdue=values["overdue"],
-                    on_time_rate=rate(values["on_time"], values["on_time"] + values["late"]),
-                )
-            )
+            report.followup_kinds.append(StatusCount.of(str(kind.label), by_kind[kind.value]))
     report.indicators = list(indicators.order_by("unit__full_name", "name"))
     report.outstanding_tasks = list(tasks.outstanding().order_by("due_date", "pk"))
     report.outstanding_followups = list(followups.outstanding().order_by("due_date", "pk"))
