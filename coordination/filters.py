@@ -88,10 +88,22 @@ def date_filter(label, lookup):
 def unit_queryset(request) -> QuerySet[Unit]:
     """The units a user may filter by: every unit, or their own units and their predecessors."""
     units = Unit.objects.order_by("full_name")
-    visible = scoping.visible_unit_ids(request.user) if request is not None else None
+    choosable = choosable_unit_ids(request.user) if request is not None else None
+    return units if choosable is None else units.filter(pk__in=choosable)
+
+
+def choosable_unit_ids(user) -> set[int] | None:
+    """None when the user reads every unit, else their units and every unit dissolved into
+    them: asked once per user object (that is, once per request, however many FilterSets
+    the page binds)."""
+    visible = scoping.visible_unit_ids(user)
     if visible is None:
-        return units
-    return units.filter(pk__in=with_predecessors(visible))
+        return None
+    cached = getattr(user, "_coordination_choosable_unit_ids", None)
+    if cached is None:
+        cached = with_predecessors(visible)
+        user._coordination_choosable_unit_ids = cached
+    return set(cached)
 
 
 def agreement_queryset(request) -> QuerySet[Agreement]:

@@ -1,80 +1,32 @@
-"""Read queries shared by the admin and the views, with the joins their pages need."""
+"""Read queries shared by the admin, the views and the commands, with the joins they need."""
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from coordination import registry
-from coordination.choices import AgreementStatus, FollowUpStatus, TaskStatus
 from coordination.history import m2m_fields
-from coordination.importing import ImportLookups
-from coordination.models import Agreement, FollowUp, Meeting, Task
 from coordination.models.base import SEARCH_TEXT
-from coordination.scoping import involving_units, visible_to
-from coordination.widgets import CellError, ChoiceWidget, UnitWidget
+from coordination.scoping import visible_to
 
 
 def record_filterset(kind: str, data, *, request, today=None):
-    """The FilterSet of `kind` bound to `data`, over the records the request's user may see.
+    """The FilterSet of `kind` bound to `data`, over the records the request's user may see
+    (every record without a request: the command line).
 
-    The /records/ pages, their exports and the reports read lists through here, so that a
-    parameter means the same thing everywhere and no page shows another unit's records.
+    The /records/ pages, their exports, the reports and the command line's export read lists
+    through here, so that a parameter means the same thing everywhere and no page shows
+    another unit's records.
     """
     record_kind = registry.get(kind)
-    queryset = visible_to(record_kind.records(), request.user)
+    queryset = record_kind.records()
+    if request is not None:
+        queryset = visible_to(queryset, request.user)
     return record_kind.filterset(data, queryset, request=request, today=today)
-
-
-class ExportFilterError(ValueError):
-    """A filter of `export_queryset` that does not apply or names nothing."""
-
-
-def export_queryset(
-    kind: str,
-    *,
-    year: int | None = None,
-    unit: str | None = None,
-    status: str | None = None,
-    outstanding: bool = False,
-) -> QuerySet:
-    """The records of `kind` matching the command line's export filters."""
-    model = registry.get(kind).model
-    field_names = {field.name for field in model._meta.get_fields()}
-    queryset = model.objects.all()
-    if year is not None:
-        if model is Agreement:
-            queryset = queryset.in_year(year)
-        elif model is Meeting:
-            queryset = queryset.filter(held_on__year=year)
-        elif "year" in field_names:
-            queryset = queryset.filter(year=year)
-        else:
-            raise ExportFilterError(_("--year does not apply to %(kind)s.") % {"kind": kind})
-    if unit:
-        try:
-            found = UnitWidget().find(unit, ImportLookups(), {})
-        except CellError as error:
-            raise ExportFilterError(str(error)) from None
-        queryset = involving_units(queryset, [found.pk])
-    if status:
-        status_field = model._meta.get_field("status") if "status" in field_names else None
-        if status_field is None:
-            raise ExportFilterError(_("--status does not apply to %(kind)s.") % {"kind": kind})
-        choices = {Task: TaskStatus, FollowUp: FollowUpStatus, Agreement: AgreementStatus}[model]
-        try:
-            queryset = queryset.filter(status=ChoiceWidget(choices).clean(status))
-        except CellError as error:
-            raise ExportFilterError(str(error)) from None
-    if outstanding:
-        if not hasattr(queryset, "outstanding"):
-            raise ExportFilterError(_("--outstanding applies to tasks and followups only."))
-        queryset = queryset.outstanding()
-    return queryset
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ the parameter repeated and in `name[]=` list syntax. One parameter at a time, th
 The parameters are found from the pages themselves: the admins' list filters (the FilterSets'
 parameters with them), date hierarchies, actions and autocomplete fields, the admin's own
 (`q`, `o`, `p`, `e`, `_popup`, `_to_field`, `_facets`, `all`), a lookup on each model field
-(the admin takes any), the FilterSets of /records/, the report forms' fields.
+(the admin takes any), the FilterSets of /records/, the report pages' parameters.
 
 Three users. The superuser sends every value; unit staff, whose pages read through their
 units' scope, those the database could fail on (`STAFF_VALUES`); the auditor, who reads what
@@ -52,7 +52,7 @@ from coordination.choices import FollowUpStatus, UnitKind
 from coordination.filters import MAX_SEARCH_WORDS
 from coordination.history import has_history
 from coordination.models import Task
-from coordination.reports import OutstandingForm, ReportForm
+from coordination.reports import OUTSTANDING_PARAMETERS, REPORT_PARAMETERS
 from tests.factories import (
     days,
     make_agreement,
@@ -581,15 +581,15 @@ def test_record_detail_ids(town, db, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_outstanding_and_report_parameters(town, db, role):
-    """The outstanding table and the yearly report: each field of their forms."""
+    """The outstanding table and the yearly report: each of their parameters."""
     sweep = Sweep(town, role)
     outstanding = reverse("coordination:outstanding")
-    names = list(OutstandingForm.base_fields)
+    names = list(OUTSTANDING_PARAMETERS)
     sweep.sweep(outstanding, names)
     base = {"records": "tasks", "year": "2024", "unit": town.a.pk, "predecessors": "yes"}
     sweep.sweep(outstanding, names, base=base)
     report = reverse("coordination:report")
-    names = [*ReportForm.base_fields, "format"]
+    names = list(REPORT_PARAMETERS)
     for base in (
         {"year": "2024", "unit": town.a.pk, "predecessors": "yes", "format": "xlsx"},
         {"year": "2024", "agreement": town.records["agreement"][0].pk},
