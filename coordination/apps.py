@@ -23,7 +23,7 @@ class CoordinationConfig(AppConfig):
 
 
 class CoordinationAdminConfig(AdminConfig):
-    default_site = "coordination.admin_site.CoordinationAdminSite"
+    default_site = "coordination.admin.site.coordination_site"
 
 
 class AxesConfig(BaseAxesConfig):

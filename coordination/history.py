@@ -8,8 +8,8 @@ however many rows change, and holds exactly what was stored.
 
 Agreements keep their parties and tasks their coordinating units in each entry (simple-
 history's `m2m_fields`): `record_history()` copies those links too, and the admin records
-one entry per save, after the related sets are saved (see `coordination.admin`), instead of
-one for the record and one more for each change of a set.
+one entry per save, after the related sets are saved (see `coordination.admin.base.HistoryAdmin`),
+instead of one for the record and one more for each change of a set.
 """
 
 from collections.abc import Iterable

@@ -28,7 +28,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from import_export.admin import ExportActionMixin
 
-from coordination import admin_spreadsheets, importing, kinds, uploads
+from coordination import importing, kinds, uploads
+from coordination.admin import spreadsheets as admin_spreadsheets
 from coordination.choices import TaskStatus, UnitKind, UnitLevel
 from coordination.importing import import_records
 from coordination.models import Task, Unit

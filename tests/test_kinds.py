@@ -8,7 +8,7 @@ import pytest
 from django.contrib import admin
 
 from coordination import kinds, registry, scoping
-from coordination.admin_spreadsheets import SpreadsheetAdminMixin
+from coordination.admin.spreadsheets import SpreadsheetAdminMixin
 from coordination.models import Unit
 
 APP = Path(__file__).resolve().parent.parent / "coordination"

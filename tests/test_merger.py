@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from coordination import services
-from coordination.admin_actions import merge_units
+from coordination.admin.actions import merge_units
 from coordination.choices import FollowUpStatus, TaskStatus
 from coordination.models import (
     AgreementParty,

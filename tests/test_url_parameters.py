@@ -47,7 +47,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from coordination import kinds
-from coordination.admin_filters import FilterSetFilter, LinksFilter
+from coordination.admin.filters import FilterSetFilter, LinksFilter
 from coordination.choices import FollowUpStatus, UnitKind
 from coordination.filters import MAX_SEARCH_WORDS
 from coordination.history import has_history

@@ -1,13 +1,15 @@
 """The admin site: Vietnamese headings, models grouped in the order people work, and URL
 parameters checked the same way on every admin page."""
 
+import functools
+
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from coordination.admin_filters import CheckedChangeList
+from coordination.admin.filters import CheckedChangeList
 from coordination.filters import check_value, validate_search
 
 
@@ -118,3 +120,16 @@ class CoordinationAdminSite(admin.AdminSite):
                 if models:
                     grouped.append({**app, "name": title, "models": models})
         return grouped + [app for app in app_list if app["app_label"] != "coordination"]
+
+
+@functools.cache
+def coordination_site() -> CoordinationAdminSite:
+    """The admin site (`CoordinationAdminConfig.default_site`): one instance, however often
+    Django asks for it.
+
+    Django builds `admin.site` by importing this module, which runs the package's `__init__`
+    first; the modules it imports register their pages on `admin.site`, which then builds
+    itself from within. Named by its class, the site would be built twice and the pages would
+    land on the one Django throws away.
+    """
+    return CoordinationAdminSite()

@@ -1,4 +1,5 @@
-"""Admin actions with a confirmation page of their own: merging units into a successor."""
+"""Admin actions: merging units into a successor (with a confirmation page of its own), and
+the messages a bulk action reports."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -130,3 +131,11 @@ def merge_units(modeladmin, request, queryset):
         "media": modeladmin.media + form.media,
     }
     return TemplateResponse(request, "admin/coordination/merge_units.html", context)
+
+
+def report_result(modeladmin, request, result, changed_message, skipped_message):
+    """Say how many records a bulk action changed and how many it left alone, and why."""
+    if result.changed:
+        modeladmin.message_user(request, changed_message(result.changed), messages.SUCCESS)
+    if result.skipped:
+        modeladmin.message_user(request, skipped_message(result.skipped), messages.WARNING)

@@ -1,0 +1,17 @@
+"""The admin. Django imports this package at start-up, and these modules register the pages.
+
+Read it top-down: `site` (the admin site, and the URL parameters every page checks), `filters`
+(the list filters, from the kinds' FilterSets), `base` (what every record's admin shares:
+scope, search, conflict checks, history), `spreadsheets` (import and export), `actions` (unit
+merger), then one module per area in the order people work: `units`, `agreements`,
+`meetings`, `tasks`, `followups`, `users`.
+"""
+
+from coordination.admin import (  # noqa: F401  (each registers its pages)
+    agreements,
+    followups,
+    meetings,
+    tasks,
+    units,
+    users,
+)

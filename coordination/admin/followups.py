@@ -1,0 +1,95 @@
+"""Admin page of follow-up items, with the bulk actions resolving and carrying them over."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from coordination import scoping, services
+from coordination.admin.actions import report_result
+from coordination.admin.base import HistoryAdmin, RecordAdmin, days_overdue
+from coordination.admin.filters import (
+    OutstandingLinks,
+    OverdueLinks,
+    UnitLinks,
+    YearLinks,
+    choice_links,
+)
+from coordination.admin.spreadsheets import SpreadsheetAdminMixin
+from coordination.choices import FollowUpKind, FollowUpStatus
+from coordination.models import FollowUp
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
+    list_display = [
+        "__str__",
+        "kind",
+        "year",
+        "responsible_unit",
+        "due_date",
+        "status",
+        days_overdue,
+        "resolved_on",
+    ]
+    list_filter = [
+        YearLinks,
+        OutstandingLinks,
+        OverdueLinks,
+        choice_links("kind", _("kind"), FollowUpKind.choices),
+        choice_links("status", _("status"), FollowUpStatus.choices),
+        UnitLinks,
+    ]
+    # No date hierarchy: on a large table it costs two full scans on every page (MIN/MAX
+    # and the distinct years of the due date); year links and due_after/due_before remain.
+    autocomplete_fields = ["responsible_unit", "agreement", "meeting", "carried_over_from"]
+    actions = ["resolve", "carry_over"]
+
+    @admin.action(description=_("Mark selected items resolved (today)"), permissions=["change"])
+    def resolve(self, request, queryset):
+        result = services.followup_resolve(
+            followups=scoping.changeable_by(queryset, request.user), user=request.user
+        )
+        report_result(
+            self,
+            request,
+            result,
+            lambda n: (
+                ngettext("%(n)d item marked resolved.", "%(n)d items marked resolved.", n)
+                % {"n": n}
+            ),
+            lambda n: (
+                ngettext(
+                    "%(n)d item left unchanged: not outstanding, or raised after today.",
+                    "%(n)d items left unchanged: not outstanding, or raised after today.",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )
+
+    @admin.action(description=_("Carry selected items over to next year"), permissions=["change"])
+    def carry_over(self, request, queryset):
+        result = services.followup_carry_over(
+            followups=scoping.changeable_by(queryset, request.user), user=request.user
+        )
+        report_result(
+            self,
+            request,
+            result,
+            lambda n: (
+                ngettext(
+                    "%(n)d item carried over to next year.",
+                    "%(n)d items carried over to next year.",
+                    n,
+                )
+                % {"n": n}
+            ),
+            lambda n: (
+                ngettext(
+                    "%(n)d item left unchanged: not outstanding, or already carried over.",
+                    "%(n)d items left unchanged: not outstanding, or already carried over.",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )
