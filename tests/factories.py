@@ -302,9 +302,9 @@ def ensure_roles() -> None:
 
 
 def run_in_child(script: str, *args, workdir) -> dict:
-    """Run a Python `script` in a fresh interpreter on its own SQLite database in `workdir`
-    (threads, memory peaks and file locks of one process, away from the test process), and
-    return the JSON object it printed last."""
+    """Run tests/scripts/`script`.py in a fresh interpreter on its own SQLite database in
+    `workdir` (threads, memory peaks and file locks of one process, away from the test
+    process), and return the JSON object it printed last."""
     env = {
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -312,7 +312,7 @@ def run_in_child(script: str, *args, workdir) -> dict:
         "DJANGO_VAR_DIR": str(workdir),
     }
     result = subprocess.run(
-        [sys.executable, "-c", script, *map(str, args)],
+        [sys.executable, "-m", f"tests.scripts.{script}", *map(str, args)],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         capture_output=True,
