@@ -120,6 +120,7 @@ def test_saving_an_unchanged_page_twice_in_a_row_is_fine():
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_four_writers_on_the_embedded_sqlite_never_hit_database_is_locked(tmp_path):
     """WAL, IMMEDIATE transactions and the busy timeout of config/settings.py: four threads
     writing for a few seconds all succeed, and every write is stored."""
@@ -212,6 +213,7 @@ def test_postgresql_two_imports_of_the_same_new_rows_write_them_once(kind, monke
     assert stored_count(kind) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["agreements", "followups"])
 def test_four_imports_of_the_same_new_rows_on_the_embedded_sqlite_write_them_once(tmp_path, kind):
     """The same on SQLite, four at once: IMMEDIATE transactions take the write lock when the
