@@ -20,9 +20,11 @@ demo: $(STAMP)
 	$(PY) manage.py load_demo
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
-## Create the environment and run the whole test suite (DATABASE_URL picks the database).
+## Create the environment and run the test suite but its soak and load tests, marked slow
+## (`.venv/bin/python -m pytest -m slow` runs those; .ci/run runs both). DATABASE_URL picks
+## the database.
 test: $(STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
 
 ## Debian's chromium for the browser tests (Playwright drives it; nothing is downloaded).
 browser:

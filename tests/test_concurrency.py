@@ -119,49 +119,12 @@ def test_saving_an_unchanged_page_twice_in_a_row_is_fine():
 # The embedded SQLite with several writers at once (RELIABILITY.md, D 44)
 # ---------------------------------------------------------------------------------------------
 
-WRITERS = r"""
-import json, os, sys, threading, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django.setup()
-from django.core.management import call_command
-from django.db import OperationalError, close_old_connections, connection, transaction
-from coordination.models import Agreement
 
-call_command("migrate", verbosity=0)
-connection.close()
-errors, written = [], []
-deadline = time.monotonic() + float(sys.argv[1])
-
-def writer(n):
-    count = 0
-    while time.monotonic() < deadline:
-        try:
-            with transaction.atomic():
-                agreement = Agreement.objects.create(
-                    number=f"{n}-{count}/QCPH", title="Ghi đồng thời", start_year=2024,
-                    end_year=2025,
-                )
-                agreement.title = "Ghi đồng thời, lần hai"
-                agreement.save()
-            count += 1
-        except OperationalError as error:
-            errors.append(str(error))
-    written.append(count)
-    connection.close()
-
-threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-for thread in threads: thread.start()
-for thread in threads: thread.join()
-print(json.dumps({"errors": errors[:5], "error_count": len(errors), "written": written,
-                  "stored": Agreement.objects.count()}))
-"""
-
-
+@pytest.mark.slow
 def test_four_writers_on_the_embedded_sqlite_never_hit_database_is_locked(tmp_path):
     """WAL, IMMEDIATE transactions and the busy timeout of config/settings.py: four threads
     writing for a few seconds all succeed, and every write is stored."""
-    outcome = run_in_child(WRITERS, 4, workdir=tmp_path)
+    outcome = run_in_child("sqlite_writers", 4, workdir=tmp_path)
     assert outcome["error_count"] == 0, outcome["errors"]
     assert all(count > 0 for count in outcome["written"])
     assert outcome["stored"] == sum(outcome["written"])
@@ -250,45 +213,12 @@ def test_postgresql_two_imports_of_the_same_new_rows_write_them_once(kind, monke
     assert stored_count(kind) == 1
 
 
-IMPORTERS = r"""
-import json, os, sys, threading
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django.setup()
-from django.core.management import call_command
-from django.db import close_old_connections, connection
-from coordination.importing import import_records
-from tests.factories import make_unit, xlsx_bytes
-from tests.test_concurrency import NEW_ROWS, UNIT_NAME, stored_count
-
-kind = sys.argv[1]
-call_command("migrate", verbosity=0)
-make_unit(full_name=UNIT_NAME, short_name="UBND xã Tân Hà", locality="xã Tân Hà")
-connection.close()
-data = xlsx_bytes(NEW_ROWS[kind])
-barrier, lines = threading.Barrier(4), []
-
-def importer(n):
-    barrier.wait()
-    try:
-        report = import_records(kind=kind, data=data, file_name=f"{n}.xlsx", dry_run=False)
-        lines.append(report.summary_line() if report.written or not report.file_errors
-                     else "; ".join(report.file_errors))
-    finally:
-        close_old_connections()
-
-threads = [threading.Thread(target=importer, args=(n,)) for n in range(4)]
-for thread in threads: thread.start()
-for thread in threads: thread.join()
-print(json.dumps({"lines": sorted(lines), "stored": stored_count(kind)}))
-"""
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["agreements", "followups"])
 def test_four_imports_of_the_same_new_rows_on_the_embedded_sqlite_write_them_once(tmp_path, kind):
     """The same on SQLite, four at once: IMMEDIATE transactions take the write lock when the
     import's transaction begins, so each import reads what the previous one committed."""
-    outcome = run_in_child(IMPORTERS, kind, workdir=tmp_path)
+    outcome = run_in_child("sqlite_importers", kind, workdir=tmp_path)
     assert outcome["lines"] == [
         "new=0 updated=0 unchanged=1 errors=0",
         "new=0 updated=0 unchanged=1 errors=0",

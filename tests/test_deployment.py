@@ -77,45 +77,6 @@ def test_production_refuses_to_start_half_configured(tmp_path, change, message):
     assert "ImproperlyConfigured" in result.stderr and message in result.stderr
 
 
-PROBE = r"""
-import json, os, django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django.setup()
-from django.core.management import call_command
-from django.test import Client
-from django.contrib.auth import get_user_model
-
-call_command("migrate", verbosity=0)
-call_command("collectstatic", verbosity=0, interactive=False)
-get_user_model().objects.create_superuser("quantri", password="Mật-khẩu-đủ-dài-2026")
-client = Client(HTTP_HOST="hoso.example.gov.vn")
-plain = client.get("/admin/login/")
-page = client.get("/admin/login/", secure=True)
-login = client.post(
-    "/admin/login/",
-    {"username": "quantri", "password": "Mật-khẩu-đủ-dài-2026", "next": "/admin/"},
-    secure=True,
-)
-static = client.get("/static/coordination/records.css", secure=True)
-from django.conf import settings
-cookies = {
-    name: {"secure": bool(morsel["secure"]), "httponly": bool(morsel["httponly"])}
-    for name, morsel in client.cookies.items()
-}
-print(json.dumps({
-    "plain": [plain.status_code, plain.get("Location", "")],
-    "page": page.status_code,
-    "headers": {name: page.get(name) for name in (
-        "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
-        "Cross-Origin-Opener-Policy", "Strict-Transport-Security")},
-    "login": [login.status_code, login.get("Location", "")],
-    "cookies": cookies,
-    "static": [static.status_code, static.get("Cache-Control", "")],
-    "mail": {"admins": settings.ADMINS, "from": settings.SERVER_EMAIL},
-}))
-"""
-
-
 @pytest.fixture(scope="module")
 def production_probe(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("production")
@@ -124,7 +85,7 @@ def production_probe(tmp_path_factory):
         DJANGO_ADMINS="it@example.gov.vn, ,tp@example.gov.vn",
         DJANGO_SERVER_EMAIL="hoso@example.gov.vn",
     )
-    result = run(["-c", PROBE], env)
+    result = run(["-m", "tests.scripts.production_probe"], env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

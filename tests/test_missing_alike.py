@@ -26,7 +26,8 @@ from coordination.models import (
     Task,
     Unit,
 )
-from tests.test_url_parameters import build_town, rolled_back
+from tests.shared import rolled_back
+from tests.test_url_parameters import build_town
 
 MODELS = {
     model._meta.model_name: model

@@ -67,6 +67,7 @@ from tests.factories import (
     xlsx_values,
 )
 from tests.forms import form_data, select_options
+from tests.shared import fresh, rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -174,8 +175,22 @@ def may_write(role: str, model: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def built_town(django_db_setup, django_db_blocker):
+    """The town, built once for the module (about 1,800 tests) in a transaction rolled back
+    at its end (tests/shared.py)."""
+    with rolled_back(django_db_blocker):
+        yield build_town()
+
+
 @pytest.fixture
-def town(db):
+def town(db, built_town):
+    """Units A and B, the records of each and of both, and one user per role: the module's
+    records, in the test's own savepoint, with the test's own copies of their objects."""
+    return fresh(built_town)
+
+
+def build_town():
     """Units A and B, the records of each and of both, and one user per role."""
     a = make_unit(
         full_name="Ủy ban nhân dân xã Tân Hà",

@@ -466,44 +466,7 @@ def test_zip_bomb_over_the_unpacked_limit_is_refused_from_the_directory():
         assert "too large when decompressed" in str(error)
 
 
-# The reader runs in a child process: python-calamine allocates in Rust, out of tracemalloc's
-# sight, so only the process's resident memory tells. Not ru_maxrss: a child started by
-# pytest inherits pytest's own peak through fork and exec. VmHWM is the child's own peak.
-MEMORY_PROBE = r"""
-import json, os, sys
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django.setup()
-from coordination.spreadsheets import SpreadsheetError, read_workbook
-
-
-def kilobytes(field):
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-
-
-def read(path):
-    with open(path, "rb") as file:
-        data = file.read()
-    try:
-        read_workbook(data, filename="danh-sach.xlsx", max_bytes=5 * 2**20, max_rows=1000,
-                      max_unpacked_bytes=100 * 2**20)
-    except SpreadsheetError as error:
-        return error.code
-
-
-read(sys.argv[1])  # a small valid workbook first: imports and catalogues are not the bomb's
-try:
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # restart the peak (VmHWM) from the current size
-except OSError:
-    pass  # then VmHWM is older and higher: the growth measured only errs on the large side
-before = kilobytes("VmRSS")
-code = read(sys.argv[2])
-print(json.dumps({"code": code, "growth_kb": kilobytes("VmHWM") - before}))
-"""
-
-
+# The reader runs in a child process, tests/scripts/memory_probe.py (which says why).
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
 @pytest.mark.parametrize(
     ("lie", "code"),
@@ -522,7 +485,7 @@ def test_zip_bomb_is_refused_with_bounded_memory(tmp_path, lie, code):
     (tmp_path / "valid.xlsx").write_bytes(sheet_of([["Họ tên"], ["Nguyễn Văn An"]]))
     (tmp_path / "bomb.xlsx").write_bytes(bomb)
     outcome = run_in_child(
-        MEMORY_PROBE, tmp_path / "valid.xlsx", tmp_path / "bomb.xlsx", workdir=tmp_path
+        "memory_probe", tmp_path / "valid.xlsx", tmp_path / "bomb.xlsx", workdir=tmp_path
     )
     assert outcome["code"] == code
     assert outcome["growth_kb"] < 50 * 1024

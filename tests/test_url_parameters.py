@@ -29,7 +29,6 @@ The records are built once for the module, in a transaction rolled back at its e
 """
 
 import datetime
-from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
@@ -67,6 +66,7 @@ from tests.factories import (
     make_unit,
     make_user,
 )
+from tests.shared import rolled_back
 
 ROLES = ("superuser", "auditor", "staff")
 OrderingFilter = django_filters.OrderingFilter
@@ -145,20 +145,6 @@ def path_values(values):
 # ---------------------------------------------------------------------------------------------
 # The records, built once for the module
 # ---------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def rolled_back(django_db_blocker):
-    """A transaction around a module's tests, rolled back at its end: what the module builds
-    in it is there for each test (inside the test's own savepoint) and gone afterwards."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,53 @@
+"""Reads the workbook `argv[1]` (small and valid), then `argv[2]` (a zip bomb); prints the
+refusal's code and how far the process's resident memory grew while reading the second
+(test_spreadsheets.py).
+
+The reader runs in a child process: python-calamine allocates in Rust, out of tracemalloc's
+sight, so only the process's resident memory tells. Not ru_maxrss: a child started by pytest
+inherits pytest's own peak through fork and exec. VmHWM is the child's own peak.
+"""
+
+import json
+import os
+import sys
+
+import django
+
+
+def kilobytes(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def main(valid: str, bomb: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from coordination.spreadsheets import SpreadsheetError, read_workbook
+
+    def read(path):
+        with open(path, "rb") as file:
+            data = file.read()
+        try:
+            read_workbook(
+                data,
+                filename="danh-sach.xlsx",
+                max_bytes=5 * 2**20,
+                max_rows=1000,
+                max_unpacked_bytes=100 * 2**20,
+            )
+        except SpreadsheetError as error:
+            return error.code
+
+    read(valid)  # a small valid workbook first: imports and catalogues are not the bomb's
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")  # restart the peak (VmHWM) from the current size
+    except OSError:
+        pass  # then VmHWM is older and higher: the growth measured only errs on the large side
+    before = kilobytes("VmRSS")
+    code = read(bomb)
+    print(json.dumps({"code": code, "growth_kb": kilobytes("VmHWM") - before}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
