@@ -82,12 +82,6 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
 class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_display = ["person", "position", "unit", "agreement", "signed_on"]
     list_filter = [("unit", admin.RelatedOnlyFieldListFilter)]
-    search_fields = [
-        "person__full_name__fold__contains",
-        "position__fold__contains",
-        "agreement__number__fold__contains",
-        "unit__short_name__fold__contains",
-    ]
     date_hierarchy = "signed_on"
     autocomplete_fields = ["agreement", "person", "unit"]
 
@@ -96,12 +90,6 @@ class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
 class IndicatorAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_display = ["name", "agreement", "year", "unit", "measure", "target", "actual", "met"]
     list_filter = ["year", ("unit", admin.RelatedOnlyFieldListFilter)]
-    search_fields = [
-        "name__fold__contains",
-        "agreement__number__fold__contains",
-        "unit__short_name__fold__contains",
-        "unit__full_name__fold__contains",
-    ]
     autocomplete_fields = ["agreement", "unit"]
 
     @admin.display(description=_("met"), boolean=True)

@@ -24,11 +24,6 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "successor",
     ]
     list_filter = ["kind", "level", "is_active", "locality"]
-    search_fields = [
-        "full_name__fold__contains",
-        "short_name__fold__contains",
-        "locality__fold__contains",
-    ]
     autocomplete_fields = ["parent", "successor"]
     actions = [merge_units]
 
@@ -47,11 +42,5 @@ class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "unit__kind",
         "unit__level",
         ("unit", admin.RelatedOnlyFieldListFilter),
-    ]
-    search_fields = [
-        "full_name__fold__contains",
-        "position__fold__contains",
-        "unit__full_name__fold__contains",
-        "unit__short_name__fold__contains",
     ]
     autocomplete_fields = ["unit"]

@@ -42,7 +42,13 @@ class SignatoryResource(RecordResource):
 class SignatoryFilterSet(RecordFilterSet):
     """Who signed which agreement, by unit, agreement and year signed."""
 
-    search_fields = ["person__full_name", "position", "agreement__number", "unit__full_name"]
+    search_fields = [
+        "person__full_name",
+        "position",
+        "agreement__number",
+        "unit__full_name",
+        "unit__short_name",
+    ]
     unit_paths = {UnitRole.ANY: ["unit"]}
 
     year = YearFilter(field_name="signed_on", lookup_expr="year", label=_("Year signed"))
