@@ -21,10 +21,11 @@ demo: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## Create the environment and run the test suite but its soak and load tests, marked slow
-## (`.venv/bin/python -m pytest -m slow` runs those; .ci/run runs both). DATABASE_URL picks
-## the database.
+## (`.venv/bin/python -m pytest -m slow` runs those; .ci/run runs both), in TEST_WORKERS
+## processes (pytest-xdist). DATABASE_URL picks the database.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 ## Debian's chromium for the browser tests (Playwright drives it; nothing is downloaded).
 browser:

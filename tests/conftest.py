@@ -32,6 +32,26 @@ from tests.factories import (
 )
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix(request):
+    """Under pytest-xdist, each worker's own test database, as pytest-django's fixture of
+    this name gives: "test_NAME_gw0" on PostgreSQL. SQLite's test database is already one in
+    memory per process; pytest-django leaves it alone only under Django's own engine name,
+    and config/settings.py names its subclass, config.sqlite3."""
+    from django.conf import settings
+
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    if not worker:
+        return
+    for database in settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        if test.get("NAME") == ":memory:":
+            continue
+        if not test.get("NAME") and database["ENGINE"].endswith("sqlite3"):
+            continue
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{worker}"
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 is deliberately slow; MD5 first keeps `create_user(password=...)` and the demo

@@ -269,7 +269,7 @@ def db_state() -> dict:
     Equal before and after an operation means the operation wrote nothing at all, not even
     a timestamp. Each table is read with plain SQL, every column as the database stores it:
     the permission matrix asks this twice per refused request, and the ORM's cost per query
-    was most of the time those tests took.
+    was about a third of the time those tests took.
     """
     import hashlib
 
