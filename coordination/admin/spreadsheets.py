@@ -266,6 +266,7 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
             "token": token,
             "refused": refused,
             "preview_rows": report.outcomes[:PREVIEW_ROWS] if report else [],
+            "changed_rows": [o for o in report.outcomes if o.changes] if report else [],
             "problems": problems[:PROBLEMS_SHOWN],
             "hidden_problems": max(0, len(problems) - PROBLEMS_SHOWN),
             "preview_limit": PREVIEW_ROWS,

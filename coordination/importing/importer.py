@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from coordination import kinds
+from coordination.importing.changes import Changes
 from coordination.importing.checks import Checks
 from coordination.importing.lookups import ImportLookups
 from coordination.importing.matching import Matching
@@ -36,7 +37,7 @@ from coordination.widgets import (
 logger = logging.getLogger(__name__)
 
 
-class Importer(Reading, Matching, Checks, Writing):
+class Importer(Reading, Matching, Checks, Changes, Writing):
     """One import of one file for one kind of record (see the module docstring)."""
 
     def __init__(

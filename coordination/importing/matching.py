@@ -177,6 +177,7 @@ class Matching:
                 labelled += 1
         self.check_versions(live)
         self.check_unique(live)
+        self.describe_changes(live, current_many)
 
     def apply(self, row: ParsedRow, current_many, numbered):
         instance = row.instance

@@ -29,6 +29,8 @@ class RowOutcome:
     label: str = ""
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: For an updated row: each field it changes (`importing.changes.Change`).
+    changes: list = field(default_factory=list)
 
     @property
     def status_label(self) -> str:

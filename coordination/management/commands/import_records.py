@@ -81,6 +81,16 @@ class Command(BaseCommand):
         for outcome in report.outcomes:
             for note in outcome.notes:
                 self.stderr.write(_("row %(row)s: %(note)s") % {"row": outcome.row, "note": note})
+            for change in outcome.changes:
+                self.stdout.write(
+                    _("row %(row)s, %(column)s: %(old)s → %(new)s")
+                    % {
+                        "row": outcome.row,
+                        "column": change.column,
+                        "old": change.old or _("(empty)"),
+                        "new": change.new or _("(empty)"),
+                    }
+                )
         self.stdout.write(report.summary_line())
         if report.file_errors and not report.outcomes and report.header_row is None:
             sys.exit(EXIT_USAGE)
