@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from coordination import kinds
-from coordination.resources import Column, RecordResource
+from coordination.resources import EXAMPLE_MARKER, Column, RecordResource
 from coordination.spreadsheets import write_csv, write_xlsx
 from coordination.widgets import RecordIdWidget
 
@@ -152,7 +152,13 @@ def template_workbook(kind: str, stream) -> None:
     with translation.override("vi"):
         columns = resource_class.columns()
         header = [str(column.column_name) for column in columns]
-        example = [resource_class.EXAMPLE.get(column.attribute) for column in columns]
+        # The record number cell marks the example row, which an import refuses if left in.
+        example = [
+            str(EXAMPLE_MARKER)
+            if column.attribute == "id"
+            else resource_class.EXAMPLE.get(column.attribute)
+            for column in columns
+        ]
         guide = [
             [
                 str(column.column_name),
@@ -163,8 +169,15 @@ def template_workbook(kind: str, stream) -> None:
             ]
             for column in columns
         ]
+        drop_downs = {
+            index: labels
+            for index, column in enumerate(columns)
+            if (labels := column.widget.choice_labels())
+        }
         write_xlsx(
             stream,
+            drop_downs={_("Data"): drop_downs},
+            lists_title=_("Lists"),
             sheets=[
                 (_("Data"), header, [example]),
                 (

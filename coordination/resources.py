@@ -70,6 +70,11 @@ class Column(fields.Field):
         return isinstance(self.widget, ManyWidget)
 
 
+#: What the template writes in its example row's record number cell: an import refuses the
+#: row, so the example cannot be imported by accident.
+EXAMPLE_MARKER = _("EXAMPLE")
+
+
 class ColumnsMetaclass(ModelDeclarativeMetaclass):
     """The declared `Column`s are the file's columns: `Meta.fields` is made from them, so a
     column is declared once."""

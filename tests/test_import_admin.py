@@ -445,8 +445,8 @@ def test_template_has_the_headers_an_example_and_the_allowed_values(superuser_cl
     assert response["Content-Disposition"].endswith(f"-{kind}.xlsx")
     data = content_of(response)
     workbook = openpyxl.load_workbook(io.BytesIO(data))
-    assert len(workbook.sheetnames) == 2
-    data_sheet, guide_sheet = workbook.sheetnames
+    data_sheet, guide_sheet, lists_sheet = workbook.sheetnames
+    assert workbook[lists_sheet].sheet_state == "hidden"
     with translation.override("vi"):
         columns = kinds.get(kind).resource.columns()
         headers = [str(column.column_name) for column in columns]
@@ -464,8 +464,36 @@ def test_template_has_the_headers_an_example_and_the_allowed_values(superuser_cl
         allowed = next(line for line in guide[1:] if line[0] == header)
         for label in labels:
             assert label in " ".join(str(cell) for cell in allowed if cell)
-    # The example row imports cleanly into a database holding the records it names.
-    report = import_records(kind=kind, data=data, file_name="mau.xlsx")
+    # Each choice and yes/no column offers its labels as a drop-down list.
+    with translation.override("vi"):
+        offered = {
+            index: column.widget.choice_labels()
+            for index, column in enumerate(columns)
+            if column.widget.choice_labels()
+        }
+    validations = workbook[data_sheet].data_validations.dataValidation
+    assert len(validations) == len(offered)
+    lists = workbook[lists_sheet]
+    for validation in validations:
+        assert validation.type == "list"
+        (start,) = validation.sqref.ranges
+        assert (start.min_row, start.max_row) == (2, 1001)
+        letter = validation.formula1.split("!$")[1].split("$")[0]
+        values = [cell.value for cell in lists[letter] if cell.value is not None]
+        assert values == offered[start.min_col - 1]
+    # Left in, the example row is refused, naming it; nothing is written.
+    before = db_state()
+    report = import_records(kind=kind, data=data, file_name="mau.xlsx", dry_run=False)
+    assert [(p.row, p.message) for p in report.problems] == [
+        (2, "Đây là dòng ví dụ của tệp mẫu: hãy xóa dòng này rồi tải tệp lên lại.")
+    ]
+    assert not report.written and db_state() == before
+    # Without its marker, the example row imports cleanly into a database holding the
+    # records it names.
+    workbook[data_sheet]["A2"] = None
+    edited = io.BytesIO()
+    workbook.save(edited)
+    report = import_records(kind=kind, data=edited.getvalue(), file_name="mau.xlsx")
     assert report.file_errors == [] and report.problems == [], kind
 
 

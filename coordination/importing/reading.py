@@ -9,7 +9,7 @@ from django.utils.translation import ngettext
 from coordination import kinds
 from coordination.importing.report import NEW, ImportReport, ParsedRow, Problem, RowOutcome
 from coordination.legacy_text import detect_legacy
-from coordination.resources import Column
+from coordination.resources import EXAMPLE_MARKER, Column
 from coordination.spreadsheets import (
     Sheet,
     column_letter,
@@ -139,6 +139,14 @@ class Reading:
             if is_blank_or_section(cells, matched):
                 continue
             outcome = RowOutcome(row=index + 1, status=NEW)
+            if self.is_template_example(cells, matched):
+                message = _(
+                    "This is the example row of the template: delete it, then upload the "
+                    "file again."
+                )
+                outcome.problems.append(Problem(message, index + 1))
+                rows.append(ParsedRow(index=index, values={}, outcome=outcome))
+                continue
             values = {"_allowed_unit_ids": self.allowed}
             pending = {}
             for col, column in order:
@@ -193,6 +201,14 @@ class Reading:
         if self.progress:
             self.progress(total, total)
         return rows
+
+    def is_template_example(self, cells: list, matched: dict[int, Column]) -> bool:
+        """Whether the row is the template's example row, left in: its record number cell
+        holds the template's marker (`EXAMPLE_MARKER`)."""
+        for col, column in matched.items():
+            if column.attribute == "id" and col < len(cells) and isinstance(cells[col], str):
+                return header_key(cells[col]) in example_markers()
+        return False
 
     def legacy_columns(self, sheet, header_row, matched) -> dict:
         """Text columns typed in a legacy encoding, judged on the whole column.
@@ -263,6 +279,13 @@ def display(value) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%d/%m/%Y")
     return str(value)
+
+
+def example_markers() -> set[str]:
+    """The marker as compared, in Vietnamese and in English."""
+    with translation.override("en"):
+        english = header_key(str(EXAMPLE_MARKER))
+    return {header_key(str(EXAMPLE_MARKER)), english}
 
 
 def merged_cells(sheet: Sheet) -> set[tuple[int, int]]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from coordination.spreadsheets.errors import column_letter
 from coordination.spreadsheets.formulas import _ESCAPED_STARTS, escape_csv_text, escape_formula
 
 # openpyxl refuses its illegal characters; lone surrogates and U+FFFE/U+FFFF cannot be
@@ -56,8 +57,15 @@ def write_xlsx(
     *,
     sheets: list[tuple[str, list[str], Iterable[Sequence[object]]]],
     column_widths: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
+    drop_downs: Mapping[str, Mapping[int, Sequence[str]]] | None = None,
+    lists_title: str = "Lists",
 ) -> None:
-    """Write sheets of (title, header, rows) to `stream` as a streamed .xlsx workbook."""
+    """Write sheets of (title, header, rows) to `stream` as a streamed .xlsx workbook.
+
+    `drop_downs` gives, per sheet title, the columns (by index) whose cells offer a drop-down
+    list of values (Excel's and LibreOffice's data validation) in the first
+    `DROP_DOWN_ROWS` rows; the values are kept on a hidden sheet `lists_title`, since a
+    label may hold a comma."""
     # XlsxWriter's constant-memory mode flushes each row as it is written: 100,000 rows
     # take about 6 s and a few MB, against 12-18 s for openpyxl's write-only mode.
     # `column_widths` is one list for every sheet or a mapping of sheet title to list; a
@@ -77,8 +85,10 @@ def write_xlsx(
     date_format = workbook.add_format({"num_format": _DATE_FORMAT})
     datetime_format = workbook.add_format({"num_format": _DATETIME_FORMAT})
     used_titles: set[str] = set()
+    written = {}
     for title, header, rows in sheets:
         worksheet = workbook.add_worksheet(_sheet_title(title, used_titles))
+        written[title] = worksheet
         if isinstance(column_widths, Mapping):
             widths = column_widths.get(title) or ()
         else:
@@ -99,7 +109,37 @@ def write_xlsx(
             worksheet.autofilter(0, 0, last_row, last_col - 1)
     if not sheets:
         workbook.add_worksheet("Sheet")
+    if drop_downs:
+        _add_drop_downs(workbook, written, drop_downs, _sheet_title(lists_title, used_titles))
     workbook.close()
+
+
+#: The rows of a template that offer the drop-down lists.
+DROP_DOWN_ROWS = 1000
+
+
+def _add_drop_downs(workbook, written, drop_downs, lists_title):
+    lists = workbook.add_worksheet(lists_title)
+    values_of = [values for columns in drop_downs.values() for values in columns.values()]
+    # Constant-memory mode writes a sheet row by row: each list is a column.
+    for row in range(max(map(len, values_of), default=0)):
+        for column, values in enumerate(values_of):
+            if row < len(values):
+                lists.write_string(row, column, _xlsx_text(str(values[row])))
+    column = 0
+    for title, columns in drop_downs.items():
+        for index, values in columns.items():
+            letter = column_letter(column)
+            source = f"='{lists_title}'!${letter}$1:${letter}${len(values)}"
+            written[title].data_validation(
+                1,
+                index,
+                DROP_DOWN_ROWS,
+                index,
+                {"validate": "list", "source": source, "ignore_blank": True},
+            )
+            column += 1
+    lists.hide()
 
 
 def _write_xlsx_cell(worksheet, row, col, value, date_format, datetime_format):

@@ -58,6 +58,10 @@ class CellWidget(widgets.Widget):
     def allowed_text(self) -> str:
         return str(self.allowed)
 
+    def choice_labels(self) -> list[str] | None:
+        """The values a template's drop-down list offers, for a closed set of values."""
+        return None
+
     def key_of(self, value):
         """How a cleaned value compares in a natural key (text ignores case)."""
         return value.lower() if isinstance(value, str) else value

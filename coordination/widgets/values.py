@@ -106,6 +106,9 @@ class BooleanWidget(CellWidget):
             return None
         return _("Yes") if value else _("No")
 
+    def choice_labels(self) -> list[str]:
+        return [_("Yes"), _("No")]
+
 
 class IntegerWidget(CellWidget):
     """Whole numbers (years, percentages) typed as numbers or as text."""
@@ -219,6 +222,9 @@ class ChoiceWidget(CellWidget):
 
     def allowed_text(self) -> str:
         return "; ".join(f"{choice.label} ({choice.value})" for choice in self.choices)
+
+    def choice_labels(self) -> list[str]:
+        return [str(choice.label) for choice in self.choices]
 
     def keys(self) -> dict[str, str]:
         """Folded code and label → code, for the active language (labels are translated)."""
