@@ -321,3 +321,88 @@ def run_in_child(script: str, *args, workdir) -> dict:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# Rows of each kind, many at once: the query-count tests build 5, then 50.
+
+
+def build_units(n):
+    parents = [make_unit(), make_unit()]
+    for i in range(n):
+        if i % 2:
+            make_unit(
+                parent=parents[0], successor=parents[1], dissolved_on=days(-1), is_active=False
+            )
+        else:
+            make_unit(parent=parents[1])
+
+
+def build_people(n):
+    for _ in range(n):
+        make_person()
+
+
+def build_agreements(n):
+    units = [make_unit() for _ in range(4)]
+    for i in range(n):
+        make_agreement(parties=[units[i % 4], units[(i + 1) % 4], units[(i + 2) % 4]])
+
+
+def build_signatories(n):
+    agreement = make_agreement()
+    for _ in range(n):
+        make_signatory(agreement=agreement)
+
+
+def build_indicators(n):
+    for i in range(n):
+        make_indicator(actual=i)
+
+
+def build_meetings(n):
+    agreement = make_agreement()
+    chairs = [make_person(), make_person()]
+    for _ in range(n):
+        meeting = make_meeting()
+        meeting.agreements.add(agreement)
+        meeting.co_chairs.set(chairs)
+        meeting.attending_units.set([chair.unit for chair in chairs])
+
+
+def build_tasks(n):
+    agreement = make_agreement()
+    meeting = make_meeting()
+    units = [make_unit() for _ in range(3)]
+    for i in range(n):
+        make_task(
+            agreement=agreement if i % 2 else make_agreement(),
+            lead_unit=make_unit(),
+            coordinating_units=units[: 1 + i % 3],
+            assignee=make_person(),
+            meeting=meeting,
+            due_date=days(i - n // 2),
+        )
+
+
+def build_followups(n):
+    meetings = [make_meeting(), make_meeting()]
+    agreement = make_agreement()
+    for i in range(n):
+        make_followup(
+            meeting=meetings[i % 2],
+            agreement=agreement,
+            due_date=days(i - n // 2),
+            source_reference=f"Báo cáo số {i}",
+        )
+
+
+BUILDERS = {
+    "unit": build_units,
+    "person": build_people,
+    "agreement": build_agreements,
+    "signatory": build_signatories,
+    "indicator": build_indicators,
+    "meeting": build_meetings,
+    "task": build_tasks,
+    "followup": build_followups,
+}

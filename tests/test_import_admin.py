@@ -484,8 +484,8 @@ def test_template_has_the_headers_an_example_and_the_allowed_values(superuser_cl
     # Left in, the example row is refused, naming it; nothing is written.
     before = db_state()
     report = import_records(kind=kind, data=data, file_name="mau.xlsx", dry_run=False)
-    assert [(p.row, p.message) for p in report.problems] == [
-        (2, "Đây là dòng ví dụ của tệp mẫu: hãy xóa dòng này rồi tải tệp lên lại.")
+    assert [(p.row, p.column, p.message) for p in report.problems] == [
+        (2, "Mã", "Đây là dòng ví dụ của tệp mẫu: hãy xóa dòng này rồi tải tệp lên lại.")
     ]
     assert not report.written and db_state() == before
     # Without its marker, the example row imports cleanly into a database holding the

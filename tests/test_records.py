@@ -12,6 +12,7 @@ from coordination import kinds, services
 from coordination.choices import FollowUpKind, FollowUpStatus, PartyRole, TaskStatus
 from coordination.models import FollowUp, Task
 from tests.factories import (
+    BUILDERS,
     days,
     make_agreement,
     make_followup,
@@ -24,7 +25,6 @@ from tests.factories import (
     today,
     xlsx_values,
 )
-from tests.test_admin import BUILDERS
 
 pytestmark = pytest.mark.django_db
 

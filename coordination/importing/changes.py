@@ -4,7 +4,7 @@ as the user reads them (names of related records, labels of choices, dd/mm/yyyy 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from coordination.importing.report import UPDATED, ParsedRow
+from coordination.importing.report import UPDATED, ParsedRow, shown
 
 #: Updated rows whose changes are described (the preview and the command line list them).
 CHANGES_LISTED = 500
@@ -17,17 +17,6 @@ class Change:
     column: str
     old: str
     new: str
-
-
-def shown(value) -> str:
-    """A rendered cell value as text: dates as dd/mm/yyyy, nothing as empty."""
-    if value is None:
-        return ""
-    if hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 class Changes:
@@ -55,14 +44,15 @@ class Changes:
                     target = self.many_target(name)
                     wanted[target] |= current_many.get((row.instance.pk, name), set())
         found = {model: model._base_manager.in_bulk(ids) for model, ids in wanted.items()}
+        fields = {f.name: f for f in self.model._meta.concrete_fields}
         for row in updated:
             row.outcome.changes = [
                 change
                 for column in self.columns
-                if (change := self.change_of(row, column, attnames, current_many, found))
+                if (change := self.change_of(row, column, fields, current_many, found))
             ]
 
-    def change_of(self, row, column, attnames, current_many, found) -> Change | None:
+    def change_of(self, row, column, fields, current_many, found) -> Change | None:
         widget, attribute = column.widget, column.attribute
         if self.is_many(attribute):
             if attribute not in row.changed:
@@ -72,9 +62,7 @@ class Changes:
             old_text = shown(widget.render(tuple(sorted(old, key=widget.inner.describe))))
             new_text = shown(widget.render(tuple(row.values.get(attribute, ()))))
             return Change(str(column.column_name), old_text, new_text)
-        model_field = next(
-            (f for f in self.model._meta.concrete_fields if f.name == attribute), None
-        )
+        model_field = fields.get(attribute)
         if model_field is None or model_field.attname not in row.changed:
             return None
         before = row.before.get(model_field.attname)
@@ -83,7 +71,7 @@ class Changes:
             # A record named by its number (carried over from): the numbers.
             after = getattr(row.instance, model_field.attname)
             return Change(str(column.column_name), shown(before), shown(after))
-        if model_field.attname in attnames:
+        if model_field.is_relation:
             before = found.get(model_field.related_model, {}).get(before)
         return Change(
             str(column.column_name), shown(widget.render(before)), shown(widget.render(after))

@@ -7,7 +7,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coordination import kinds
-from coordination.importing.report import NEW, ImportReport, ParsedRow, Problem, RowOutcome
+from coordination.importing.report import (
+    NEW,
+    ImportReport,
+    ParsedRow,
+    Problem,
+    RowOutcome,
+    shown,
+)
 from coordination.legacy_text import detect_legacy
 from coordination.resources import EXAMPLE_MARKER, Column
 from coordination.spreadsheets import (
@@ -132,6 +139,7 @@ class Reading:
         total = len(sheet.rows) - header_row - 1
         file_names = self.names_in_file(sheet, header_row, matched)
         legacy = self.legacy_columns(sheet, header_row, matched)
+        markers = example_markers()
         for index in range(header_row + 1, len(sheet.rows)):
             cells = sheet.rows[index]
             if self.progress and (index - header_row) % PROGRESS_EVERY == 0:
@@ -139,12 +147,13 @@ class Reading:
             if is_blank_or_section(cells, matched):
                 continue
             outcome = RowOutcome(row=index + 1, status=NEW)
-            if self.is_template_example(cells, matched):
+            example = self.template_example_column(cells, matched, markers)
+            if example is not None:
                 message = _(
                     "This is the example row of the template: delete it, then upload the "
                     "file again."
                 )
-                outcome.problems.append(Problem(message, index + 1))
+                outcome.problems.append(Problem(message, index + 1, str(example.column_name)))
                 rows.append(ParsedRow(index=index, values={}, outcome=outcome))
                 continue
             values = {"_allowed_unit_ids": self.allowed}
@@ -180,7 +189,7 @@ class Reading:
                             str(error),
                             index + 1,
                             str(column.column_name),
-                            shorten(display(raw), SHOWN_VALUE),
+                            shorten(shown(raw), SHOWN_VALUE),
                         )
                     )
                     continue
@@ -202,13 +211,13 @@ class Reading:
             self.progress(total, total)
         return rows
 
-    def is_template_example(self, cells: list, matched: dict[int, Column]) -> bool:
-        """Whether the row is the template's example row, left in: its record number cell
-        holds the template's marker (`EXAMPLE_MARKER`)."""
+    def template_example_column(self, cells: list, matched: dict[int, Column], markers):
+        """The record number column when the row is the template's example row, left in:
+        that cell holds the template's marker (`EXAMPLE_MARKER`); else None."""
         for col, column in matched.items():
             if column.attribute == "id" and col < len(cells) and isinstance(cells[col], str):
-                return header_key(cells[col]) in example_markers()
-        return False
+                return column if header_key(cells[col]) in markers else None
+        return None
 
     def legacy_columns(self, sheet, header_row, matched) -> dict:
         """Text columns typed in a legacy encoding, judged on the whole column.
@@ -271,14 +280,6 @@ class Reading:
 def _resolve_order(column: Column) -> int:
     widget = column.widget.inner if column.is_many else column.widget
     return 1 if isinstance(widget, PersonWidget) else 0
-
-
-def display(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
 
 
 def example_markers() -> set[str]:

@@ -111,3 +111,15 @@ class ParsedRow:
     before: dict = field(default_factory=dict)
     # Names of records of this same file, resolved once every row has its record.
     pending: dict = field(default_factory=dict)
+
+
+def shown(value) -> str:
+    """A cell value as the user reads it in a message: dates as dd/mm/yyyy, whole numbers
+    without ".0", nothing as empty."""
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
