@@ -77,15 +77,16 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
     # -- the whole run -----------------------------------------------------------------------
 
     def run(self, sheets: list[Sheet], report: ImportReport, *, dry_run: bool):
-        located = self.locate(sheets, report)
-        if located is None or report.file_errors:
+        table = self.locate(sheets, report)
+        if table is None or report.file_errors:
             return
-        sheet, header_row, matched = located
-        present = {column.attribute for column in matched.values()}
+        sheet = table.sheet
+        present = {column.attribute for column in table.matched.values()}
 
         def process():
-            rows = self.parse_rows(sheet, header_row, matched)
+            rows = self.parse_rows(table)
             # The raw cells are no longer needed: free them before the records are built.
+            table.rows.clear()
             sheet.rows.clear()
             if len(rows) > settings.IMPORT_MAX_ROWS:
                 raise too_many_rows(sheet.name, len(rows), settings.IMPORT_MAX_ROWS)

@@ -25,8 +25,8 @@ class ReferenceWidget(CellWidget):
     table = ""
     not_found = ""
 
-    def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
-        text = clean_text(to_unicode(unescape_formula(str(value)), notes))
+    def parse(self, value, lookups=None, row_values=None, notes=None, legacy=None, **kwargs):
+        text = clean_text(to_unicode(unescape_formula(str(value)), notes, legacy))
         return self.find(text, lookups, row_values or {})
 
     def match(self, text, table, row_values) -> list:
@@ -183,11 +183,12 @@ class ManyWidget(CellWidget):
         super().__init__()
         self.inner = inner
 
-    def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
+    def parse(self, value, lookups=None, row_values=None, notes=None, legacy=None, **kwargs):
         found, errors, unshown = [], [], 0
         row_values = row_values or {}
         table = lookups.table(self.inner)
-        for name in LIST_SEPARATORS.split(to_unicode(unescape_formula(str(value)), notes)):
+        text = to_unicode(unescape_formula(str(value)), notes, legacy)
+        for name in LIST_SEPARATORS.split(text):
             name = clean_text(name)
             if not name:
                 continue

@@ -236,7 +236,10 @@ class ChoiceWidget(CellWidget):
             }
         return self._keys[language]
 
-    def parse(self, value, **kwargs):
+    def parse(self, value, notes=None, legacy=None, **kwargs):
+        if isinstance(value, str) and not value.isascii():
+            # A label typed with a .VnTime or VNI font, as the rest of its sheet.
+            value = to_unicode(value, notes, legacy)
         # A column repeats a handful of values: remember what each cell text (in this
         # language) came to, rather than folding it again on every row.
         memo = (translation.get_language(), type(value), value)
