@@ -322,3 +322,18 @@ def test_the_command_line_says_where_the_list_ends(world, tmp_path, capsys):
     assert "dòng 15" in captured.err and "nơi nhận" in captured.err
     assert captured.out.strip().endswith("new=4 updated=0 unchanged=0 errors=0")
     assert imported(world) == expected(world)
+
+
+@pytest.mark.parametrize(
+    ("written", "status"),
+    [("Hoàn thành", "done"), ("đã xong", "done"), ("Đang triển khai", "in_progress")],
+)
+def test_statuses_as_offices_write_them(world, written, status):
+    rows = [
+        ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Trạng thái", "Ngày hoàn thành"],
+        [world.agreement.number, 2024, "Việc G", world.committee.full_name, written],
+    ]
+    rows[1].append("02/03/2024" if status == "done" else None)
+    report = run("tasks", rows, dry_run=False)
+    assert report.file_errors == [] and problems(report) == []
+    assert Task.objects.get(content="Việc G").status == status

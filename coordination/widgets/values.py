@@ -214,9 +214,12 @@ class DateWidget(CellWidget):
 class ChoiceWidget(CellWidget):
     """A choice typed as its Vietnamese label (diacritics and case ignored) or as its code."""
 
-    def __init__(self, choices):
+    def __init__(self, choices, words: dict | None = None):
+        """`words`: other words offices write for a choice (code → Vietnamese words), such
+        as “Hoàn thành” for “Đã hoàn thành”."""
         super().__init__()
         self.choices = choices
+        self.words = words or {}
         self._keys = {}
         self._codes = {}
 
@@ -231,6 +234,7 @@ class ChoiceWidget(CellWidget):
         language = translation.get_language()
         if language not in self._keys:
             self._keys[language] = {
+                **{fold(word): code for code, words in self.words.items() for word in words},
                 **{fold(choice.value): choice.value for choice in self.choices},
                 **{fold(str(choice.label)): choice.value for choice in self.choices},
             }
