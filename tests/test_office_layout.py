@@ -337,3 +337,16 @@ def test_statuses_as_offices_write_them(world, written, status):
     report = run("tasks", rows, dry_run=False)
     assert report.file_errors == [] and problems(report) == []
     assert Task.objects.get(content="Việc G").status == status
+
+
+def test_a_total_row_is_not_a_record(world):
+    rows = [
+        ["STT", "Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì"],
+        [1, world.agreement.number, 2024, "Việc H", world.committee.full_name],
+        [2, world.agreement.number, 2024, "Tổng số hộ nghèo giảm 2%", world.committee.full_name],
+        [None, "Tổng cộng", None, 2],
+        ["Cộng:", None, None, 2],
+    ]
+    report = run("tasks", rows, dry_run=False)
+    assert report.file_errors == [] and problems(report) == []
+    assert report.summary_line() == "new=2 updated=0 unchanged=0 errors=0"

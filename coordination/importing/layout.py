@@ -29,18 +29,22 @@ EMPTY_ROWS_END = 10
 SIGNATURE_ROW_CELLS = 2
 
 # The first words of the recipients and signature block, compared folded (no diacritics,
-# lower case): "Nơi nhận:", "TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "TL. CHỦ TỊCH",
+# lower case): "Nơi nhận:", "TM. ỦY BAN NHÂN DÂN" (or "T/M"), "KT. CHỦ TỊCH", "TL. CHỦ TỊCH",
 # "TUQ. CHỦ TỊCH", "Q. CHỦ TỊCH", "(Đã ký)", "(Ký, ghi rõ họ tên)", "Người lập biểu",
 # "XÁC NHẬN CỦA ...", and the place and date line "Hàm Tân, ngày 10 tháng 12 năm 2024".
 SIGNATURE_MARKERS = re.compile(
     r"^(?:noi nhan\b"
     r"|(?:tm|kt|tl|tuq|ttl|q)\s*[.:]\s*\S"
+    r"|(?:t/m|k/t|t/l)\b"
     r"|\(\s*(?:da ky|ky\b|ky ten|ky,)"
     r"|nguoi lap(?: bieu)?\b"
     r"|xac nhan cua\b"
     r"|thu truong (?:don vi|co quan)\b"
     r"|.{0,60}\bngay\W*(?:\d{1,2}|\W*)\W+thang\W*(?:\d{1,2}|\W*)\W+nam\W*(?:\d{4}|\W*)\s*$)"
 )
+
+# A total row under a list or a section: “Tổng cộng”, “Cộng: 12 kiến nghị”, “TỔNG SỐ”.
+TOTAL_ROW = re.compile(r"^(?:tong cong|tong so|cong|tong)\s*(?:$|[:(])")
 
 SECTION_MARKERS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "A", "B", "C", "D")
 
@@ -175,10 +179,13 @@ class HeaderCells:
 
 
 def section_row(own: list, filled: list, index: int, starts: dict) -> bool:
-    """A title row within the list: “I. Khối chính quyền” alone, or one value merged across
+    """A title row within the list: “I. Khối chính quyền” or a total (“Tổng cộng: 12”)
+    alone, or one value merged across
     (every filled cell of the row comes from that one merge; `starts` from
     `merge_starts()`)."""
     values = [(col, cell) for col, cell in enumerate(own) if not is_empty(cell)]
+    if values and total_row([cell for _col, cell in values]):
+        return True
     if len(values) != 1:
         return False
     col, cell = values[0]
@@ -190,6 +197,16 @@ def section_row(own: list, filled: list, index: int, starts: dict) -> bool:
     text = clean_text(str(cell))
     marker = text.split(" ", 1)[0].rstrip(".)/:-")
     return marker.upper() in SECTION_MARKERS and text[len(marker) : len(marker) + 1] in ".)/:-"
+
+
+def total_row(values: list) -> bool:
+    """“Tổng cộng” (or “Cộng:”, “Tổng số”) followed by nothing but numbers."""
+    first, rest = values[0], values[1:]
+    return (
+        isinstance(first, str)
+        and TOTAL_ROW.match(fold(clean_text(first))) is not None
+        and all(isinstance(value, int | float) for value in rest)
+    )
 
 
 def signature_row(own: list) -> bool:
