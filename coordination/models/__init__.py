@@ -8,6 +8,7 @@ from coordination.models.agreements import (
 )
 from coordination.models.followups import FollowUp
 from coordination.models.meetings import Meeting
+from coordination.models.reports import IssuedReport, ReportTemplate
 from coordination.models.tasks import Task
 from coordination.models.units import Person, Unit, UnitMember
 
@@ -16,8 +17,10 @@ __all__ = [
     "AgreementParty",
     "FollowUp",
     "Indicator",
+    "IssuedReport",
     "Meeting",
     "Person",
+    "ReportTemplate",
     "Signatory",
     "Task",
     "Unit",

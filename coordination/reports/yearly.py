@@ -12,6 +12,7 @@ from coordination import registry, scoping
 from coordination.choices import FollowUpKind, PartyRole
 from coordination.models import Agreement, FollowUp, Indicator, Task, Unit
 from coordination.reports.counts import StatusCount, add_counts, counts, status_count
+from coordination.reports.letterhead import date_line
 from coordination.reports.parameters import REPORT_FILTERS, ShownForm, bind_filters
 from coordination.tables import show_date
 
@@ -24,6 +25,8 @@ class YearlyReport:
     valid: bool = False
     forbidden: bool = False
     today: datetime.date | None = None
+    #: The report's own date, when it is not today's (an issued report's, a past year's).
+    date: datetime.date | None = None
     year: int | None = None
     unit: Unit | None = None
     agreement: Agreement | None = None
@@ -46,13 +49,8 @@ class YearlyReport:
 
     @property
     def date_line(self) -> str:
-        day = self.today
-        return _("%(place)s, day %(day)02d month %(month)02d year %(year)d") % {
-            "place": self.place,
-            "day": day.day,
-            "month": day.month,
-            "year": day.year,
-        }
+        """“Hàm Tân, ngày 05 tháng 3 năm 2024”, as Nghị định 30/2020/NĐ-CP pads it."""
+        return date_line(self.place, self.date or self.today)
 
 
 ADMINISTRATIVE_PREFIXES = (

@@ -1,0 +1,267 @@
+"""The yearly report as a báo cáo: its heading, its body filled from the figures, its
+signatures and its annex tables, as data that the print page and the .docx both lay out.
+
+A `ReportDocument` is built from a `YearlyReport` (`build_document`), with what the user
+edited before issuing laid over the defaults (`Edits`), and is kept as JSON in an issued
+report (`to_dict`, `from_dict`). Its text is the document's own: Vietnamese, whatever the
+interface's language (the annex's column labels are the page's, rendered in Vietnamese).
+"""
+
+import dataclasses
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone, translation
+
+import coordination.reports.letterhead as letterhead
+from coordination.choices import PartyRole
+from coordination.models import Person, Signatory, Unit
+from coordination.reports.drafting import AnnexTable, annex_tables, default_texts
+from coordination.reports.yearly import YearlyReport
+
+#: The editable parts of the body, in the document's order, with their headings.
+SECTIONS = (
+    ("opening", ""),
+    ("results", "I. KẾT QUẢ THỰC HIỆN"),
+    ("limitations", "II. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN"),
+    ("directions", "III. PHƯƠNG HƯỚNG, NHIỆM VỤ NĂM TỚI"),
+    ("recommendations", "IV. KIẾN NGHỊ, ĐỀ XUẤT"),
+)
+ARCHIVE_LINE = "Lưu: VT."
+
+
+@dataclass
+class Signature:
+    authority: str = ""
+    title: str = ""
+    name: str = ""
+
+
+@dataclass
+class Party:
+    """One issuing body: its heading (left) and its signature block."""
+
+    style: str
+    parent_line: str
+    name_lines: list[str]
+    abbreviation: str
+    signature: Signature = field(default_factory=Signature)
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    paragraphs: list[str]
+
+
+@dataclass
+class ReportDocument:
+    year: int
+    style: str
+    parties: list[Party]
+    number: str
+    place: str
+    date: datetime.date
+    subject: str
+    sections: list[Section]
+    recipients: list[str]
+    annex: list[AnnexTable]
+    notes: list[str] = field(default_factory=list)
+    kind: str = letterhead.REPORT_KIND
+    issued: bool = False
+
+    @property
+    def joint(self) -> bool:
+        """A report signed by several bodies (liên tịch)."""
+        return len(self.parties) > 1
+
+    @property
+    def number_line(self) -> str:
+        number = self.number or letterhead.draft_number(
+            self.style, [party.abbreviation for party in self.parties]
+        )
+        return letterhead.number_line(self.style, number)
+
+    @property
+    def date_line(self) -> str:
+        return letterhead.date_line(self.place, self.date)
+
+    @property
+    def national_lines(self) -> list[str]:
+        if self.style == letterhead.PARTY:
+            return [letterhead.PARTY_NAME]
+        return [letterhead.NATION, letterhead.MOTTO]
+
+    @property
+    def signature_rows(self) -> list[list[Party | None]]:
+        """The signature blocks two by two, the lead's on the right of the first row (a joint
+        report's lead body signs on the right, as a single body does)."""
+        parties = list(self.parties)
+        rows = [[parties[1] if len(parties) > 1 else None, parties[0]]]
+        rest = parties[2:]
+        while rest:
+            rows.append([rest[0], rest[1] if len(rest) > 1 else None])
+            rest = rest[2:]
+        return rows
+
+    def section(self, key: str) -> Section:
+        return next(section for section in self.sections if section.key == key)
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["date"] = self.date.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReportDocument":
+        data = dict(data)
+        data["date"] = datetime.date.fromisoformat(data["date"])
+        data["parties"] = [
+            Party(**{**party, "signature": Signature(**party["signature"])})
+            for party in data["parties"]
+        ]
+        data["sections"] = [Section(**section) for section in data["sections"]]
+        data["annex"] = [AnnexTable(**table) for table in data["annex"]]
+        return cls(**data)
+
+
+@dataclass
+class Edits:
+    """What the user changed before issuing; None (or empty) keeps the default."""
+
+    number: str = ""
+    date: datetime.date | None = None
+    subject: str = ""
+    texts: dict[str, str] = field(default_factory=dict)
+    recipients: str = ""
+    signatures: list[Signature] = field(default_factory=list)
+
+
+def default_date(year: int, today: datetime.date | None = None) -> datetime.date:
+    """The date of a live report: today for this year's, the year's last day for a past
+    year's (a 2017 report is not dated 2026)."""
+    today = today or timezone.localdate()
+    return min(today, datetime.date(year, 12, 31))
+
+
+def paragraphs(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def build_document(
+    report: YearlyReport, edits: Edits | None = None, *, previous=None
+) -> ReportDocument:
+    """The báo cáo of `report` (a valid `YearlyReport`), `edits` laid over its defaults.
+
+    `previous` (a `ReportDocument`, the last one issued for the same unit or agreement) gives
+    the default signers and recipients: they rarely change from one report to the next.
+    """
+    edits = edits or Edits()
+    with translation.override("vi"):
+        parties = issuing_parties(report)
+        lead = parties[0]
+        if previous is not None and len(previous.parties) == len(parties):
+            for party, old in zip(parties, previous.parties, strict=True):
+                party.signature = dataclasses.replace(old.signature)
+        for party, signature in zip(parties, edits.signatures, strict=False):
+            party.signature = signature
+        texts = default_texts(report)
+        texts.update(edits.texts)
+        recipients = default_recipients(report, previous)
+        if edits.recipients.strip():
+            recipients = [line.strip(" -;.") for line in paragraphs(edits.recipients)]
+        if not any(line.startswith("Lưu") for line in recipients):
+            recipients.append(ARCHIVE_LINE)  # the office's own copy closes every list
+        return ReportDocument(
+            year=report.year,
+            style=lead.style,
+            parties=parties,
+            number=edits.number.strip(),
+            place=report.place,
+            date=edits.date or default_date(report.year, report.today),
+            subject=edits.subject.strip() or default_subject(report),
+            sections=[
+                Section(key, title, paragraphs(texts.get(key, ""))) for key, title in SECTIONS
+            ],
+            recipients=[line for line in recipients if line],
+            annex=annex_tables(report),
+            notes=list(report.notes),
+        )
+
+
+def report_units(report: YearlyReport) -> list[Unit]:
+    """The bodies that issue `report`: its unit, or an agreement's parties, lead first."""
+    if report.unit is not None:
+        return [report.unit]
+    links = sorted(
+        report.agreement.party_links.select_related("unit", "unit__parent"),
+        key=lambda link: (link.role != PartyRole.LEAD, link.pk),
+    )
+    return [link.unit for link in links]
+
+
+def issuing_parties(report: YearlyReport) -> list[Party]:
+    parties = []
+    for unit in report_units(report):
+        style = letterhead.style_of(unit.kind)
+        parent = unit.parent.full_name if unit.parent_id else ""
+        parent_line, lines = letterhead.name_lines(style, unit.full_name, parent)
+        abbreviation = letterhead.abbreviation(unit.full_name)
+        parties.append(
+            Party(
+                style=style,
+                parent_line=parent_line,
+                name_lines=lines,
+                abbreviation=abbreviation,
+                signature=default_signature(report, unit, lines[0] if lines else ""),
+            )
+        )
+    if not parties:  # an agreement without parties: its report still has a heading
+        parties.append(Party(letterhead.STATE, parent_line="", name_lines=[], abbreviation=""))
+    return parties
+
+
+HEAD_POSITIONS = ("Chủ tịch", "Trưởng ban", "Trưởng Ban", "Bí thư", "Giám đốc", "Trưởng phòng")
+
+
+def default_signature(report: YearlyReport, unit: Unit, body_line: str) -> Signature:
+    """The unit's head, as its people say: the person who signed the agreement for the unit,
+    else the first active person of the unit whose position is a head's."""
+    person = None
+    if report.agreement is not None:
+        signatory = (
+            Signatory.objects.filter(agreement=report.agreement, unit=unit, person__is_active=True)
+            .select_related("person")
+            .order_by("pk")
+            .first()
+        )
+        person = signatory.person if signatory else None
+    if person is None:
+        heads = Person.objects.filter(unit=unit, is_active=True).order_by("pk")
+        person = next(
+            (p for p in heads[:50] if p.position.split(",")[-1].strip().startswith(HEAD_POSITIONS)),
+            None,
+        )
+    if person is None:
+        return Signature()
+    title = letterhead.signer_title(person.position)
+    return Signature(letterhead.authority(unit.kind, body_line, title), title, person.full_name)
+
+
+def default_subject(report: YearlyReport) -> str:
+    if report.agreement is not None:
+        return f"Kết quả thực hiện {report.agreement.title} năm {report.year}"
+    return f"Kết quả thực hiện công tác phối hợp năm {report.year}"
+
+
+def default_recipients(report: YearlyReport, previous=None) -> list[str]:
+    if previous is not None and previous.recipients:
+        return list(previous.recipients)
+    recipients = []
+    units = report_units(report)
+    if report.unit is not None and report.unit.parent_id:
+        recipients.append(f"{report.unit.parent.full_name} (b/c)")
+    for unit in units[1:] if report.agreement is not None else []:
+        recipients.append(unit.full_name)
+    return [*recipients, ARCHIVE_LINE]
