@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coordination import views
+from coordination import report_views, views
 
 app_name = "coordination"
 
@@ -8,7 +8,9 @@ urlpatterns = [
     path("files/<path:path>", views.agreement_scan, name="agreement-scan"),
     path("records/", views.records_index, name="records"),
     path("records/outstanding/", views.outstanding, name="outstanding"),
-    path("records/report/", views.report, name="report"),
+    path("records/report/", report_views.report, name="report"),
+    path("records/report/issued/", report_views.issued_report_list, name="issued-reports"),
+    path("records/report/issued/<int:pk>/", report_views.issued_report, name="issued-report"),
     path("records/<slug:kind>/", views.record_list, name="record-list"),
     path("records/<slug:kind>/export/", views.record_export, name="record-export"),
     path("records/<slug:kind>/<int:pk>/", views.record_detail, name="record-detail"),

@@ -202,27 +202,3 @@ def outstanding(request):
         {"table": table},
         status=200 if table.valid else 400,
     )
-
-
-@staff_member_required
-def report(request):
-    """The yearly report of a unit or an agreement, as a printable page or an .xlsx file."""
-    result = reports.yearly_report(request)
-    if result.forbidden:
-        raise PermissionDenied
-    if result.valid and request.GET.get("format") == "xlsx":
-        stream = exporting.spooled_file()
-        reports.write_report_xlsx(result, stream)
-        stream.seek(0)
-        return FileResponse(
-            stream,
-            as_attachment=True,
-            filename=result.file_name,
-            content_type=exporting.FORMATS["xlsx"],
-        )
-    return render(
-        request,
-        "coordination/records/report.html",
-        {"report": result, "query": query_without(request, "format")},
-        status=200 if result.valid or not result.bound else 400,
-    )

@@ -270,7 +270,8 @@ class TestReport:
         assert len(report.outstanding_followups) == 2
         page = response.content.decode()
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in page
-        assert "ỦY BAN NHÂN DÂN XÃ TÂN PHÚC" in page
+        issuer = '<div class="issuer">ỦY BAN NHÂN DÂN</div><div class="issuer">XÃ TÂN PHÚC</div>'
+        assert issuer in page
         assert "Kết quả thực hiện công tác phối hợp năm 2025" in page
 
     def test_agreement_report_as_xlsx(self, auditor_client, world):
@@ -382,7 +383,8 @@ def test_query_count_does_not_grow_with_rows(client, world, url, who):
     grow(world, 30)
     many = count_queries(client, url)
     assert many == few, url
-    assert few <= 16, url
+    # The yearly report's báo cáo asks two more: its signers and the last issued version.
+    assert few <= (18 if url.startswith("/records/report/") else 16), url
 
 
 def test_follow_up_is_not_counted_twice_after_carry_over(auditor_client, world):

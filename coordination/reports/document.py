@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 
 import coordination.reports.letterhead as letterhead
@@ -105,6 +106,16 @@ class ReportDocument:
             rest = rest[2:]
         return rows
 
+    @property
+    def recipients_label(self) -> str:
+        return letterhead.RECIPIENTS_LABEL
+
+    @property
+    def recipient_lines(self) -> list[str]:
+        """“- Thường trực Huyện ủy;” … “- Lưu: VT.”: a dash each, “;” between, “.” last."""
+        lines = [line.strip().rstrip(";.").strip() for line in self.recipients]
+        return [f"- {line}{'.' if i == len(lines) - 1 else ';'}" for i, line in enumerate(lines)]
+
     def section(self, key: str) -> Section:
         return next(section for section in self.sections if section.key == key)
 
@@ -194,27 +205,37 @@ def report_units(report: YearlyReport) -> list[Unit]:
     """The bodies that issue `report`: its unit, or an agreement's parties, lead first."""
     if report.unit is not None:
         return [report.unit]
-    links = sorted(
-        report.agreement.party_links.select_related("unit", "unit__parent"),
-        key=lambda link: (link.role != PartyRole.LEAD, link.pk),
-    )
-    return [link.unit for link in links]
+    if not report.parties:
+        links = sorted(
+            report.agreement.party_links.select_related("unit", "unit__parent"),
+            key=lambda link: (link.role != PartyRole.LEAD, link.pk),
+        )
+        report.parties = [link.unit for link in links]
+    return report.parties
 
 
 def issuing_parties(report: YearlyReport) -> list[Party]:
+    units = report_units(report)
+    signers = default_signers(report, units)
     parties = []
-    for unit in report_units(report):
+    for unit in units:
         style = letterhead.style_of(unit.kind)
         parent = unit.parent.full_name if unit.parent_id else ""
         parent_line, lines = letterhead.name_lines(style, unit.full_name, parent)
-        abbreviation = letterhead.abbreviation(unit.full_name)
+        person = signers.get(unit.pk)
+        signature = Signature()
+        if person is not None:
+            title = letterhead.signer_title(person.position)
+            body_line = lines[0] if lines else ""
+            authority = letterhead.authority(unit.kind, body_line, title)
+            signature = Signature(authority, title, person.full_name)
         parties.append(
             Party(
                 style=style,
                 parent_line=parent_line,
                 name_lines=lines,
-                abbreviation=abbreviation,
-                signature=default_signature(report, unit, lines[0] if lines else ""),
+                abbreviation=letterhead.abbreviation(unit.full_name),
+                signature=signature,
             )
         )
     if not parties:  # an agreement without parties: its report still has a heading
@@ -225,28 +246,24 @@ def issuing_parties(report: YearlyReport) -> list[Party]:
 HEAD_POSITIONS = ("Chủ tịch", "Trưởng ban", "Trưởng Ban", "Bí thư", "Giám đốc", "Trưởng phòng")
 
 
-def default_signature(report: YearlyReport, unit: Unit, body_line: str) -> Signature:
-    """The unit's head, as its people say: the person who signed the agreement for the unit,
-    else the first active person of the unit whose position is a head's."""
-    person = None
+def default_signers(report: YearlyReport, units: list[Unit]) -> dict[int, Person]:
+    """Each unit's head, in one query: the person who signed the agreement for the unit,
+    else the unit's first active person whose position is a head's."""
+    people = Person.objects.filter(unit__in=units, is_active=True)
     if report.agreement is not None:
-        signatory = (
-            Signatory.objects.filter(agreement=report.agreement, unit=unit, person__is_active=True)
-            .select_related("person")
-            .order_by("pk")
-            .first()
+        signed = Signatory.objects.filter(
+            agreement=report.agreement, person=OuterRef("pk"), unit=OuterRef("unit")
         )
-        person = signatory.person if signatory else None
-    if person is None:
-        heads = Person.objects.filter(unit=unit, is_active=True).order_by("pk")
-        person = next(
-            (p for p in heads[:50] if p.position.split(",")[-1].strip().startswith(HEAD_POSITIONS)),
-            None,
-        )
-    if person is None:
-        return Signature()
-    title = letterhead.signer_title(person.position)
-    return Signature(letterhead.authority(unit.kind, body_line, title), title, person.full_name)
+        people = people.annotate(signed=Exists(signed))
+    signers = {}
+    for person in people.order_by("pk")[:500]:
+        post = person.position.split(",")[-1].strip()
+        current = signers.get(person.unit_id)
+        first_signer = getattr(person, "signed", False) and not getattr(current, "signed", False)
+        first_head = current is None and post.startswith(HEAD_POSITIONS)
+        if first_signer or first_head:
+            signers[person.unit_id] = person
+    return signers
 
 
 def default_subject(report: YearlyReport) -> str:

@@ -74,7 +74,6 @@ def context(document: ReportDocument) -> dict:
         [parties[document.parties.index(party)] if party else None for party in row]
         for row in document.signature_rows
     ]
-    lines = [line.strip().rstrip(";.").strip() for line in document.recipients]
     return {
         **data,
         "is_party": document.style == letterhead.PARTY,
@@ -86,9 +85,7 @@ def context(document: ReportDocument) -> dict:
         "joint": document.joint,
         "signature_rows": rows,
         "recipients_label": letterhead.RECIPIENTS_LABEL,
-        "recipient_lines": [
-            f"- {line}{'.' if index == len(lines) - 1 else ';'}" for index, line in enumerate(lines)
-        ],
+        "recipient_lines": document.recipient_lines,
     }
 
 

@@ -30,6 +30,8 @@ class YearlyReport:
     year: int | None = None
     unit: Unit | None = None
     agreement: Agreement | None = None
+    #: The units that issue the report: its unit, or the agreement's parties, lead first.
+    parties: list[Unit] = field(default_factory=list)
     issuer: str = ""
     issuer_parent: str = ""
     place: str = ""
@@ -152,6 +154,7 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
             agreement.party_links.select_related("unit", "unit__parent"),
             key=lambda link: (link.role != PartyRole.LEAD, link.pk),
         )
+        report.parties = [link.unit for link in links]
         lead = links[0].unit if links else None
         report.issuer = lead.full_name if lead else ""
         report.issuer_parent = lead.parent.full_name if lead and lead.parent_id else ""

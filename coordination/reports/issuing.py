@@ -1,0 +1,195 @@
+"""Issuing a yearly report, and reading the reports issued.
+
+Issuing gives a report its number, date and signers and keeps it as issued (`IssuedReport`):
+the document and the figures and lists of its tables as JSON, and the .docx and .xlsx files
+as they were given out. What it shows never changes after that; a correction is a new
+version that names the one it corrects. The live report says what changed since the last
+version (`changes_since`).
+
+Who: `coordination.issue_report` issues, for the units the user may change (an agreement's
+report, for its lead party); `coordination.view_issuedreport` reads the issued reports of
+the units and agreements the user may read (`scoping`).
+"""
+
+import io
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coordination import scoping
+from coordination.models import Agreement, IssuedReport
+from coordination.reports.document import (
+    Edits,
+    ReportDocument,
+    build_document,
+    report_units,
+)
+from coordination.reports.docx import TemplateProblem, render_docx, template_for
+from coordination.reports.snapshot import figures, freeze, thaw
+from coordination.reports.workbook import write_report_xlsx
+from coordination.reports.yearly import YearlyReport
+
+ISSUE_PERMISSION = "coordination.issue_report"
+VIEW_PERMISSION = "coordination.view_issuedreport"
+
+
+def issued_reports(user) -> QuerySet[IssuedReport]:
+    """The issued reports `user` may read: of their units, and of the agreements they read."""
+    reports = IssuedReport.objects.select_related("unit", "agreement", "corrects")
+    if not user.has_perm(VIEW_PERMISSION):
+        return reports.none()
+    unit_ids = scoping.visible_unit_ids(user)
+    if unit_ids is None:
+        return reports
+    agreements = scoping.visible_to(Agreement.objects.all(), user).values("pk")
+    return reports.filter(Q(unit__in=unit_ids) | Q(agreement__in=agreements))
+
+
+def may_issue(user, report: YearlyReport) -> bool:
+    """Whether `user` may issue `report`: the permission, and the lead unit is theirs."""
+    if not user.has_perm(ISSUE_PERMISSION):
+        return False
+    allowed = scoping.allowed_unit_ids(user)
+    if allowed is None:
+        return True
+    units = report_units(report)
+    return bool(units) and units[0].pk in allowed
+
+
+def subject_of(report: YearlyReport) -> dict:
+    if report.unit is not None:
+        return {"unit": report.unit}
+    return {"agreement": report.agreement}
+
+
+def may_read(user, issued: IssuedReport) -> bool:
+    """Whether `user` may read `issued` (`issued_reports`, without a query for a unit's)."""
+    if not user.has_perm(VIEW_PERMISSION):
+        return False
+    unit_ids = scoping.visible_unit_ids(user)
+    if unit_ids is None or issued.unit_id in unit_ids:
+        return True
+    agreements = scoping.visible_to(Agreement.objects.filter(pk=issued.agreement_id), user)
+    return issued.agreement_id is not None and agreements.exists()
+
+
+def latest_issued(report: YearlyReport) -> IssuedReport | None:
+    """The last version issued for the same unit or agreement in `report`'s year or before:
+    the live report compares its figures with it when it is of the same year, and takes
+    its signers and recipients as defaults (they rarely change from one report to the next)."""
+    return (
+        IssuedReport.objects.filter(**subject_of(report), year__lte=report.year)
+        .defer("docx", "xlsx")
+        .order_by("-year", "-version")
+        .first()
+    )
+
+
+def draft(
+    report: YearlyReport, edits: Edits | None = None, latest: IssuedReport | None = None
+) -> ReportDocument:
+    """The live report's document, the user's edits laid over the defaults (`latest`'s
+    signers and recipients, then the figures')."""
+    if edits is not None and edits.date:
+        report.date = edits.date
+    previous = ReportDocument.from_dict(latest.content["document"]) if latest else None
+    return build_document(report, edits, previous=previous)
+
+
+@transaction.atomic
+def report_issue(
+    *, report: YearlyReport, edits: Edits, user, corrects: IssuedReport | None = None
+) -> IssuedReport:
+    """Issue `report` (valid) with `edits`: dated `edits.date` or today, numbered, signed.
+
+    Raises ValidationError (in Vietnamese) when the number is missing, when `corrects` is
+    not a report of the same unit or agreement and year, or when the template fails.
+    """
+    errors = {}
+    if not edits.number.strip():
+        errors["number"] = _("Enter the report's number to issue it.")
+    if corrects is not None and (
+        corrects.year != report.year
+        or corrects.unit_id != (report.unit.pk if report.unit else None)
+        or corrects.agreement_id != (report.agreement.pk if report.agreement else None)
+    ):
+        errors["corrects"] = _("A correction must be of the same unit or agreement and year.")
+    if errors:
+        raise ValidationError(errors)
+    # The subject's row locked: two reports issued at once get different versions.
+    subject = report.unit or report.agreement
+    type(subject).objects.select_for_update().filter(pk=subject.pk).first()
+    edits.date = edits.date or timezone.localdate()
+    document = draft(report, edits, latest_issued(report))
+    document.issued = True
+    try:
+        docx = render_docx(document, template_for(report_units(report)))
+    except TemplateProblem as problem:
+        raise ValidationError(str(problem)) from problem
+    workbook = io.BytesIO()
+    write_report_xlsx(report, workbook)
+    existing = IssuedReport.objects.filter(**subject_of(report), year=report.year)
+    version = (existing.aggregate(last=Max("version"))["last"] or 0) + 1
+    signers = ", ".join(p.signature.name for p in document.parties if p.signature.name)
+    return IssuedReport.objects.create(
+        **subject_of(report),
+        year=report.year,
+        version=version,
+        corrects=corrects,
+        number=document.number,
+        issued_on=document.date,
+        subject_name=report.subject,
+        signers=signers[:500],
+        content={"document": document.to_dict(), "report": freeze(report)},
+        docx=docx,
+        xlsx=workbook.getvalue(),
+        issued_by=user,
+        issued_by_name=(user.get_full_name() or user.get_username()) if user else "",
+    )
+
+
+def issued_document(issued: IssuedReport) -> ReportDocument:
+    return ReportDocument.from_dict(issued.content["document"])
+
+
+def issued_figures(issued: IssuedReport) -> YearlyReport:
+    """The issued report's tables, as a report the page's tables read."""
+    return thaw(issued.content["report"])
+
+
+@dataclass(frozen=True)
+class Change:
+    """A figure that differs between the last issued version and the live report."""
+
+    line: str
+    column: str
+    issued: str
+    now: str
+
+
+def column_labels() -> dict[str, str]:
+    return {
+        "total": _("Total"),
+        "completed": _("Completed"),
+        "outstanding": _("Outstanding"),
+        "overdue": _("Overdue"),
+        "on_time_rate": _("On-time rate"),
+        "actual": _("Actual"),
+    }
+
+
+def changes_since(report: YearlyReport, issued: IssuedReport) -> list[Change]:
+    """The figures of the live `report` that differ from `issued`, in the summary's order;
+    a line or indicator on one side only counts as “—” on the other."""
+    before, now = figures(issued_figures(issued)), figures(report)
+    labels = column_labels()
+    return [
+        Change(line, labels.get(column, column), before.get(key, "—"), now.get(key, "—"))
+        for key in dict.fromkeys([*before, *now])
+        for line, column in [key]
+        if before.get(key) != now.get(key)
+    ]

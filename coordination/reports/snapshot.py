@@ -1,0 +1,198 @@
+"""The figures and lists of a `YearlyReport` frozen as JSON, and thawed back into one that
+the page's tables (and the workbook) read as they read a live report.
+
+Names are kept as text, records as what the report showed of them, so that a later edit,
+import or unit merger changes nothing in an issued report. The summary's lines are kept
+field by field (`dataclasses.fields(StatusCount)`), so that a count added to them later is
+frozen too.
+"""
+
+import dataclasses
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.functional import Promise
+
+from coordination.reports.counts import StatusCount
+from coordination.reports.yearly import YearlyReport
+
+FORMAT = 1
+
+
+@dataclass
+class FrozenUnit:
+    full_name: str
+    short_name: str = ""
+
+    def __str__(self):
+        return self.full_name
+
+
+@dataclass
+class FrozenIndicator:
+    name: str
+    unit: FrozenUnit
+    measure: str
+    target: Decimal
+    actual: Decimal | None
+    is_met: bool | None
+
+
+@dataclass
+class FrozenRecord:
+    """An outstanding task or follow-up item as the report listed it."""
+
+    pk: int
+    content: str
+    responsible_unit: FrozenUnit
+    due_date: datetime.date | None
+    status: str
+    status_label: str
+    days: int
+    kind: str = ""
+
+    def get_status_display(self) -> str:
+        return self.status_label
+
+    def days_overdue(self, today=None) -> int:
+        return self.days
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, datetime.date):
+        return {"date": value.isoformat()}
+    return str(value) if isinstance(value, Promise) else value
+
+
+def _value(value):
+    if isinstance(value, dict) and set(value) == {"decimal"}:
+        return Decimal(value["decimal"])
+    if isinstance(value, dict) and set(value) == {"date"}:
+        return datetime.date.fromisoformat(value["date"])
+    return value
+
+
+def _count(count: StatusCount) -> dict:
+    return {f.name: _plain(getattr(count, f.name)) for f in dataclasses.fields(StatusCount)}
+
+
+def _unit(unit) -> dict:
+    return {"full_name": unit.full_name, "short_name": unit.short_name} if unit else None
+
+
+def _record(record, today) -> dict:
+    unit = getattr(record, "lead_unit", None) or record.responsible_unit
+    return {
+        "pk": record.pk,
+        "content": record.content,
+        "unit": _unit(unit),
+        "due_date": _plain(record.due_date),
+        "status": record.status,
+        "status_label": str(record.get_status_display()),
+        "days": record.days_overdue(today),
+        "kind": getattr(record, "kind", ""),
+    }
+
+
+def freeze(report: YearlyReport) -> dict:
+    """What `report` (valid) shows, as JSON."""
+    return {
+        "format": FORMAT,
+        "today": report.today.isoformat(),
+        "date": report.date.isoformat() if report.date else None,
+        "year": report.year,
+        "issuer": report.issuer,
+        "issuer_parent": report.issuer_parent,
+        "place": report.place,
+        "subject": report.subject,
+        "notes": [str(note) for note in report.notes],
+        "tasks": _count(report.tasks),
+        "followups": _count(report.followups),
+        "followup_kinds": [_count(item) for item in report.followup_kinds],
+        "indicators": [
+            {
+                "name": indicator.name,
+                "unit": _unit(indicator.unit),
+                "measure": indicator.measure,
+                "target": _plain(indicator.target),
+                "actual": _plain(indicator.actual),
+                "is_met": indicator.is_met,
+            }
+            for indicator in report.indicators
+        ],
+        "outstanding_tasks": [_record(task, report.today) for task in report.outstanding_tasks],
+        "outstanding_followups": [
+            _record(item, report.today) for item in report.outstanding_followups
+        ],
+    }
+
+
+def _thaw_count(data: dict) -> StatusCount:
+    names = {f.name for f in dataclasses.fields(StatusCount)}
+    return StatusCount(**{name: _value(value) for name, value in data.items() if name in names})
+
+
+def thaw(data: dict) -> YearlyReport:
+    """The report `freeze()` kept, for the page's tables and the workbook."""
+    return YearlyReport(
+        form=None,
+        bound=True,
+        valid=True,
+        today=datetime.date.fromisoformat(data["today"]),
+        date=datetime.date.fromisoformat(data["date"]) if data["date"] else None,
+        year=data["year"],
+        issuer=data["issuer"],
+        issuer_parent=data["issuer_parent"],
+        place=data["place"],
+        subject=data["subject"],
+        notes=list(data["notes"]),
+        tasks=_thaw_count(data["tasks"]),
+        followups=_thaw_count(data["followups"]),
+        followup_kinds=[_thaw_count(item) for item in data["followup_kinds"]],
+        indicators=[
+            FrozenIndicator(
+                name=item["name"],
+                unit=FrozenUnit(**item["unit"]),
+                measure=item["measure"],
+                target=_value(item["target"]),
+                actual=_value(item["actual"]),
+                is_met=item["is_met"],
+            )
+            for item in data["indicators"]
+        ],
+        outstanding_tasks=[_thaw_record(item) for item in data["outstanding_tasks"]],
+        outstanding_followups=[_thaw_record(item) for item in data["outstanding_followups"]],
+    )
+
+
+def _thaw_record(item: dict) -> FrozenRecord:
+    unit = FrozenUnit(**item["unit"]) if item["unit"] else FrozenUnit("")
+    return FrozenRecord(
+        pk=item["pk"],
+        content=item["content"],
+        responsible_unit=unit,
+        due_date=_value(item["due_date"]),
+        status=item["status"],
+        status_label=item["status_label"],
+        days=item["days"],
+        kind=item["kind"],
+    )
+
+
+def figures(report: YearlyReport) -> dict[tuple[str, str], str]:
+    """The report's figures as text, by (line or indicator, column): what “changed since it
+    was issued” compares."""
+    result = {}
+    for count in [report.tasks, report.followups, *report.followup_kinds]:
+        for f in dataclasses.fields(StatusCount):
+            if f.name != "label":
+                value = getattr(count, f.name)
+                result[(count.label, f.name)] = "—" if value is None else str(value)
+    for indicator in report.indicators:
+        unit = indicator.unit.short_name or indicator.unit.full_name
+        actual = "—" if indicator.actual is None else str(indicator.actual)
+        result[(f"{indicator.name} ({unit})", "actual")] = actual
+    return result
