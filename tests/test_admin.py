@@ -34,6 +34,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MODELS = ["unit", "person", "agreement", "signatory", "indicator", "meeting", "task", "followup"]
+#: The reports' admins, after the records' (tests/test_issued_reports.py tests them).
+REPORT_MODELS = ["issuedreport", "reporttemplate"]
 
 
 def url(model: str, view: str, *args) -> str:
@@ -67,7 +69,7 @@ def test_every_coordination_model_is_registered():
         for model in admin.site._registry
         if model._meta.app_label == "coordination"
     }
-    assert registered == set(MODELS)
+    assert registered == {*MODELS, *REPORT_MODELS}
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -125,17 +127,18 @@ def test_agreement_year_filter_keeps_agreements_in_force_that_year(superuser_cli
 
 
 def test_index_lists_sections_in_working_order(superuser_client, world):
-    """Units and people, agreements, meetings, tasks, follow-ups; then the other apps."""
+    """Units and people, agreements, meetings, tasks, follow-ups, reports; then the other
+    apps."""
     response = superuser_client.get(reverse("admin:index"))
     assert response.status_code == 200
     app_list = response.context["app_list"]
     with translation.override("vi"):
         expected = [str(title) for title, _ in admin.site.sections]
     assert [app["name"] for app in app_list[: len(expected)]] == expected
-    assert [model["object_name"].lower() for app in app_list[:5] for model in app["models"]] == (
-        MODELS
+    assert [model["object_name"].lower() for app in app_list[:6] for model in app["models"]] == (
+        [*MODELS, *REPORT_MODELS]
     )
-    assert all(app["app_label"] != "coordination" for app in app_list[5:])
+    assert all(app["app_label"] != "coordination" for app in app_list[6:])
 
 
 def test_index_links_appear_in_working_order(superuser_client, world):

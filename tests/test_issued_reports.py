@@ -324,3 +324,109 @@ class TestCommand:
         assert error.value.returncode == code
         assert message in str(error.value)
         assert not IssuedReport.objects.exists()
+
+
+def custom_template(extra_paragraph: str) -> bytes:
+    """The default template with one more paragraph at its top."""
+    from coordination.reports.docx_template import default_template
+
+    document = docx.Document(io.BytesIO(default_template()))
+    first = document.element.body[0]
+    paragraph = document.add_paragraph(extra_paragraph)
+    first.addprevious(paragraph._p)
+    stream = io.BytesIO()
+    document.save(stream)
+    return stream.getvalue()
+
+
+def zip_with(members: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return stream.getvalue()
+
+
+class TestTemplates:
+    ADD = "/admin/coordination/reporttemplate/add/"
+
+    def upload(self, client, content: bytes, **fields):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        data = {"name": "Mẫu của văn phòng", "is_active": "on", **fields}
+        data["upload"] = SimpleUploadedFile("mau.docx", content)
+        return client.post(self.ADD, data)
+
+    def test_an_offices_template_is_checked_kept_and_used(self, client, scene):
+        from coordination.models import ReportTemplate
+
+        client.force_login(scene.admin)
+        default = client.get("/admin/coordination/reporttemplate/default.docx")
+        assert default.status_code == 200
+        response = self.upload(client, custom_template("MẪU RIÊNG: {{ subject }}"))
+        assert response.status_code == 302, response.content.decode()[:3000]
+        assert ReportTemplate.objects.count() == 1
+        answer = client.get(report_url({**scene.params, "format": "docx"}))
+        texts = docx_texts(answer.content)
+        assert "MẪU RIÊNG: Kết quả thực hiện công tác phối hợp năm 2024" in texts
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (b"", "errorlist"),
+            (b"not a zip at all", "không phải văn bản Word"),
+            (zip_with({"xl/workbook.xml": b"<x/>"}), "không phải văn bản Word"),
+            (b"PK" + b"\0" * (3 * 1024 * 1024), "lớn hơn 2 MB"),
+            (
+                zip_with(
+                    {
+                        "[Content_Types].xml": b"<Types/>",
+                        "word/document.xml": b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>',
+                    }
+                ),
+                "DTD",
+            ),
+            (custom_template("{{ 1 / 0 }}"), "Không dùng được mẫu báo cáo"),
+            (custom_template("{% for x in %}"), "Mẫu báo cáo có lỗi"),
+        ],
+    )
+    def test_a_bad_template_is_refused_with_the_reason(self, client, scene, content, message):
+        from coordination.models import ReportTemplate
+
+        client.force_login(scene.admin)
+        response = self.upload(client, content)
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert not ReportTemplate.objects.exists()
+
+    @pytest.mark.parametrize(
+        "probe", ["{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__.os }}"]
+    )
+    def test_a_template_runs_in_jinjas_sandbox(self, scene, probe):
+        """A template cannot reach Python's internals: Jinja's sandbox refuses it."""
+        from coordination.reports.docx import TemplateProblem, render_docx, sample_document
+
+        with pytest.raises(TemplateProblem, match="Mẫu báo cáo có lỗi"):
+            render_docx(sample_document(), custom_template(probe))
+
+    def test_only_admins_manage_templates(self, client, scene):
+        client.force_login(scene.staff)
+        assert client.get(self.ADD).status_code == 403
+        assert client.get("/admin/coordination/reporttemplate/default.docx").status_code == 403
+
+    def test_issued_reports_in_the_admin_are_read_only_and_scoped(self, client, scene):
+        client.force_login(scene.admin)
+        issue(client, scene.params, number="12/BC-UBND")
+        issued = IssuedReport.objects.get()
+        change = f"/admin/coordination/issuedreport/{issued.pk}/change/"
+        page = client.get(change)
+        assert page.status_code == 200 and "12/BC-UBND" in page.content.decode()
+        assert client.post(change, {"number": "99"}).status_code == 403
+        assert (
+            client.get(f"/admin/coordination/issuedreport/{issued.pk}/delete/").status_code == 403
+        )
+        client.force_login(scene.other)
+        listing = client.get("/admin/coordination/issuedreport/")
+        assert "12/BC-UBND" not in listing.content.decode()

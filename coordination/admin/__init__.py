@@ -4,13 +4,14 @@ Read it top-down: `site` (the admin site, and the URL parameters every page chec
 (the list filters, from the kinds' FilterSets), `base` (what every record's admin shares:
 scope, search, conflict checks, history), `spreadsheets` (import and export), `actions` (unit
 merger), then one module per area in the order people work: `units`, `agreements`,
-`meetings`, `tasks`, `followups`, `users`.
+`meetings`, `tasks`, `followups`, `reports` (issued reports, report templates), `users`.
 """
 
 from coordination.admin import (  # noqa: F401  (each registers its pages)
     agreements,
     followups,
     meetings,
+    reports,
     tasks,
     units,
     users,

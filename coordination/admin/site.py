@@ -86,6 +86,7 @@ class CoordinationAdminSite(admin.AdminSite):
         (_("Meetings"), ["meeting"]),
         (_("Tasks"), ["task"]),
         (_("Follow-up items"), ["followup"]),
+        (_("Reports"), ["issuedreport", "reporttemplate"]),
     ]
 
     def register(self, model_or_iterable, admin_class=None, **options):
