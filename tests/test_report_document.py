@@ -266,3 +266,22 @@ NAMES = [
 def test_names_and_abbreviations(name, kind, abbreviation, lines):
     assert letterhead.abbreviation(name) == abbreviation
     assert letterhead.name_lines(letterhead.style_of(kind), name)[1] == lines
+
+
+def test_a_kept_document_reads_the_same_after_the_code_changes(world):
+    """Keys a later (or earlier) version wrote are left out when an issued report is read."""
+    from coordination.reports.document import ReportDocument
+
+    report = live_report(make_superuser(), year=2024, agreement=world.agreement.pk)
+    document = build_document(report, Edits(number="03/BC"))
+    data = document.to_dict()
+    data["notes"] = ["một ghi chú cũ"]
+    data["parties"][0]["seal"] = "dấu"
+    assert ReportDocument.from_dict(data) == document
+
+
+def test_an_agreement_title_with_its_year_is_not_given_the_year_twice(world):
+    world.agreement.title = "Chương trình phối hợp năm 2024"
+    world.agreement.save()
+    report = live_report(make_superuser(), year=2024, agreement=world.agreement.pk)
+    assert build_document(report).subject == "Kết quả thực hiện Chương trình phối hợp năm 2024"

@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('version', models.PositiveSmallIntegerField(default=1, verbose_name='version')),
+                ('version', models.PositiveSmallIntegerField(default=1, verbose_name='issue version')),
                 ('number', models.CharField(max_length=100, verbose_name='number')),
                 ('issued_on', models.DateField(verbose_name='report date')),
                 ('subject_name', models.CharField(max_length=800, verbose_name='unit or agreement')),

@@ -37,7 +37,7 @@ class IssuedReport(models.Model):
         related_name="issued_reports",
     )
     year = models.PositiveSmallIntegerField(_("year"))
-    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    version = models.PositiveSmallIntegerField(_("issue version"), default=1)
     corrects = models.ForeignKey(
         "self",
         verbose_name=_("corrects"),

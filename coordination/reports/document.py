@@ -68,7 +68,6 @@ class ReportDocument:
     sections: list[Section]
     recipients: list[str]
     annex: list[AnnexTable]
-    notes: list[str] = field(default_factory=list)
     kind: str = letterhead.REPORT_KIND
     issued: bool = False
 
@@ -126,15 +125,27 @@ class ReportDocument:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ReportDocument":
-        data = dict(data)
+        """The document `to_dict()` kept; keys this version does not know are left out, so
+        that an issued report reads the same after the code has changed."""
+        data = _known(cls, data)
         data["date"] = datetime.date.fromisoformat(data["date"])
         data["parties"] = [
-            Party(**{**party, "signature": Signature(**party["signature"])})
+            Party(
+                **{
+                    **_known(Party, party),
+                    "signature": Signature(**_known(Signature, party["signature"])),
+                }
+            )
             for party in data["parties"]
         ]
-        data["sections"] = [Section(**section) for section in data["sections"]]
-        data["annex"] = [AnnexTable(**table) for table in data["annex"]]
+        data["sections"] = [Section(**_known(Section, section)) for section in data["sections"]]
+        data["annex"] = [AnnexTable(**_known(AnnexTable, table)) for table in data["annex"]]
         return cls(**data)
+
+
+def _known(cls, data: dict) -> dict:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
 
 
 @dataclass
@@ -197,7 +208,6 @@ def build_document(
             ],
             recipients=[line for line in recipients if line],
             annex=annex_tables(report),
-            notes=list(report.notes),
         )
 
 
@@ -268,7 +278,10 @@ def default_signers(report: YearlyReport, units: list[Unit]) -> dict[int, Person
 
 def default_subject(report: YearlyReport) -> str:
     if report.agreement is not None:
-        return f"Kết quả thực hiện {report.agreement.title} năm {report.year}"
+        title = report.agreement.title
+        # “Chương trình phối hợp … năm 2023” already says its year.
+        year = "" if str(report.year) in title else f" năm {report.year}"
+        return f"Kết quả thực hiện {title}{year}"
     return f"Kết quả thực hiện công tác phối hợp năm {report.year}"
 
 

@@ -11,7 +11,7 @@ The placeholders (a Jinja context, `reports.docx.context`):
 - `parties`: the issuing bodies, lead first, each with `parent_line`, `name_lines`, `style`
   (“state”, “party”, “front”) and `signature` (`authority`, `title`, `name`);
 - `is_party`, `nation`, `motto`, `party_name`, `number_line`, `date_line`, `kind`, `subject`;
-- `sections` (`title`, `paragraphs`), `notes`;
+- `sections` (`title`, `paragraphs`);
 - `signature_rows` (pairs of parties, None where a row has one), `joint`,
   `recipients_label`, `recipient_lines`;
 - `annex`: the annex tables, inserted with `{{p annex }}`.
@@ -124,6 +124,12 @@ def set_widths(table, widths) -> None:
             cell.width = width
 
 
+def keep_together(row) -> None:
+    """A table row that does not break across pages (a signature block stays whole)."""
+    properties = row._tr.get_or_add_trPr()
+    properties.append(OxmlElement("w:cantSplit"))
+
+
 def two_columns(document, left: float, right: float, rows: int = 1):
     table = document.add_table(rows=rows, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -190,9 +196,6 @@ def title(document) -> None:
 
 
 def body(document) -> None:
-    tag(document, "for note in notes")
-    paragraph(document, "{{ note }}", italic=True, align=JUSTIFY, after=6, first_line=1.27)
-    tag(document, "endfor")
     tag(document, "for section in sections")
     tag(document, "if section.title")
     paragraph(document, "{{ section.title }}", bold=True, align=JUSTIFY, before=6, after=6)
@@ -231,6 +234,7 @@ def signatures(document) -> None:
     on the left of a single body's signature, under all of them in a joint report."""
     paragraph(document, "", after=6)
     table = two_columns(document, LEFT + 0.6, RIGHT - 0.6, rows=3)
+    keep_together(table.rows[1])
     table.cell(0, 0).paragraphs[0].text = "{%tr for row in signature_rows %}"
     left, right = table.rows[1].cells
     signer(left, 0)

@@ -66,7 +66,9 @@ def default_texts(report: YearlyReport) -> dict[str, str]:
     if report.indicators:
         results.append("3. Các chỉ tiêu:")
     for indicator in report.indicators:
-        measure = f" {indicator.measure}" if indicator.measure else ""
+        measure = indicator.measure
+        if measure and measure != "%":  # “92,5%”, but “5 cuộc”
+            measure = f" {measure}"
         met = {None: "chưa có số liệu", True: "đạt", False: "chưa đạt"}[indicator.is_met]
         results.append(
             f"- {indicator.name} ({unit_name(indicator.unit)}): thực hiện "
