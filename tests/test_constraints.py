@@ -28,6 +28,7 @@ from coordination.models import (
     AgreementParty,
     FollowUp,
     Indicator,
+    IssuedReport,
     Signatory,
     Task,
     Unit,
@@ -271,6 +272,43 @@ def followup_carried_over_from_itself():
     return update(make_followup(), carried_over_from=F("pk"))
 
 
+def issued_report(**fields) -> IssuedReport:
+    values = {
+        "unit": make_unit(),
+        "year": 2024,
+        "number": "12/BC-UBND",
+        "issued_on": datetime.date(2024, 3, 5),
+        "subject_name": "UBND",
+        "content": {},
+        "docx": b"",
+        "xlsx": b"",
+    }
+    values.update(fields)
+    return IssuedReport.objects.create(**values)
+
+
+def issued_report_of_unit_and_agreement():
+    return update(issued_report(), agreement=make_agreement())
+
+
+def issued_report_of_nothing():
+    return update(issued_report(), unit=None)
+
+
+def issued_report_version_twice_for_a_unit():
+    first = issued_report()
+    return lambda: issued_report(unit=first.unit)
+
+
+def issued_report_version_twice_for_an_agreement():
+    first = issued_report(unit=None, agreement=make_agreement())
+    return lambda: issued_report(unit=None, agreement=first.agreement)
+
+
+def issued_report_year_before_1945():
+    return update(issued_report(), year=1900)
+
+
 CASES = [
     ("coordination_unit_unique_name_in_locality", unit_same_name_other_case),
     ("coordination_unit_unique_short_name_in_locality", unit_same_short_name_other_case),
@@ -313,6 +351,14 @@ CASES = [
     ("coordination_followup_due_after_raised", followup_due_before_raised),
     ("coordination_followup_resolved_after_raised", followup_resolved_before_raised),
     ("coordination_followup_not_carried_from_self", followup_carried_over_from_itself),
+    ("coordination_issuedreport_one_subject", issued_report_of_unit_and_agreement),
+    ("coordination_issuedreport_one_subject", issued_report_of_nothing),
+    ("coordination_issuedreport_unit_version", issued_report_version_twice_for_a_unit),
+    (
+        "coordination_issuedreport_agreement_version",
+        issued_report_version_twice_for_an_agreement,
+    ),
+    ("coordination_issuedreport_year_range", issued_report_year_before_1945),
 ]
 
 

@@ -34,7 +34,7 @@ OUTSTANDING_FILTERS = ("year", "unit", "predecessors")
 REPORT_FILTERS = ("year", "unit", "agreement", "predecessors")
 #: Every query parameter of each page (the sweeps of tests/test_url_parameters.py read them).
 OUTSTANDING_PARAMETERS = (*OutstandingForm.base_fields, *OUTSTANDING_FILTERS)
-REPORT_PARAMETERS = (*REPORT_FILTERS, "format")
+REPORT_PARAMETERS = (*REPORT_FILTERS, "format", "corrects")
 
 
 def bind_filters(kind, request, names, *, today=None):
