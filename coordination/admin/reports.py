@@ -4,6 +4,7 @@ offices' own .docx templates of the báo cáo (uploaded, checked, downloadable).
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -21,8 +22,20 @@ from coordination.reports.docx import (
 from coordination.reports.docx_template import default_template
 
 
+class StoredFilesMixin:
+    """No list lookup on the stored files and snapshot: a URL filters on their bytes never
+    (PostgreSQL's driver refuses text for bytes), and nobody needs to."""
+
+    stored = ("docx", "xlsx", "content")
+
+    def lookup_allowed(self, lookup, value, request):
+        if lookup.split(LOOKUP_SEP)[0] in self.stored:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
 @admin.register(IssuedReport)
-class IssuedReportAdmin(admin.ModelAdmin):
+class IssuedReportAdmin(StoredFilesMixin, admin.ModelAdmin):
     """The issued reports, as they were issued: nothing here can change or delete them."""
 
     list_display = [
@@ -121,7 +134,7 @@ class ReportTemplateForm(forms.ModelForm):
 
 
 @admin.register(ReportTemplate)
-class ReportTemplateAdmin(admin.ModelAdmin):
+class ReportTemplateAdmin(StoredFilesMixin, admin.ModelAdmin):
     form = ReportTemplateForm
     list_display = ["name", "unit", "is_active", "updated_at", "download"]
     list_filter = ["is_active"]
