@@ -1,17 +1,23 @@
-"""Aliases of units kept by administrators (issue 13, point 4): one spelling names one unit,
-on the unit's admin page as in the database, and a merger hands them to the successor."""
+"""Aliases of units kept by administrators, and picking the unit of an unresolved name in the
+admin's import preview (issue 13, point 4).
+
+The admin is driven through Django's test client at its real URLs, with .xlsx files made in
+the test: upload, pick, preview again, confirm, and the same list uploaded again; every
+refusal (permissions, forged picks, other users' tokens) answers with a message, never 500.
+"""
 
 import datetime
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext
 
-from coordination import services
+from coordination import services, uploads
 from coordination.importing import import_records
-from coordination.models import Unit, UnitAlias
+from coordination.models import Task, Unit, UnitAlias
 from tests.factories import (
     db_state,
     make_agreement,
@@ -20,9 +26,10 @@ from tests.factories import (
     make_unit,
     make_user,
     xlsx_bytes,
+    xlsx_values,
 )
 from tests.forms import form_data
-from tests.test_import_admin import logged_in, messages_of, url
+from tests.test_import_admin import EXPIRED, logged_in, messages_of, upload, url
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +94,14 @@ ROWS = [
 ]
 
 
+def pick(client, token, model="task", **fields):
+    return client.post(url(model, "import_units"), {"token": token, **fields})
+
+
+def names_of(response) -> list[str]:
+    return [name.text for name in response.context["report"].unresolved_units]
+
+
 # The model ----------------------------------------------------------------------------------
 
 
@@ -142,7 +157,7 @@ def test_a_merger_moves_the_aliases_to_the_successor(district):
     alias.refresh_from_db()
     assert alias.unit == district.front
     report = import_records(kind="tasks", data=tasks_file(district, ROWS[1]), file_name="x.xlsx")
-    assert report.error_rows == []
+    assert report.error_rows == [] and report.unresolved_units == []
 
 
 def test_the_merge_action_says_the_aliases_moved(district):
@@ -221,3 +236,217 @@ def test_unit_staff_without_alias_permissions_see_no_aliases(district):
     page = logged_in(viewer).get(url("unit", "change", district.front.pk))
     assert page.status_code == 200
     assert "aliases-TOTAL_FORMS" not in page.content.decode()
+
+
+# Picking units in the import preview --------------------------------------------------------
+
+
+def test_pick_and_keep_aliases_then_the_same_list_goes_in_unchanged(district):
+    client = logged_in(district.admin)
+    response = upload(client, "task", tasks_file(district, *ROWS))
+    token = response.context["token"]
+    assert names_of(response) == ["Mặt trận Hàm Tân cũ", "Phụ nữ HT"]
+    front_suggested = response.context["report"].unresolved_units[0].candidates[0]
+    assert front_suggested == district.front
+    html = response.content.decode()
+    assert url("task", "import_units") in html and 'name="alias_0"' in html
+    before = db_state()
+
+    response = pick(
+        client,
+        token,
+        unit_0=district.front.pk,
+        alias_0="on",
+        other_1=district.women.pk,
+        alias_1="on",
+    )
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.error_rows == [] and report.count_new == 2
+    assert url("task", "process_import") in response.content.decode()
+    assert not Task.objects.filter(content="Tuyên truyền bầu cử").exists()
+    assert {(a.name, a.unit) for a in UnitAlias.objects.all()} == {
+        ("Mặt trận Hàm Tân cũ", district.front),
+        ("Phụ nữ HT", district.women),
+    }
+    # Written in each unit's admin log, as its change page would.
+    logged = LogEntry.objects.filter(user=district.admin, action_flag=CHANGE)
+    assert {entry.object_id for entry in logged} == {str(district.front.pk), str(district.women.pk)}
+    assert len(db_state()) == len(before)
+
+    response = client.post(url("task", "process_import"), {"token": token})
+    assert response.status_code == 302
+    task = Task.objects.get(content="Tuyên truyền bầu cử")
+    assert task.lead_unit == district.committee
+    assert set(task.coordinating_units.all()) == {district.front, district.women}
+
+    # Next year's list, the same spellings: it goes in without a question.
+    again = [(f"{content} 2025", lead, others) for content, lead, others in ROWS]
+    response = upload(client, "task", tasks_file(district, *again))
+    report = response.context["report"]
+    assert report.error_rows == [] and report.unresolved_units == []
+    assert response.context["pick_form"] is None
+    client.post(url("task", "process_import"), {"token": response.context["token"]})
+    assert Task.objects.get(content="Giám sát đầu tư công 2025").coordinating_units.get() == (
+        district.women
+    )
+
+
+def test_a_pick_without_alias_permission_applies_to_this_import_only(district):
+    client = logged_in(district.clerk)
+    response = upload(client, "task", tasks_file(district, *ROWS))
+    token = response.context["token"]
+    assert 'name="alias_0"' not in response.content.decode()
+    # A checkbox the page did not offer, posted anyway: said so, and the pick still applies.
+    response = pick(
+        client, token, unit_0=district.front.pk, alias_0="on", other_1=district.women.pk
+    )
+    assert (
+        vi(
+            "“%(name)s” was not kept as an alias: you may not add aliases. Your choice applies "
+            "to this import only.",
+            name="Mặt trận Hàm Tân cũ",
+        )
+        in response.content.decode()
+    )
+    assert response.context["report"].error_rows == []
+    assert not UnitAlias.objects.exists()
+
+    client.post(url("task", "process_import"), {"token": token})
+    task = Task.objects.get(content="Tuyên truyền bầu cử")
+    assert set(task.coordinating_units.all()) == {district.front, district.women}
+
+    response = upload(client, "task", tasks_file(district, ROWS[1]))
+    assert names_of(response) == ["Phụ nữ HT"]
+
+
+def test_picks_accumulate_and_an_ambiguous_name_is_picked_but_not_kept(district):
+    """“UBND huyện” names two committees: picked, it applies here; kept, it would guess
+    for everybody else, so the alias is refused with the reason."""
+    client = logged_in(district.admin)
+    rows = [("Đối thoại", "UBND huyện", "Mặt trận Hàm Tân cũ")]
+    response = upload(client, "task", tasks_file(district, *rows))
+    token = response.context["token"]
+    assert names_of(response) == ["UBND huyện", "Mặt trận Hàm Tân cũ"]
+    ambiguous = response.context["report"].unresolved_units[0]
+    assert ambiguous.ambiguous and set(ambiguous.candidates) == {district.committee, district.other}
+
+    response = pick(client, token, unit_0=district.committee.pk, alias_0="on")
+    reason = vi(TAKEN, name="UBND huyện", units=district.other)
+    refused = vi(
+        "“%(name)s” was not kept as an alias: %(reason)s", name="UBND huyện", reason=reason
+    )
+    assert response.context["pick_problems"] == [refused]
+    assert refused in response.content.decode()
+    assert not UnitAlias.objects.exists()
+    assert names_of(response) == ["Mặt trận Hàm Tân cũ"]
+
+    response = pick(client, token, unit_0=district.front.pk)
+    assert response.context["report"].error_rows == []
+    client.post(url("task", "process_import"), {"token": token})
+    task = Task.objects.get(content="Đối thoại")
+    assert (task.lead_unit, list(task.coordinating_units.all())) == (
+        district.committee,
+        [district.front],
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"unit_0": "999999"},  # not one of the offered units
+        {"unit_0": "abc"},
+        {"other_0": "abc"},
+        {"other_0": "-1"},
+        {"other_0": "1.5"},
+        {"other_0": "99999999999999999999999999"},
+        {"other_0": "0x10"},
+        {"other_0": "1\x00"},
+    ],
+)
+def test_forged_picks_are_refused_with_a_message_and_change_nothing(district, fields):
+    client = logged_in(district.admin)
+    token = upload(client, "task", tasks_file(district, *ROWS)).context["token"]
+    before = db_state()
+    response = pick(client, token, **fields)
+    assert response.status_code == 200
+    assert response.context["pick_problems"]
+    assert names_of(response) == ["Mặt trận Hàm Tân cũ", "Phụ nữ HT"]
+    assert uploads.load_entry(response.wsgi_request, token, kind="tasks").get("choices") in (
+        None,
+        {},
+    )
+    assert db_state() == before
+
+
+def test_picks_for_names_the_preview_did_not_ask_about_are_ignored(district):
+    client = logged_in(district.admin)
+    token = upload(client, "task", tasks_file(district, *ROWS)).context["token"]
+    response = pick(
+        client, token, unit_7=district.front.pk, other_9=district.front.pk, alias_7="on"
+    )
+    assert response.status_code == 200
+    assert names_of(response) == ["Mặt trận Hàm Tân cũ", "Phụ nữ HT"]
+    assert not UnitAlias.objects.exists()
+
+
+def test_a_unit_outside_the_clerks_units_is_refused_by_the_import_not_the_server(district):
+    """Any unit may be picked (units are reference data), but a clerk's row still may not
+    give another unit's task: the preview says so, and nothing can be confirmed."""
+    client = logged_in(district.clerk)
+    response = upload(client, "task", tasks_file(district, ("Việc lạ", "Ủy ban ND Hàm Tân", "")))
+    token = response.context["token"]
+    assert names_of(response) == ["Ủy ban ND Hàm Tân"]
+    before = db_state()
+    response = pick(client, token, other_0=district.other.pk)
+    assert response.status_code == 200
+    assert vi("You may only import records of your own units.") in response.content.decode()
+    response = client.post(url("task", "process_import"), {"token": token})
+    assert db_state() == before
+
+
+def test_another_users_token_or_none_gets_the_expired_message(district):
+    token = upload(logged_in(district.admin), "task", tasks_file(district, *ROWS)).context["token"]
+    client = logged_in(district.clerk)
+    for data in ({"token": token, "unit_0": district.front.pk}, {"unit_0": district.front.pk}):
+        response = client.post(url("task", "import_units"), data)
+        assert response.status_code == 302
+        assert response["Location"] == url("task", "import")
+        assert vi(EXPIRED) in messages_of(response)
+    assert not UnitAlias.objects.exists()
+
+
+def test_the_pick_view_needs_the_import_permission_and_a_post(district):
+    token = upload(logged_in(district.admin), "task", tasks_file(district, *ROWS)).context["token"]
+    reader = make_user(permissions=["coordination.view_task"])
+    assert pick(logged_in(reader), token, unit_0=district.front.pk).status_code == 403
+    response = logged_in(district.admin).get(url("task", "import_units"))
+    assert response.status_code == 302 and response["Location"] == url("task", "import")
+
+
+def test_picks_apply_to_the_marked_error_file_too(district):
+    """The workbook with the errors marked is the file as the picks left it."""
+    client = logged_in(district.admin)
+    token = upload(client, "task", tasks_file(district, *ROWS)).context["token"]
+    pick(client, token, unit_0=district.front.pk)
+    response = client.get(url("task", "import_errors", token))
+    marked = [row[-1] for row in xlsx_values(b"".join(response.streaming_content))[1:]]
+    assert len(marked) == 2 and all("Phụ nữ HT" in text for text in marked)
+    assert not any("Mặt trận Hàm Tân cũ" in text for text in marked)
+
+
+def test_another_unit_is_searched_among_every_unit_for_those_who_may_view_units(district):
+    """The “or another unit” box asks the admin's autocomplete, which finds any unit (units
+    are reference data), for a user who may view units, and refuses anyone else."""
+    query = {
+        "app_label": "coordination",
+        "model_name": "unitalias",
+        "field_name": "unit",
+        "term": "Đầm Hà",
+    }
+    viewer = make_user(permissions=[*TASK_PERMISSIONS, "coordination.view_unit"])
+    make_member(viewer, district.committee)
+    response = logged_in(viewer).get("/admin/autocomplete/", query)
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json()["results"]] == [str(district.other.pk)]
+    assert logged_in(district.clerk).get("/admin/autocomplete/", query).status_code == 403

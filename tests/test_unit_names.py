@@ -397,5 +397,10 @@ def test_queries_of_a_preview_do_not_grow_with_rows_or_names(register):
                 kind="tasks", data=xlsx_bytes(rows), file_name="x.xlsx", user=user
             )
         assert len(report.error_rows) == count
+        assert [name.text for name in report.unresolved_units] == [
+            "MTTQ huyện",
+            "Hội Khuyến học Hàm Tân",
+        ]
+        assert [name.count for name in report.unresolved_units] == [count, count]
         counts.append(len(queries))
     assert counts[0] == counts[1], [query["sql"] for query in queries.captured_queries]

@@ -16,7 +16,7 @@ from coordination.widgets.names import agreement_key, unit_key
 LIST_SEPARATORS = re.compile(r"[;\n]+")
 #: A cell naming thousands of unknown records reports the first few.
 MAX_CELL_ERRORS = 5
-#: Records an ambiguous name is said to match, at most.
+#: Records an ambiguous name is said to match, in its message and where the user picks one.
 MAX_CANDIDATES = 10
 #: What favours a unit among the candidates and suggestions for a name, added to how close
 #: its name is (0.6–1): the place the cell names, the uploader's own units and their
@@ -37,6 +37,9 @@ class ReferenceWidget(CellWidget):
     model = None
     table = ""
     not_found = ""
+    #: Whether a name that names no single record is offered for the user to pick a record
+    #: (the admin's import preview).
+    pickable = False
 
     def parse(self, value, lookups=None, row_values=None, notes=None, **kwargs):
         text = clean_text(to_unicode(unescape_formula(str(value)), notes))
@@ -61,6 +64,7 @@ class ReferenceWidget(CellWidget):
             return matches[0]
         if matches:
             matches = self.rank(matches, key, lookups)[:MAX_CANDIDATES]
+            lookups.note_unresolved(self, text, key, matches, ambiguous=True)
             raise CellError(
                 _("“%(value)s” matches several records: %(matches)s. Use the full name.")
                 % {
@@ -70,6 +74,7 @@ class ReferenceWidget(CellWidget):
             )
         message = self.not_found % {"value": shorten(text)}
         close = lookups.suggestions(self, key)
+        lookups.note_unresolved(self, text, key, close, ambiguous=False)
         if close:
             names = "; ".join(self.describe(record) for record in close)
             message = f"{message} " + _("Did you mean: %(names)s?") % {"names": names}
@@ -117,13 +122,15 @@ class UnitWidget(ReferenceWidget):
     model = Unit
     allowed = gettext_lazy("A unit's full or short name")
     table = "units"
+    pickable = True
 
     def key(self, text):
         return unit_key(text)
 
     def build_table(self, lookups) -> NameTable:
         """Every key a unit answers to, at its best rank (`unit_names.name_table`), with the
-        aliases: two queries, whatever the number of rows."""
+        aliases, and the units the user picked for names of this file (`unit_choices`): two
+        queries, whatever the number of rows."""
         units = {unit.pk: unit for unit in Unit.objects.all()}  # reference data: all named
         aliases = [
             (name, units[unit_id])
@@ -132,6 +139,9 @@ class UnitWidget(ReferenceWidget):
         ]
         table = NameTable(name_table(units.values(), aliases))
         table.records = units
+        for key, unit_id in lookups.unit_choices.items():
+            if unit_id in units:
+                table[key] = [units[unit_id]]
         return table
 
     def preference(self, unit, key, lookups) -> float:
