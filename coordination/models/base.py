@@ -179,12 +179,25 @@ class DeadlineRules:
     - late: `completed` after the due date (`completed_on`), or past the due date and
       neither completed nor `settled` (settled records are never late);
     - on time: completed on or before the due date.
+
+    `statuses` is the model's choice of statuses, in the order the reports show them: each
+    status is a column of the reports, and the columns of a row add up to its total.
     """
 
+    statuses: type[models.TextChoices]
     outstanding: tuple
     completed: str
     completed_on: str
     settled: tuple = ()
+
+    def __post_init__(self):
+        named = {*self.outstanding, self.completed, *self.settled}
+        unknown = named - set(self.statuses.values)
+        if unknown:
+            raise ValueError(f"Statuses not in {self.statuses.__name__}: {sorted(unknown)}")
+
+    def status_q(self, status: str) -> models.Q:
+        return models.Q(status=status)
 
     def outstanding_q(self) -> models.Q:
         return models.Q(status__in=self.outstanding)

@@ -28,6 +28,7 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
     # A carried-over item lives on in its successor for the next year, so it is not
     # outstanding twice; closed items were settled without a resolution and are never late.
     deadline_rules = DeadlineRules(
+        statuses=FollowUpStatus,
         outstanding=(FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS),
         completed=FollowUpStatus.RESOLVED,
         completed_on="resolved_on",

@@ -1,7 +1,10 @@
-"""The counts of the reports: totals, outstanding, overdue and its ageing, on-time rates.
+"""The counts of the reports: totals, one count per status, outstanding, overdue and its
+ageing, on-time rates.
 
 Every condition comes from the model's `deadline_rules` (`models/base.py`), the rules the
 lists' QuerySets and filters are built from; see the package's docstring for the definitions.
+The status counts of a row add up to its total (every record has one of the statuses); the
+others (outstanding, overdue, on time, late) are derived figures, counted apart.
 """
 
 import datetime
@@ -27,6 +30,10 @@ def counts(model, today: datetime.date) -> dict:
     overdue = rules.overdue_q(today)
     values = {
         "total": Count("pk"),
+        **{
+            status_key(status): Count("pk", filter=rules.status_q(status))
+            for status in rules.statuses.values
+        },
         "outstanding": Count("pk", filter=rules.outstanding_q()),
         "overdue": Count("pk", filter=overdue),
         "completed": Count("pk", filter=rules.completed_q()),
@@ -41,6 +48,19 @@ def counts(model, today: datetime.date) -> dict:
     return values
 
 
+def status_key(status: str) -> str:
+    """The name of a status's count in `counts()`."""
+    return f"status_{status}"
+
+
+def status_columns(model) -> list[tuple[str, str, str]]:
+    """(count name, status, label) of each status of `model`, in the order of its choices:
+    the columns that add up to the total."""
+    return [
+        (status_key(value), value, label) for value, label in model.deadline_rules.statuses.choices
+    ]
+
+
 def rate(part: int, whole: int) -> Decimal | None:
     if not whole:
         return None
@@ -53,21 +73,25 @@ def show_rate(value: Decimal | None) -> str:
 
 @dataclass
 class StatusCount:
-    """One line of the yearly report's summary."""
+    """One line of the yearly report's summary: the total, the count of each status (which
+    add up to the total), and the derived figures beside them."""
 
     label: str
     total: int
+    #: The count of each status, in the order of `status_columns()`.
+    statuses: list[int]
     completed: int
     outstanding: int
     overdue: int
     on_time_rate: Decimal | None
 
     @classmethod
-    def of(cls, label, values: dict) -> "StatusCount":
-        """The line of `values` (the sums of `counts()`)."""
+    def of(cls, label, values: dict, model) -> "StatusCount":
+        """The line of `values` (the sums of `counts()` for `model`)."""
         return cls(
             label=label,
             total=values["total"],
+            statuses=[values[key] for key, _status, _label in status_columns(model)],
             completed=values["completed"],
             outstanding=values["outstanding"],
             overdue=values["overdue"],
@@ -81,7 +105,7 @@ class StatusCount:
 
 def status_count(label, queryset: QuerySet, today) -> StatusCount:
     values = queryset.order_by().aggregate(**counts(queryset.model, today))
-    return StatusCount.of(label, values)
+    return StatusCount.of(label, values, queryset.model)
 
 
 def add_counts(groups, model, today: datetime.date) -> dict:
