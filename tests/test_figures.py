@@ -1,19 +1,30 @@
 """Figures that add up: every status has its column in the reports, and the status columns of
 each row add up to its total (on SQLite and on PostgreSQL alike)."""
 
-import pytest
-from django.contrib.auth.models import Group
+import importlib
+import io
 
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+
+from coordination import exporting, services
 from coordination.choices import FollowUpKind, FollowUpStatus, TaskStatus
+from coordination.importing import import_records
 from coordination.models import FollowUp, Task
 from coordination.reports.counts import status_columns
 from tests.factories import (
     days,
     make_agreement,
     make_followup,
+    make_superuser,
     make_task,
     make_unit,
     make_user,
+    xlsx_bytes,
     xlsx_values,
 )
 
@@ -28,6 +39,11 @@ def auditor_client(client):
     user.groups.add(Group.objects.get(name=AUDITOR_GROUP))
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def superuser():
+    return make_superuser()
 
 
 @pytest.fixture
@@ -158,3 +174,274 @@ def test_a_status_count_links_to_the_list_of_those_records(auditor_client, every
     assert closed.text == "2" and "status=closed" in closed.url
     listed = auditor_client.get(closed.url)
     assert listed.context["count"] == 2
+
+
+# ---------------------------------------------------------------------------
+# Threads: the year an item was first raised, how often carried over and raised
+# ---------------------------------------------------------------------------
+
+
+def thread(item) -> tuple:
+    item.refresh_from_db()
+    return item.first_raised_year, item.times_carried, item.times_raised
+
+
+def test_a_new_item_starts_its_own_thread():
+    item = make_followup(year=2025)
+    assert (item.first_raised_year, item.times_carried, item.times_raised) == (2025, 0, 1)
+    assert thread(item) == (2025, 0, 1)
+
+
+def test_carrying_over_counts_the_carries_and_keeps_the_year_first_raised():
+    first = make_followup(year=2023)
+    services.followup_carry_over(followups=FollowUp.objects.filter(pk=first.pk))
+    second = FollowUp.objects.get(carried_over_from=first)
+    assert thread(second) == (2023, 1, 2)
+    services.followup_carry_over(followups=FollowUp.objects.filter(pk=second.pk))
+    third = FollowUp.objects.get(carried_over_from=second)
+    assert thread(third) == (2023, 2, 3)
+    assert thread(first) == (2023, 0, 1)
+
+
+def test_a_repeated_item_counts_the_raisings_of_the_earlier_one():
+    """A petition of 2023 carried to 2024 and resolved, raised again in 2026: first raised in
+    2023, never carried itself, raised for the third time."""
+    first = make_followup(year=2023, kind=FollowUpKind.VOTER_PETITION)
+    services.followup_carry_over(followups=FollowUp.objects.filter(pk=first.pk))
+    carried = FollowUp.objects.get(carried_over_from=first)
+    again = make_followup(year=2026, kind=FollowUpKind.VOTER_PETITION, repeats=carried)
+    assert thread(again) == (2023, 0, 3)
+    # And carried over in its turn.
+    services.followup_carry_over(followups=FollowUp.objects.filter(pk=again.pk))
+    assert thread(FollowUp.objects.get(carried_over_from=again)) == (2023, 1, 4)
+
+
+def test_linking_an_item_later_updates_every_item_after_it():
+    """Links set afterwards (by id, as a script would) reach the whole thread: the item, and
+    the items continuing and repeating it."""
+    first = make_followup(year=2022)
+    second = make_followup(year=2024)
+    third = make_followup(year=2025, carried_over_from=second)
+    fourth = make_followup(year=2026, repeats_id=third.pk)
+    assert thread(fourth) == (2024, 0, 3)
+    second.carried_over_from_id = first.pk
+    second.save()
+    assert (second.first_raised_year, second.times_carried) == (2022, 1)
+    assert thread(third) == (2022, 2, 3)
+    assert thread(fourth) == (2022, 0, 4)
+    # The earliest item's year moves: the whole thread follows.
+    first.year = 2021
+    first.save()
+    assert [thread(item)[0] for item in (second, third, fourth)] == [2021, 2021, 2021]
+
+
+def test_refreshing_many_threads_takes_a_few_queries_per_generation(
+    django_assert_max_num_queries,
+):
+    roots = [make_followup(year=2020) for _ in range(30)]
+    items = [make_followup(year=2021, carried_over_from=root) for root in roots]
+    FollowUp.objects.update(first_raised_year=models.F("year"), times_carried=0, times_raised=1)
+    with django_assert_max_num_queries(8):
+        FollowUp.objects.refresh_threads([item.pk for item in roots + items])
+    assert {thread(item) for item in items} == {(2020, 1, 2)}
+
+
+def test_the_migration_fills_the_threads_of_existing_items():
+    migration = importlib.import_module("coordination.migrations.0011_followup_threads")
+    first = make_followup(year=2022)
+    second = make_followup(year=2023, carried_over_from=first)
+    third = make_followup(year=2024, carried_over_from=second)
+    alone = make_followup(year=2024)
+    FollowUp.objects.update(first_raised_year=models.F("year"), times_carried=7, times_raised=9)
+    migration.fill_threads(django_apps, None)
+    assert [thread(item) for item in (first, second, third, alone)] == [
+        (2022, 0, 1),
+        (2022, 1, 2),
+        (2022, 2, 3),
+        (2024, 0, 1),
+    ]
+
+
+def test_the_thread_is_no_change_of_the_records_history():
+    first = make_followup(year=2023)
+    second = make_followup(year=2024)
+    entries = second.history.count()
+    second.carried_over_from = first
+    second.save()
+    assert second.history.count() == entries + 1  # the link, saved
+    third = make_followup(year=2025, carried_over_from=second)
+    before = (third.history.count(), FollowUp.objects.get(pk=third.pk).updated_at)
+    first.year = 2022
+    first.save()
+    assert thread(third)[0] == 2022
+    assert (third.history.count(), FollowUp.objects.get(pk=third.pk).updated_at) == before
+
+
+class TestRules:
+    def test_an_item_is_carried_over_from_an_earlier_year(self):
+        earlier = make_followup(year=2025)
+        item = FollowUp(
+            kind=FollowUpKind.LIMITATION,
+            year=2025,
+            content="Tiếp tục",
+            responsible_unit=earlier.responsible_unit,
+            carried_over_from=earlier,
+        )
+        with pytest.raises(ValidationError) as error:
+            item.full_clean()
+        assert set(error.value.message_dict) == {"carried_over_from"}
+
+    def test_an_item_repeats_an_earlier_one(self):
+        unit = make_unit()
+        same_year = make_followup(year=2025, responsible_unit=unit)
+        later = make_followup(year=2026, responsible_unit=unit)
+        item = make_followup(year=2025, responsible_unit=unit)
+        for repeated, refused in ((same_year, False), (later, True), (item, True)):
+            item.repeats = repeated
+            if not refused:
+                item.full_clean()
+                continue
+            with pytest.raises(ValidationError) as error:
+                item.full_clean()
+            assert "repeats" in error.value.message_dict, repeated
+        # Entered after it, in the same year: the earlier entry cannot repeat the later one.
+        same_year.repeats = item
+        with pytest.raises(ValidationError):
+            same_year.full_clean()
+
+
+# ---------------------------------------------------------------------------
+# Spreadsheets: the links are imported, the thread is exported and never imported
+# ---------------------------------------------------------------------------
+
+LINK_HEADER = ["Mã", "Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm"]
+
+
+def import_file(rows, *, dry_run=False, user=None):
+    return import_records(
+        kind="followups",
+        data=xlsx_bytes(rows),
+        file_name="noi-dung.xlsx",
+        user=user,
+        dry_run=dry_run,
+    )
+
+
+def link_row(item, **links):
+    return [
+        item.pk,
+        item.get_kind_display(),
+        item.year,
+        item.content,
+        item.responsible_unit.full_name,
+        *links.values(),
+    ]
+
+
+def test_an_import_links_a_whole_thread_whatever_the_order_of_its_rows(vi):
+    unit = make_unit()
+    a, b, c = (make_followup(year=year, responsible_unit=unit) for year in (2024, 2025, 2026))
+    d = make_followup(year=2026, responsible_unit=unit)
+    rows = [
+        [*LINK_HEADER, "Chuyển tiếp từ mã", "Nêu lại từ mã"],
+        link_row(d, carried=None, repeats=c.pk),
+        link_row(c, carried=b.pk, repeats=None),
+        link_row(b, carried=a.pk, repeats=None),
+    ]
+    report = import_file(rows)
+    assert report.written and not report.problems, report.problems
+    assert [thread(item) for item in (a, b, c, d)] == [
+        (2024, 0, 1),
+        (2024, 1, 2),
+        (2024, 2, 3),
+        (2024, 0, 4),
+    ]
+    assert FollowUp.objects.get(pk=d.pk).repeats == c
+
+
+def test_an_import_refuses_a_repeat_of_a_later_item_in_the_preview(vi):
+    unit = make_unit()
+    item = make_followup(year=2025, responsible_unit=unit)
+    later = make_followup(year=2026, responsible_unit=unit)
+    rows = [[*LINK_HEADER, "Tái kiến nghị từ mã"], link_row(item, repeats=later.pk)]
+    report = import_file(rows, dry_run=True)
+    assert [(p.row, p.column) for p in report.problems] == [(2, "Nêu lại từ mã")]
+    assert "Chỉ được nêu lại một nội dung có trước" in report.problems[0].message
+
+
+def test_an_import_moving_an_item_to_an_earlier_year_moves_its_thread(vi):
+    """The thread is written with the year: never after it (a database rule)."""
+    item = make_followup(year=2025)
+    follower = make_followup(year=2026, carried_over_from=item)
+    row = link_row(item)
+    row[2] = 2024
+    report = import_file([LINK_HEADER, row])
+    assert report.written, report.problems
+    assert thread(item) == (2024, 0, 1)
+    assert thread(follower) == (2024, 1, 2)
+
+
+def test_the_export_writes_the_thread_and_the_import_does_not_read_it(vi):
+    first = make_followup(year=2023)
+    services.followup_carry_over(followups=FollowUp.objects.filter(pk=first.pk))
+    carried = FollowUp.objects.get(carried_over_from=first)
+    stream = io.BytesIO()
+    exporting.write_export("followups", FollowUp.objects.all(), stream, "xlsx")
+    rows = xlsx_values(stream.getvalue())
+    header = rows[0]
+    columns = [
+        header.index(name) for name in ("Năm nêu lần đầu", "Số lần chuyển năm sau", "Số lần nêu")
+    ]
+    by_number = {row[0]: row for row in rows[1:]}
+    assert [by_number[carried.pk][i] for i in columns] == [2023, 1, 2]
+    assert [by_number[first.pk][i] for i in columns] == [2023, 0, 1]
+    # Whatever is typed in them, the thread follows the links.
+    for row in rows[1:]:
+        for i in columns:
+            row[i] = 99
+    report = import_file(rows)
+    assert not report.problems and not report.warnings
+    assert report.summary_line() == "new=0 updated=0 unchanged=2 errors=0"
+    assert thread(carried) == (2023, 1, 2)
+
+
+def test_importing_linked_items_takes_the_same_queries_for_20_and_200_rows(superuser):
+    unit = make_unit(full_name="Ủy ban nhân dân huyện Hàm Tân")
+    counts = []
+    for n in (1, 20, 200):  # the first import warms per-process caches up
+        roots = FollowUp.objects.bulk_create(
+            FollowUp(
+                kind=FollowUpKind.VOTER_PETITION,
+                year=2024,
+                content=f"Kiến nghị gốc {n}-{i}",
+                responsible_unit=unit,
+            )
+            for i in range(n)
+        )
+        rows = [
+            [
+                "Loại",
+                "Năm",
+                "Nội dung",
+                "Đơn vị chịu trách nhiệm",
+                "Chuyển tiếp từ mã",
+                "Nêu lại từ mã",
+            ]
+        ]
+        rows += [
+            [
+                "Kiến nghị cử tri",
+                2025,
+                f"Kiến nghị tiếp {n}-{i}",
+                unit.full_name,
+                root.pk,
+                roots[i - 1].pk,
+            ]
+            for i, root in enumerate(roots)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            report = import_file(rows, user=superuser)
+        assert report.count_new == n, report.problems
+        counts.append(len(queries))
+    assert counts[1] == counts[2]
+    assert {thread(item) for item in FollowUp.objects.filter(year=2025)} == {(2024, 1, 2)}

@@ -9,6 +9,7 @@ from coordination import registry
 from coordination.choices import FollowUpKind, FollowUpStatus
 from coordination.filters import DeadlineFilterSet, UnitRole, sort_filter
 from coordination.models import FollowUp
+from coordination.models.followups import THREAD_FIELDS
 from coordination.resources import (
     DUE_DATE_ALIASES,
     STATUS_ALIASES,
@@ -33,6 +34,11 @@ from coordination.widgets import (
     MeetingWidget,
     RecordIdWidget,
     UnitWidget,
+)
+
+COMPUTED = _(
+    "Computed by the system from the items carried over from and repeated; an import does "
+    "not read this column."
 )
 
 
@@ -91,6 +97,22 @@ class FollowUpResource(RecordResource):
         header=_("Carried over from record no."),
         help_text=_("The record number of last year's item this one continues."),
     )
+    repeats = Column(
+        "repeats",
+        RecordIdWidget(),
+        header=_("Repeats record no."),
+        aliases=("Tái kiến nghị từ mã", "Lặp lại từ mã"),
+        help_text=_(
+            "The record number of an earlier item this one raises again (a voter petition "
+            "raised again, a limitation that recurs)."
+        ),
+    )
+    # The thread, computed from the two links above: exported, never imported as truth.
+    first_raised_year = Column(
+        "first_raised_year", IntegerWidget(), readonly=True, help_text=COMPUTED
+    )
+    times_carried = Column("times_carried", IntegerWidget(), readonly=True, help_text=COMPUTED)
+    times_raised = Column("times_raised", IntegerWidget(), readonly=True, help_text=COMPUTED)
 
     EXAMPLE = {
         "kind": "Kiến nghị cử tri",
@@ -175,8 +197,16 @@ KIND = registry.RecordKind(
         (None, ("kind", "year", "content", "responsible_unit")),
         (
             _("Source"),
-            ("agreement", "meeting", "raised_on", "source_reference", "carried_over_from"),
+            (
+                "agreement",
+                "meeting",
+                "raised_on",
+                "source_reference",
+                "carried_over_from",
+                "repeats",
+            ),
         ),
         (_("Handling"), ("due_date", "status", "resolution", "resolved_on")),
     ),
+    also_shown=THREAD_FIELDS,
 )
