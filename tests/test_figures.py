@@ -3,6 +3,7 @@ each row add up to its total (on SQLite and on PostgreSQL alike)."""
 
 import importlib
 import io
+import re
 
 import pytest
 from django.apps import apps as django_apps
@@ -445,3 +446,93 @@ def test_importing_linked_items_takes_the_same_queries_for_20_and_200_rows(super
         counts.append(len(queries))
     assert counts[1] == counts[2]
     assert {thread(item) for item in FollowUp.objects.filter(year=2025)} == {(2024, 1, 2)}
+
+
+# ---------------------------------------------------------------------------
+# Where the thread shows: lists, the detail page, the admin, the report
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def carried_twice():
+    unit = make_unit(full_name="Ủy ban nhân dân huyện Vĩnh Thuận")
+    first = make_followup(year=2024, responsible_unit=unit, content="Nạo vét kênh thủy lợi")
+    services.followup_carry_over(followups=FollowUp.objects.filter(pk=first.pk))
+    services.followup_carry_over(followups=FollowUp.objects.filter(year=2025))
+    third = FollowUp.objects.get(year=2026)
+    return {"unit": unit, "first": first, "third": third}
+
+
+def test_the_list_shows_the_year_first_raised_and_the_counts(auditor_client, carried_twice):
+    response = auditor_client.get("/records/followups/", {"year": 2026})
+    headers = [str(header["label"]) for header in response.context["headers"]]
+    (row,) = response.context["rows"]
+    cells = dict(zip(headers, (cell.text for cell in row), strict=True))
+    assert (cells["năm nêu lần đầu"], cells["số lần chuyển năm sau"], cells["số lần nêu"]) == (
+        "2024",
+        "2",
+        "3",
+    )
+    first = auditor_client.get("/records/followups/", {"year": 2024}).context["rows"][0]
+    first_cells = dict(zip(headers, (cell.text for cell in first), strict=True))
+    assert (first_cells["số lần chuyển năm sau"], first_cells["số lần nêu"]) == ("", "")
+
+
+def test_the_list_sorts_by_the_year_first_raised_and_the_times_raised(
+    auditor_client, carried_twice
+):
+    new = make_followup(year=2026, responsible_unit=carried_twice["unit"]).pk
+    old = carried_twice["third"].pk  # first raised in 2024, raised three times
+    for sort, expected in (
+        ("first_raised", [old, new]),
+        ("-first_raised", [new, old]),
+        ("raised", [new, old]),
+        ("-raised", [old, new]),
+    ):
+        response = auditor_client.get("/records/followups/", {"year": 2026, "sort": sort})
+        assert listed(response) == expected, sort
+
+
+def listed(response) -> list[int]:
+    return [
+        int(pk) for pk in re.findall(r'href="/records/followups/(\d+)/"', response.content.decode())
+    ]
+
+
+def test_the_detail_page_shows_the_thread(auditor_client, carried_twice):
+    third = carried_twice["third"]
+    response = auditor_client.get(f"/records/followups/{third.pk}/")
+    fields = {str(label): value for label, value in response.context["fields"]}
+    assert (fields["năm nêu lần đầu"], fields["số lần chuyển năm sau"], fields["số lần nêu"]) == (
+        "2024",
+        "2",
+        "3",
+    )
+
+
+def test_the_admin_lists_the_thread_and_shows_it_read_only(client, carried_twice):
+    client.force_login(make_superuser())
+    third = carried_twice["third"]
+    page = client.get("/admin/coordination/followup/", {"year": 2026})
+    assert page.status_code == 200
+    assert "first_raised_year" in page.context["cl"].list_display
+    form = client.get(f"/admin/coordination/followup/{third.pk}/change/")
+    assert form.status_code == 200
+    html = form.content.decode()
+    assert "Quá trình nêu qua các năm" in html
+    assert 'name="times_carried"' not in html and 'name="repeats"' in html
+
+
+def test_the_report_lists_outstanding_items_with_the_year_first_raised(
+    auditor_client, carried_twice
+):
+    params = {"year": 2026, "unit": carried_twice["unit"].pk}
+    page = auditor_client.get("/records/report/", params).content.decode()
+    assert "Năm nêu lần đầu" in page and "Số lần chuyển năm sau" in page
+    response = auditor_client.get("/records/report/", {**params, "format": "xlsx"})
+    rows = xlsx_values(b"".join(response.streaming_content))
+    header = next(row for row in rows if "Năm nêu lần đầu" in row)
+    line = rows[rows.index(header) + 1]
+    assert line[1] == "Nạo vét kênh thủy lợi"
+    assert line[header.index("Năm nêu lần đầu")] == 2024
+    assert line[header.index("Số lần chuyển năm sau")] == 2

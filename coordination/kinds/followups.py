@@ -19,6 +19,7 @@ from coordination.resources import (
     text,
 )
 from coordination.tables import (
+    Cell,
     ListColumn,
     last_change_cell,
     link_first,
@@ -153,6 +154,8 @@ class FollowUpFilterSet(DeadlineFilterSet):
         ("due_date", "due_date", _("Due date")),
         ("responsible_unit__full_name", "unit", _("Unit")),
         ("status", "status", _("Status")),
+        ("first_raised_year", "first_raised", _("First raised in")),
+        ("times_raised", "raised", _("Times raised")),
         ("updated_at", "updated", _("Last changed")),
     )
 
@@ -168,6 +171,11 @@ class FollowUpFilterSet(DeadlineFilterSet):
             *DeadlineFilterSet.deadline_fields,
             "sort",
         ]
+
+
+def count_cell(count: int, usual: int) -> Cell:
+    """A number of the thread, left blank when it is the usual one (never carried, raised once)."""
+    return Cell("" if count == usual else str(count), css="number")
 
 
 def followup_list():
@@ -186,6 +194,11 @@ KIND = registry.RecordKind(
         ListColumn(_("content"), link_first("followups")),
         ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
         ListColumn(_("year"), lambda r, t: str(r.year), "year", "number"),
+        ListColumn(
+            _("first raised in"), lambda r, t: str(r.first_raised_year), "first_raised", "number"
+        ),
+        ListColumn(_("times carried over"), lambda r, t: count_cell(r.times_carried, 0)),
+        ListColumn(_("times raised"), lambda r, t: count_cell(r.times_raised, 1), "raised"),
         ListColumn(_("responsible unit"), lambda r, t: unit_name(r.responsible_unit), "unit"),
         ListColumn(_("due date"), lambda r, t: show_date(r.due_date), "due_date", "date"),
         ListColumn(_("status"), lambda r, t: r.get_status_display(), "status"),

@@ -151,7 +151,12 @@ def write_report_xlsx(report: YearlyReport, stream) -> None:
     table(
         row,
         _("IV. Outstanding follow-up items"),
-        outstanding_columns,
+        [
+            *outstanding_columns[:5],
+            _("First raised in"),
+            _("Times carried over"),
+            *outstanding_columns[5:],
+        ],
         [
             [
                 index,
@@ -159,6 +164,8 @@ def write_report_xlsx(report: YearlyReport, stream) -> None:
                 unit_name(item.responsible_unit),
                 item.due_date,
                 item.get_status_display(),
+                item.first_raised_year,
+                item.times_carried or None,
                 item.days_overdue(report.today) or None,
             ]
             for index, item in enumerate(report.outstanding_followups, start=1)
