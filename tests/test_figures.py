@@ -160,8 +160,10 @@ def test_each_row_of_the_outstanding_table_adds_up_to_its_total(
         "Số liệu tính thêm (không cộng vào tổng số)",
     )
     assert width == (4 if records == "tasks" else 5)
-    # Unit, year, total; the statuses; outstanding, overdue, three ages, on-time rate.
-    assert derived_width == 6 and len(table.headers) == 3 + width + derived_width
+    # Unit, year, total; the statuses; outstanding, overdue, three ages, on-time rate (and
+    # for items, the outstanding ones raised more than once).
+    assert derived_width == (6 if records == "tasks" else 7)
+    assert len(table.headers) == 3 + width + derived_width
     for row in [*table.rows, table.total]:
         numbers = [int(cell.text) for cell in row.cells[: 1 + width]]
         assert sum(numbers[1:]) == numbers[0]
@@ -536,3 +538,48 @@ def test_the_report_lists_outstanding_items_with_the_year_first_raised(
     assert line[1] == "Nạo vét kênh thủy lợi"
     assert line[header.index("Năm nêu lần đầu")] == 2024
     assert line[header.index("Số lần chuyển năm sau")] == 2
+
+
+# ---------------------------------------------------------------------------
+# How often an item has been raised: the list filter and the outstanding table
+# ---------------------------------------------------------------------------
+
+
+def test_the_list_filters_the_items_raised_more_than_once(auditor_client, carried_twice):
+    again = make_followup(year=2026, repeats=carried_twice["first"])
+    once = make_followup(year=2026)
+    response = auditor_client.get("/records/followups/", {"raised_again": "yes"})
+    assert set(listed(response)) == {
+        *FollowUp.objects.filter(carried_over_from__isnull=False).values_list("pk", flat=True),
+        again.pk,
+    }
+    response = auditor_client.get("/records/followups/", {"raised_again": "no", "year": 2026})
+    assert listed(response) == [once.pk]
+    admin = auditor_client.get("/admin/coordination/followup/", {"raised_again": "yes"})
+    assert admin.status_code == 200
+    assert len(admin.context["cl"].result_list) == 3
+
+
+def test_the_outstanding_table_counts_the_items_raised_more_than_once(
+    auditor_client, carried_twice
+):
+    unit = carried_twice["unit"]
+    make_followup(year=2026, responsible_unit=unit, repeats=carried_twice["first"])
+    make_followup(
+        year=2026,
+        responsible_unit=unit,
+        repeats=carried_twice["third"],
+        status=FollowUpStatus.RESOLVED,
+        resolved_on=days(-1),
+    )
+    make_followup(year=2026, responsible_unit=unit)
+    response = auditor_client.get("/records/outstanding/", {"year": 2026})
+    table = response.context["table"]
+    assert str(table.headers[-1]) == "Tồn đọng, đã nêu từ 2 lần trở lên"
+    (row,) = table.rows
+    raised = row.cells[-1]
+    assert raised.text == "2"  # the third year of the carried item, and the open repeat
+    assert table.total.cells[-1].text == "2"
+    listed_items = auditor_client.get(raised.url)
+    assert listed_items.context["count"] == 2
+    assert "raised_again=yes" in raised.url and "outstanding=yes" in raised.url

@@ -214,17 +214,18 @@ class TestOutstanding:
 
         Due in the period: the overdue item and the resolved one; on time 1 of 2 = 50%.
         The columns: total; open, in progress, resolved, carried over, closed (adding up to
-        the total); outstanding, overdue, its ageing and the on-time rate.
+        the total); outstanding, overdue, its ageing, the on-time rate and the outstanding
+        items raised more than once.
         """
         response = auditor_client.get("/records/outstanding/", {"year": 2025})
         assert response.status_code == 200
         rows = {row.unit.pk: row for row in response.context["table"].rows}
         cells = [cell.text for cell in rows[world["a"].pk].cells]
-        assert cells == ["3", "2", "0", "1", "0", "0", "2", "1", "0", "1", "0", "50,0%"]
+        assert cells == ["3", "2", "0", "1", "0", "0", "2", "1", "0", "1", "0", "50,0%", "0"]
         cells_b = [cell.text for cell in rows[world["b"].pk].cells]
-        assert cells_b == ["1", "1", "0", "0", "0", "0", "1", "1", "1", "0", "0", "0,0%"]
+        assert cells_b == ["1", "1", "0", "0", "0", "0", "1", "1", "1", "0", "0", "0,0%", "0"]
         total = [cell.text for cell in response.context["table"].total.cells]
-        assert total == ["4", "3", "0", "1", "0", "0", "3", "2", "1", "1", "0", "33,3%"]
+        assert total == ["4", "3", "0", "1", "0", "0", "3", "2", "1", "1", "0", "33,3%", "0"]
 
     def test_every_number_links_to_its_list(self, auditor_client, world):
         response = auditor_client.get("/records/outstanding/", {"year": 2025})

@@ -3,11 +3,12 @@
 import datetime
 
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
 from coordination.choices import FollowUpKind, FollowUpStatus
-from coordination.filters import DeadlineFilterSet, UnitRole, sort_filter
+from coordination.filters import DeadlineFilterSet, UnitRole, YesNoFilter, sort_filter
 from coordination.models import FollowUp
 from coordination.models.followups import THREAD_FIELDS
 from coordination.resources import (
@@ -131,6 +132,10 @@ class FollowUpResource(RecordResource):
         import_id_fields = ["year", "responsible_unit", "kind", "content"]
 
 
+#: Items raised more than once: carried over, or repeating an earlier item.
+RAISED_AGAIN = Q(times_raised__gt=1)
+
+
 class FollowUpFilterSet(DeadlineFilterSet):
     """Follow-up items by year, responsible unit, kind, status, deadline and agreement."""
 
@@ -148,6 +153,9 @@ class FollowUpFilterSet(DeadlineFilterSet):
     )
     status = django_filters.ChoiceFilter(
         choices=FollowUpStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    raised_again = YesNoFilter(
+        method="filter_raised_again", label=_("Raised more than once (carried over, repeated)")
     )
     sort = sort_filter(
         ("year", "year", _("Year")),
@@ -168,9 +176,13 @@ class FollowUpFilterSet(DeadlineFilterSet):
             "predecessors",
             "kind",
             "status",
+            "raised_again",
             *DeadlineFilterSet.deadline_fields,
             "sort",
         ]
+
+    def filter_raised_again(self, queryset, name, value):
+        return queryset.filter(RAISED_AGAIN if value == "yes" else ~RAISED_AGAIN)
 
 
 def count_cell(count: int, usual: int) -> Cell:
@@ -206,6 +218,14 @@ KIND = registry.RecordKind(
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
     report_unit="responsible_unit",
+    report_counts=(
+        registry.ReportCount(
+            "raised_again",
+            _("Outstanding, raised more than once"),
+            FollowUp.deadline_rules.outstanding_q() & RAISED_AGAIN,
+            {"outstanding": "yes", "raised_again": "yes"},
+        ),
+    ),
     sections=(
         (None, ("kind", "year", "content", "responsible_unit")),
         (

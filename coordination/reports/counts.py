@@ -23,9 +23,10 @@ AGEING = [
 ]
 
 
-def counts(model, today: datetime.date) -> dict:
+def counts(model, today: datetime.date, extra=()) -> dict:
     """The conditional counts of one unit × year cell, for `.annotate()`/`.aggregate()`,
-    by the model's `deadline_rules` (the lists' and filters' definitions)."""
+    by the model's `deadline_rules` (the lists' and filters' definitions), and the `extra`
+    counts of its kind (`registry.ReportCount`)."""
     rules = model.deadline_rules
     overdue = rules.overdue_q(today)
     values = {
@@ -45,6 +46,8 @@ def counts(model, today: datetime.date) -> dict:
         if high is not None:
             condition &= Q(due_date__gte=today - datetime.timedelta(days=high))
         values[name] = Count("pk", filter=condition)
+    for count in extra:
+        values[count.name] = Count("pk", filter=count.condition)
     return values
 
 
@@ -108,9 +111,9 @@ def status_count(label, queryset: QuerySet, today) -> StatusCount:
     return StatusCount.of(label, values, queryset.model)
 
 
-def add_counts(groups, model, today: datetime.date) -> dict:
+def add_counts(groups, model, today: datetime.date, extra=()) -> dict:
     """The sums of `counts()` over `groups` (rows annotated with them)."""
-    totals = dict.fromkeys(counts(model, today), 0)
+    totals = dict.fromkeys(counts(model, today, extra), 0)
     for group in groups:
         for key in totals:
             totals[key] += group[key]

@@ -92,7 +92,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     groups = list(
         filterset.qs.order_by()
         .values(f"{unit_field}_id", "year")
-        .annotate(**counts(kind.model, today))
+        .annotate(**counts(kind.model, today, kind.report_counts))
         .order_by(f"{unit_field}_id", "-year")
     )
     units = Unit.objects.in_bulk({group[f"{unit_field}_id"] for group in groups})
@@ -107,6 +107,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         _("Overdue"),
         *(label for _name, _low, _high, label in AGEING),
         _("On-time rate"),
+        *(count.label for count in kind.report_counts),
     ]
     table.groups = [
         (_("By status (adds up to the total)"), len(statuses)),
@@ -154,6 +155,14 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
                 "number rate",
             )
         )
+        for count in kind.report_counts:
+            result.append(
+                Cell(
+                    str(values[count.name]),
+                    list_link(kind.name, **params, **count.params),
+                    "number",
+                )
+            )
         return result
 
     per_unit: dict[int, list[int]] = {}
@@ -172,7 +181,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
             )
         )
     table.rows.sort(key=lambda row: (row.unit.full_name.casefold(), -row.year))
-    totals = add_counts(groups, kind.model, today)
+    totals = add_counts(groups, kind.model, today, kind.report_counts)
     unit = data.get("unit")
     table.total = OutstandingRow(
         unit=None,
