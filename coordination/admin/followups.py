@@ -16,12 +16,25 @@ from coordination.admin.filters import (
 )
 from coordination.admin.spreadsheets import SpreadsheetAdminMixin
 from coordination.choices import FollowUpKind, FollowUpStatus
+from coordination.concurrency import VersionedForm
 from coordination.models import FollowUp
 from coordination.models.followups import THREAD_FIELDS
 
 
+class FollowUpForm(VersionedForm):
+    def clean(self):
+        cleaned = super().clean()
+        message = FollowUp.co_responsible_problem(
+            cleaned.get("responsible_unit"), cleaned.get("co_responsible_units")
+        )
+        if message and "co_responsible_units" in self.fields:
+            self.add_error("co_responsible_units", message)
+        return cleaned
+
+
 @admin.register(FollowUp)
 class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
+    form = FollowUpForm
     list_display = [
         "__str__",
         "kind",
@@ -47,6 +60,7 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     # and the distinct years of the due date); year links and due_after/due_before remain.
     autocomplete_fields = [
         "responsible_unit",
+        "co_responsible_units",
         "agreement",
         "meeting",
         "carried_over_from",

@@ -33,6 +33,7 @@ from coordination.widgets import (
     ChoiceWidget,
     DateWidget,
     IntegerWidget,
+    ManyWidget,
     MeetingWidget,
     RecordIdWidget,
     UnitWidget,
@@ -70,7 +71,24 @@ class FollowUpResource(RecordResource):
         "responsible_unit",
         UnitWidget(),
         required=True,
-        aliases=("Đơn vị giải quyết", "Cơ quan giải quyết", "Đơn vị thực hiện", "Đơn vị"),
+        aliases=(
+            "Đơn vị giải quyết",
+            "Cơ quan giải quyết",
+            "Đơn vị thực hiện",
+            "Đơn vị",
+            "Đơn vị chủ trì giải quyết",
+        ),
+    )
+    co_responsible_units = Column(
+        "co_responsible_units",
+        ManyWidget(UnitWidget()),
+        aliases=(
+            "Đơn vị phối hợp",
+            "Cơ quan phối hợp giải quyết",
+            "Cơ quan phối hợp",
+            "Phối hợp giải quyết",
+            "Đơn vị cùng chịu trách nhiệm",
+        ),
     )
     agreement = Column("agreement", AgreementWidget(), aliases=("Số văn bản", "Văn bản"))
     meeting = Column("meeting", MeetingWidget(), aliases=("Hội nghị",))
@@ -131,6 +149,13 @@ class FollowUpResource(RecordResource):
         model = FollowUp
         import_id_fields = ["year", "responsible_unit", "kind", "content"]
 
+    @classmethod
+    def row_problems(cls, values: dict) -> list[tuple[str, str]]:
+        message = FollowUp.co_responsible_problem(
+            values.get("responsible_unit"), values.get("co_responsible_units")
+        )
+        return [("co_responsible_units", message)] if message else []
+
 
 #: Items raised more than once: carried over, or repeating an earlier item.
 RAISED_AGAIN = Q(times_raised__gt=1)
@@ -146,7 +171,15 @@ class FollowUpFilterSet(DeadlineFilterSet):
         "responsible_unit__full_name",
         "responsible_unit__short_name",
     ]
-    unit_paths = {UnitRole.ANY: ["responsible_unit"]}
+    unit_paths = {
+        UnitRole.ANY: ["responsible_unit", "co_responsible_units"],
+        UnitRole.LEAD: ["responsible_unit"],
+        UnitRole.CO_RESPONSIBLE: ["co_responsible_units"],
+    }
+
+    unit_role = django_filters.ChoiceFilter(
+        choices=UnitRole.FOLLOWUP_CHOICES, method="noop", label=_("Unit's role"), empty_label=None
+    )
 
     kind = django_filters.ChoiceFilter(
         choices=FollowUpKind.choices, label=_("Kind"), empty_label=_("All")
@@ -173,6 +206,7 @@ class FollowUpFilterSet(DeadlineFilterSet):
             "q",
             "year",
             "unit",
+            "unit_role",
             "predecessors",
             "kind",
             "status",
@@ -200,6 +234,8 @@ KIND = registry.RecordKind(
     model=FollowUp,
     resource=FollowUpResource,
     owning_units=("responsible_unit",),
+    # Co-responsible units' staff read the item; only the responsible unit's change it.
+    involved_units=("responsible_unit", "co_responsible_units"),
     filterset=FollowUpFilterSet,
     selector=followup_list,
     table=(
@@ -217,7 +253,9 @@ KIND = registry.RecordKind(
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
+    # The tables and reports count an item under its responsible unit only.
     report_unit="responsible_unit",
+    report_unit_params={"unit_role": "lead"},
     report_counts=(
         registry.ReportCount(
             "raised_again",
@@ -227,7 +265,7 @@ KIND = registry.RecordKind(
         ),
     ),
     sections=(
-        (None, ("kind", "year", "content", "responsible_unit")),
+        (None, ("kind", "year", "content", "responsible_unit", "co_responsible_units")),
         (
             _("Source"),
             (

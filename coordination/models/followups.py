@@ -43,6 +43,14 @@ def thread_values(year: int, carried: tuple | None, repeated: tuple | None) -> t
 
 
 class FollowUpQuerySet(DeadlineQuerySet):
+    def for_unit(self, unit):
+        """Items a unit answers for, as the responsible unit or a co-responsible one."""
+        through = FollowUp.co_responsible_units.through
+        return self.filter(
+            models.Q(responsible_unit=unit)
+            | models.Q(pk__in=through.objects.filter(unit=unit).values("followup"))
+        )
+
     def refresh_threads(self, pks) -> dict[int, tuple]:
         """Recompute the thread fields of the items `pks` from the items they continue or
         repeat, then of the items continuing or repeating them, generation by generation,
@@ -128,6 +136,17 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
         on_delete=models.PROTECT,
         related_name="followups",
     )
+    co_responsible_units = models.ManyToManyField(
+        Unit,
+        verbose_name=_("co-responsible units"),
+        related_name="co_responsible_followups",
+        blank=True,
+        help_text=_(
+            "Other units that answer for the item with the responsible unit (a direction "
+            "addressed to several bodies). Their staff see it among their records; the "
+            "tables and reports count it under the responsible unit only."
+        ),
+    )
     agreement = models.ForeignKey(
         Agreement,
         verbose_name=_("agreement"),
@@ -189,7 +208,11 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
     objects = FollowUpQuerySet.as_manager()
     # The thread fields follow the links, which the history keeps; a link set on one item
     # changes the thread of its successors without being a change of theirs.
-    history = HistoricalRecords(excluded_fields=["search_text", *THREAD_FIELDS])
+    # Each entry keeps the co-responsible units as they were, as a task's keeps its
+    # coordinating units.
+    history = HistoricalRecords(
+        m2m_fields=[co_responsible_units], excluded_fields=["search_text", *THREAD_FIELDS]
+    )
 
     class Meta:
         verbose_name = _("follow-up item")
@@ -327,3 +350,13 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
     @classmethod
     def refresh_derived(cls, pks) -> None:
         cls.objects.refresh_threads(pks)
+
+    @staticmethod
+    def co_responsible_problem(unit, co_responsible) -> str | None:
+        """The message when the responsible unit is also named co-responsible (the admin's
+        form and the import check it: a many-to-many rule no database constraint holds)."""
+        if unit is None or unit not in set(co_responsible or ()):
+            return None
+        return _("%(unit)s is the responsible unit: it cannot also be co-responsible.") % {
+            "unit": unit.full_name
+        }
