@@ -273,8 +273,19 @@ def test_carried_over_items_are_linked_to_next_years_items(demo):
         successor = item.carried_over_to
         assert successor.year == item.year + 1
         assert (successor.kind, successor.content) == (item.kind, item.content)
-    # One item went on for three years.
-    assert FollowUp.objects.filter(carried_over_from__carried_over_from__isnull=False).exists()
+    # Items went on for three years: their threads say so.
+    thirds = FollowUp.objects.filter(carried_over_from__carried_over_from__isnull=False)
+    assert thirds.exists()
+    for third in thirds:
+        first = third.carried_over_from.carried_over_from
+        assert (third.first_raised_year, third.times_carried, third.times_raised) == (
+            first.year,
+            2,
+            3,
+        )
+    assert set(FollowUp.objects.filter(times_carried__gt=0).values_list("pk", flat=True)) == set(
+        FollowUp.objects.filter(carried_over_from__isnull=False).values_list("pk", flat=True)
+    )
     # Each link is a change of the successor's history, by the admin.
     linked = FollowUp.history.exclude(history_type=CREATED)
     assert linked.count() == CARRIED_OVER
