@@ -245,7 +245,8 @@ def task_cancelled_with_completion_date():
 
 
 def followup_year_before_1945():
-    return update(make_followup(), year=1944)
+    # With the year it was first raised, which cannot be after its year.
+    return update(make_followup(), year=1944, first_raised_year=1944)
 
 
 def followup_resolved_without_date():
@@ -279,6 +280,14 @@ def followup_resolved_before_raised():
 
 def followup_carried_over_from_itself():
     return update(make_followup(), carried_over_from=F("pk"))
+
+
+def followup_repeating_itself():
+    return update(make_followup(), repeats=F("pk"))
+
+
+def followup_first_raised_after_its_year():
+    return update(make_followup(year=2024), first_raised_year=2025)
 
 
 CASES = [
@@ -324,6 +333,8 @@ CASES = [
     ("coordination_followup_due_after_raised", followup_due_before_raised),
     ("coordination_followup_resolved_after_raised", followup_resolved_before_raised),
     ("coordination_followup_not_carried_from_self", followup_carried_over_from_itself),
+    ("coordination_followup_not_repeating_itself", followup_repeating_itself),
+    ("coordination_followup_first_raised_not_after_year", followup_first_raised_after_its_year),
 ]
 
 

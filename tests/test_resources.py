@@ -61,9 +61,18 @@ pytestmark = pytest.mark.django_db
 
 KINDS = kinds.names()
 TASK_HEADER = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Hạn xử lý", "Trạng thái"]
-# The record number column and the follow-up link to last year's record number: both are
-# this database's ids, so they cannot travel to another database.
-ID_HEADERS = {"Mã", "Chuyển tiếp từ mã", "Phiên bản"}
+# The record number column and the follow-up links to last year's and to a repeated item's
+# record number: this database's ids, so they cannot travel to another database; nor can the
+# thread the system computes from those links.
+ID_HEADERS = {
+    "Mã",
+    "Chuyển tiếp từ mã",
+    "Nêu lại từ mã",
+    "Phiên bản",
+    "Năm nêu lần đầu",
+    "Số lần chuyển năm sau",
+    "Số lần nêu",
+}
 
 
 # Helpers ---------------------------------------------------------------------------------

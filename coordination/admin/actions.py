@@ -113,6 +113,12 @@ def merge_units(modeladmin, request, queryset):
                     "%(count)d aliases now name the successor.",
                     result.aliases_moved,
                 ) % {"count": result.aliases_moved}
+            if result.co_responsibilities_moved:
+                moved += " " + ngettext(
+                    "%(n)d follow-up item answered for jointly.",
+                    "%(n)d follow-up items answered for jointly.",
+                    result.co_responsibilities_moved,
+                ) % {"n": result.co_responsibilities_moved}
             modeladmin.message_user(request, f"{message} {moved}", messages.SUCCESS)
             return None
 
