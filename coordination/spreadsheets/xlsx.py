@@ -1,22 +1,23 @@
 """Reading an .xlsx: the zip and XML checks first, then python-calamine's cell values."""
 
-import datetime
 import io
 import xml.parsers.expat
 import zipfile
 
-from django.utils.translation import gettext_lazy as _
-
+from coordination.spreadsheets.calamine import (
+    _no_visible_sheet,
+    calamine_sheet,
+    refusing_failures,
+)
 from coordination.spreadsheets.errors import (
     MAX_COLUMNS,
     _bad_xlsx,
-    _error,
     _row_span_limit,
     _sheet_too_large,
     _zip_bomb,
     too_many_rows,
 )
-from coordination.spreadsheets.sheets import Sheet, _pad
+from coordination.spreadsheets.sheets import Sheet
 from coordination.spreadsheets.xmlscan import (
     _new_parser,
     _refuse_dtd,
@@ -40,12 +41,10 @@ def _read_xlsx(
     paths = _worksheet_paths(data, archive)
     scans = _inspect_members(data, archive, paths, max_unpacked_bytes, check_every_member)
 
-    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-    try:
+    with refusing_failures(_bad_xlsx):
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except CalamineError as exc:
-        raise _bad_xlsx() from exc
     with workbook:
         visible = [
             meta.name
@@ -53,13 +52,7 @@ def _read_xlsx(
             if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
         ]
         if not visible:
-            raise _error(
-                _(
-                    "The workbook has no visible sheet. In Excel, right-click a sheet tab, "
-                    "choose “Unhide…”, show the sheet with the list and save again."
-                ),
-                "no_visible_sheet",
-            )
+            raise _no_visible_sheet("xlsx")
         cells = 0
         for name in visible:
             scan = scans.get(paths.get(name, ""))
@@ -72,7 +65,16 @@ def _read_xlsx(
                 cells += height * width
                 if cells > max_cells or width > MAX_COLUMNS or height > _row_span_limit(max_rows):
                     raise _sheet_too_large(name, height, width)
-        return [_calamine_sheet(workbook, name, scans[paths[name]], max_rows) for name in visible]
+        return [
+            calamine_sheet(
+                workbook,
+                name,
+                scans[paths[name]].formula_without_value,
+                max_rows=max_rows,
+                unreadable=_bad_xlsx,
+            )
+            for name in visible
+        ]
 
 
 def _parse_member(data: bytes, archive: zipfile.ZipFile, name: str, start_element) -> None:
@@ -156,79 +158,3 @@ def _inspect_members(
         if isinstance(scan, _SheetScan):
             scans[member.filename] = scan
     return scans
-
-
-def _calamine_sheet(workbook, name: str, scan: _SheetScan, max_rows: int) -> Sheet:
-    try:
-        sheet = workbook.get_sheet_by_name(name)
-        merged = sheet.merged_cell_ranges or []
-        rows, nonempty = _collect_rows(sheet)
-    except Exception as exc:
-        raise _bad_xlsx() from exc
-    except BaseException as exc:
-        # A Rust panic inside calamine arrives as pyo3's PanicException, a BaseException.
-        if type(exc).__name__ != "PanicException":
-            raise
-        raise _bad_xlsx() from exc
-    if nonempty > max_rows:
-        raise too_many_rows(name, nonempty, max_rows)
-    # A formula without a value at the end of a row still gets a cell to point at.
-    width = max((col + 1 for row, col in scan.formula_without_value if row < len(rows)), default=0)
-    if rows and width > len(rows[0]):
-        for row in rows:
-            row.extend([None] * (width - len(row)))
-    return Sheet(
-        name=name,
-        rows=rows,
-        merged=[(top, left, bottom, right) for (top, left), (bottom, right) in merged],
-        formula_without_value=set(scan.formula_without_value),
-    )
-
-
-def _collect_rows(sheet) -> tuple[list[list[object]], int]:
-    """Rows from the top of the sheet with calamine's values converted, trailing blanks dropped."""
-    rows: list[list[object]] = []
-    if sheet.start is None:
-        return rows, 0
-    (first_row, first_col), (last_row, _last_col) = sheet.start, sheet.end
-    left_pad = [None] * first_col  # calamine starts each row at the first used column
-    nonempty = 0
-    pending_blank = 0
-    yielded = 0
-    for raw in sheet.iter_rows():
-        yielded += 1
-        cells = [
-            None if value == "" else _calamine_value(value) if type(value) in _CONVERTED else value
-            for value in raw
-        ]
-        while cells and cells[-1] is None:
-            cells.pop()
-        if not cells:
-            pending_blank += 1
-            continue
-        rows.extend([] for _ in range(pending_blank))
-        pending_blank = 0
-        rows.append(left_pad + cells if first_col else cells)
-        nonempty += 1
-    # calamine 0.9 yields rows from row 1; should a later version start at the first used
-    # row instead, put the rows back where they are in the sheet.
-    if first_row and yielded == last_row - first_row + 1:
-        rows[:0] = [[] for _ in range(first_row)]
-    return _pad(rows), nonempty
-
-
-_CONVERTED = frozenset({float, datetime.time, datetime.timedelta})
-
-
-def _calamine_value(value):
-    kind = type(value)
-    if kind is float:
-        return int(value) if value.is_integer() else value
-    if kind is datetime.time:
-        # The engine gets the text Excel shows; a time of day on its own is not a date.
-        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
-    if kind is datetime.timedelta:
-        minutes, seconds = divmod(int(value.total_seconds()), 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}:{minutes:02d}:{seconds:02d}"
-    return value
