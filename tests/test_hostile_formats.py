@@ -3,8 +3,10 @@ with the message of the format found, fast, with bounded memory, and nothing wri
 
 calamine reads every sheet of an .ods or .xls when it opens the file, expands an .ods's
 repeated rows and columns, reserves what an .xls declares and follows its sector chains
-without looking for loops; the .xlsx cases are in test_spreadsheets.py and
-test_hostile_xml.py. The files are written byte by byte (tests/raw_files.py).
+without looking for loops. The files are written byte by byte (tests/raw_files.py). The
+.xlsx cases are in test_spreadsheets.py and test_hostile_xml.py, but for the last section
+here: .xlsx files in which calamine would read other members than the checks measured, or
+copy one shared string into every cell.
 """
 
 import io
@@ -38,6 +40,7 @@ from tests.raw_files import (
     record,
     sst,
 )
+from tests.test_spreadsheets import raw_xlsx
 
 LIMITS = {"max_bytes": 5 * 1024 * 1024, "max_rows": 1000, "max_unpacked_bytes": 100 * 2**20}
 HEADER = ods_row(ods_cell("Họ tên"), ods_cell("Năm"))
@@ -352,3 +355,86 @@ def test_hostile_uploads_write_nothing_in_the_importer_and_the_admin(
     assert response.context["token"] is None
     assert not upload_dir.exists() or not any(upload_dir.iterdir())
     assert db_state() == before
+
+
+# .xlsx: what calamine reads is what was checked -------------------------------------------
+
+FAR_SHEET = '<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="1048576">'
+FAR_SHEET += '<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+def _rezip(data: bytes, change) -> bytes:
+    """The workbook with `change(name, content)` giving each member's new (name, content)
+    pairs, written in order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for member in source.infolist():
+            for name, content in change(member.filename, source.read(member)):
+                target.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_xlsx_whose_package_points_calamine_at_another_folder_is_refused():
+    """calamine reads the workbook from the folder _rels/.rels names: a workbook kept in
+    data/ beside a harmless one in xl/ would be read unchecked (and its far cell would make
+    calamine ask for 550 GB)."""
+    harmless = raw_xlsx('<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>')
+    bomb = raw_xlsx(FAR_SHEET)
+    bomb_members = zipfile.ZipFile(io.BytesIO(bomb))
+
+    def change(name, content):
+        if name == "_rels/.rels":
+            content = content.replace(b'Target="xl/workbook.xml"', b'Target="/data/workbook.xml"')
+        yield name, content
+        if name.startswith("xl/"):
+            yield "data/" + name[3:], bomb_members.read(name)
+
+    assert refused(_rezip(harmless, change)).code == "bad_xlsx"
+
+
+def test_xlsx_with_two_members_differing_only_in_case_is_refused():
+    """calamine looks member names up without case: the checks could measure one and
+    calamine read the other."""
+
+    def change(name, content):
+        yield name, content
+        if name == "xl/worksheets/sheet1.xml":
+            yield "XL/Worksheets/Sheet1.xml", raw_xlsx_member(FAR_SHEET)
+
+    harmless = raw_xlsx('<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>')
+    assert refused(_rezip(harmless, change)).code == "bad_xlsx"
+
+
+def raw_xlsx_member(sheet_data: str) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(raw_xlsx(sheet_data))).read("xl/worksheets/sheet1.xml")
+
+
+def test_xlsx_claiming_billions_of_shared_strings_is_refused():
+    """calamine reserves room for as many shared strings as <sst uniqueCount> says, before
+    reading one: a kilobyte file claiming 100 billion made it abort the whole process."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    data = raw_xlsx(
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+        shared_strings=f'<sst xmlns="{main}" uniqueCount="100000000000"><si><t>x</t></si></sst>',
+    )
+    assert refused(data).code == "bad_xlsx"
+
+
+def test_xlsx_naming_one_long_shared_string_from_every_cell_is_refused():
+    """Each cell naming a shared string gets its own copy in calamine: 20,000 cells naming a
+    string of 20,000 characters ask for 400 million characters from a 60 KB file."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    cells = "".join(
+        f'<row r="{row}">'
+        + "".join(f'<c r="{letter}{row}" t="s"><v>0</v></c>' for letter in "ABCDEFGHIJKLMNOPQRST")
+        + "</row>"
+        for row in range(1, 1001)
+    )
+    data = raw_xlsx(
+        cells,
+        shared_strings=f'<sst xmlns="{main}"><si><t>{"x" * 20_000}</t></si></sst>',
+    )
+    assert refused(data).code == "too_much_text"
+    # The same cells naming a short string are an ordinary sheet.
+    short = raw_xlsx(cells, shared_strings=f'<sst xmlns="{main}"><si><t>Có</t></si></sst>')
+    assert read(short)[0].rows[999][19] == "Có"

@@ -1,4 +1,11 @@
-"""Reading an .xlsx: the zip and XML checks first, then python-calamine's cell values."""
+"""Reading an .xlsx or .xlsm: the zip and XML checks first, then python-calamine's cell values.
+
+The checks look at the members calamine will read, found as calamine finds them: the workbook's
+folder from the package relationships (_rels/.rels), names compared without case (two names
+differing only in case are refused by the zip checks). calamine gives every cell naming a
+shared string its own copy, and reserves room for as many shared strings as the file says it
+has: both are measured first.
+"""
 
 import io
 import xml.parsers.expat
@@ -10,10 +17,13 @@ from coordination.spreadsheets.calamine import (
     refusing_failures,
 )
 from coordination.spreadsheets.errors import (
+    MAX_CELLS,
     MAX_COLUMNS,
+    MAX_TEXT_CHARS,
     _bad_xlsx,
     _row_span_limit,
     _sheet_too_large,
+    _too_much_text,
     _zip_bomb,
     too_many_rows,
 )
@@ -38,8 +48,11 @@ def _read_xlsx(
     check_every_member: bool = False,
 ) -> list[Sheet]:
     archive = _open_zip(data, max_unpacked_bytes)
-    paths = _worksheet_paths(data, archive)
-    scans = _inspect_members(data, archive, paths, max_unpacked_bytes, check_every_member)
+    names = {name.lower(): name for name in archive.namelist()}
+    _check_document_folder(data, archive, names)
+    paths = _worksheet_paths(data, archive, names)
+    shared = _shared_string_lengths(data, archive, names.get("xl/sharedstrings.xml"))
+    scans = _inspect_members(data, archive, paths, max_unpacked_bytes, check_every_member, shared)
 
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
@@ -53,13 +66,16 @@ def _read_xlsx(
         ]
         if not visible:
             raise _no_visible_sheet("xlsx")
-        cells = 0
+        cells = text = 0
         for name in visible:
             scan = scans.get(paths.get(name, ""))
             if scan is None:
                 raise _bad_xlsx()
             if scan.nonempty_rows > max_rows:
                 raise too_many_rows(name, scan.nonempty_rows, max_rows)
+            text += scan.text
+            if text > MAX_TEXT_CHARS:
+                raise _too_much_text(MAX_TEXT_CHARS)
             if scan.bottom >= 0:
                 height, width = scan.bottom + 1, scan.right + 1
                 cells += height * width
@@ -77,7 +93,14 @@ def _read_xlsx(
         ]
 
 
-def _parse_member(data: bytes, archive: zipfile.ZipFile, name: str, start_element) -> None:
+def _parse_member(
+    data: bytes,
+    archive: zipfile.ZipFile,
+    name: str,
+    start_element,
+    end_element=None,
+    character_data=None,
+) -> None:
     """Stream one member (workbook.xml, its relationships) through expat; a missing member
     is an empty document, which expat refuses like any other broken one."""
     try:
@@ -86,6 +109,8 @@ def _parse_member(data: bytes, archive: zipfile.ZipFile, name: str, start_elemen
         chunks = iter(())
     parser = _new_parser()
     parser.StartElementHandler = start_element
+    parser.EndElementHandler = end_element
+    parser.CharacterDataHandler = character_data
     feed = _XmlFeed(parser)
     try:
         for chunk in chunks:
@@ -99,7 +124,74 @@ def _local(name: str) -> str:
     return name[name.find(":") + 1 :]
 
 
-def _worksheet_paths(data: bytes, archive: zipfile.ZipFile) -> dict[str, str]:
+def _check_document_folder(data: bytes, archive: zipfile.ZipFile, names: dict[str, str]) -> None:
+    """calamine reads the workbook from the folder of the package's last officeDocument
+    relationship; the checks read xl/, where every office puts it."""
+    targets: list[str] = []
+
+    def on_relationship(name, attrs):
+        if _local(name) == "Relationship" and attrs.get("Type", "").endswith(
+            "/relationships/officeDocument"
+        ):
+            targets.append(attrs.get("Target", ""))
+
+    _parse_member(data, archive, names.get("_rels/.rels", "_rels/.rels"), on_relationship)
+    if not targets:
+        raise _bad_xlsx()
+    folder = targets[-1][: targets[-1].rfind("/") + 1].removeprefix("/")
+    if folder.lower() != "xl/":
+        raise _bad_xlsx()
+
+
+def _shared_string_lengths(data: bytes, archive: zipfile.ZipFile, member: str | None) -> list[int]:
+    """The length of each shared string, read as calamine reads them (the text of its <t>
+    elements but the phonetic ones), and the room it reserves for them checked."""
+    lengths: list[int] = []
+    if member is None:
+        return lengths
+    # in an <si>, in a phonetic run, in a <t>, past the end of the table
+    state = [False, False, False, False]
+
+    def start(name, attrs):
+        kind = _local(name)
+        if state[3]:
+            return
+        if kind == "sst":
+            count = attrs.get("uniqueCount", "")
+            if count.isascii() and count.isdigit() and int(count) > MAX_CELLS:
+                raise _bad_xlsx()  # calamine would reserve room for that many strings
+        elif kind == "si":
+            if state[0]:
+                raise _bad_xlsx()  # calamine would end the string at the inner </si>
+            state[0] = True
+            lengths.append(0)
+        elif kind == "rPh":
+            state[1] = True
+        elif kind == "t" and state[0] and not state[1]:
+            state[2] = True
+
+    def end(name):
+        kind = _local(name)
+        if kind == "si":
+            state[0] = False
+        elif kind == "rPh":
+            state[1] = False
+        elif kind == "t":
+            state[2] = False
+        elif kind == "sst":
+            state[3] = True
+
+    def text(data):
+        if state[2]:
+            lengths[-1] += len(data)
+
+    _parse_member(data, archive, member, start, end, text)
+    return lengths
+
+
+def _worksheet_paths(
+    data: bytes, archive: zipfile.ZipFile, names: dict[str, str]
+) -> dict[str, str]:
     """Map each sheet name to its XML member, through workbook.xml and its relationships."""
     sheet_ids: dict[str, str] = {}
     targets: dict[str, str] = {}
@@ -118,7 +210,8 @@ def _worksheet_paths(data: bytes, archive: zipfile.ZipFile) -> dict[str, str]:
             target = attrs.get("Target", "")
             # Resolved as calamine does, without normalising: a target with "." or ".."
             # segments names no member (plain names only) and calamine fails on it too.
-            targets[attrs.get("Id", "")] = target[1:] if target.startswith("/") else "xl/" + target
+            path = target[1:] if target.startswith("/") else "xl/" + target
+            targets[attrs.get("Id", "")] = names.get(path.lower(), path)
 
     _parse_member(data, archive, "xl/workbook.xml", on_sheet)
     _parse_member(data, archive, "xl/_rels/workbook.xml.rels", on_relationship)
@@ -131,6 +224,7 @@ def _inspect_members(
     paths: dict[str, str],
     max_unpacked_bytes: int,
     check_every_member: bool,
+    shared: list[int],
 ) -> dict[str, _SheetScan]:
     """Inflate every member once: real sizes, no DTD anywhere, and a scan of each worksheet;
     with `check_every_member`, no over-long XML token in any member either."""
@@ -140,7 +234,7 @@ def _inspect_members(
     for member in archive.infolist():
         is_xml = member.filename.endswith((".xml", ".rels", ".vml"))
         if member.filename in worksheets:
-            scan = _SheetScan()
+            scan = _SheetScan(shared)
         else:
             scan = _TokenCheck() if check_every_member else _Skip()
         tail = b""

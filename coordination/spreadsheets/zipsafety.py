@@ -39,11 +39,12 @@ def _open_zip(
         raise unreadable() from exc
     names = [member.filename for member in members]
     # calamine must find, under the name this module resolves, the very member that was
-    # checked: no second copy of a name, and no name that its zip reader would rewrite or
-    # resolve differently (backslashes, "." and ".." segments, non-ASCII bytes).
+    # checked: no second copy of a name, not even in other letter case (calamine looks names
+    # up without case), and no name that its zip reader would rewrite or resolve differently
+    # (backslashes, "." and ".." segments, non-ASCII bytes).
     if (
         len(members) > MAX_ZIP_MEMBERS
-        or len(set(names)) != len(names)
+        or len({name.lower() for name in names}) != len(names)
         or required not in names
         or not all(_is_plain_member_name(name) for name in names)
     ):
