@@ -438,3 +438,21 @@ def test_xlsx_naming_one_long_shared_string_from_every_cell_is_refused():
     # The same cells naming a short string are an ordinary sheet.
     short = raw_xlsx(cells, shared_strings=f'<sst xmlns="{main}"><si><t>Có</t></si></sst>')
     assert read(short)[0].rows[999][19] == "Có"
+
+
+def test_damaged_copies_of_libreoffice_files_are_read_or_refused_never_a_crash(
+    tmp_path, libreoffice
+):
+    """Hundreds of randomly damaged copies of an .ods and an .xls saved by LibreOffice: each
+    is read or refused with a message; none makes calamine abort, hang or panic through."""
+    from tests import office
+    from tests.factories import xlsx_bytes
+
+    rows = [["Họ tên", "Năm", "Ngày"], *[[f"Người {i}", 2000 + i, "01/02/2024"] for i in range(30)]]
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for fmt in ("ods", "xls"):
+        (folder / f"danh-sach.{fmt}").write_bytes(office.convert(xlsx_bytes(rows), fmt))
+    outcomes = run_in_child("mutations", folder, 300, workdir=tmp_path)
+    assert sum(outcomes.values()) == 600
+    assert outcomes.get("bad_ods", 0) and outcomes.get("bad_xls", 0) and outcomes.get("read", 0)
