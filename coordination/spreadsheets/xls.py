@@ -208,6 +208,8 @@ def _scan_sheet(
                 raise _Broken("merged cells")
             continue
         else:
+            # BLANK and MULBLANK (formatting alone) are among these: calamine keeps no cell
+            # for them, so a formatted sheet is measured by its values, as an .xlsx is.
             continue
         if row > bottom:
             bottom = row
