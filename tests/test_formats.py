@@ -246,3 +246,22 @@ def test_no_message_about_an_ods_tells_a_libreoffice_user_to_save_from_excel():
     with pytest.raises(SpreadsheetError) as caught:
         _refuse_dtd()
     assert "Excel" not in english(caught.value)
+
+
+@pytest.mark.parametrize("fmt", OFFICE_FORMATS)
+def test_a_table_away_from_a1_with_identical_rows_keeps_every_cell_in_its_place(libreoffice, fmt):
+    """LibreOffice writes identical rows once, repeated, and empty rows as one repeated row:
+    read back, each cell is where it was, as in the .xlsx."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet["C5"], sheet["D5"] = "Họ tên", "Năm"
+    for row in (6, 7, 8):
+        sheet[f"C{row}"], sheet[f"D{row}"] = "Giống nhau", 1
+    for row in (12, 13):
+        sheet[f"C{row}"], sheet[f"D{row}"] = "Khác", row
+    sheet["E20"] = "cuối"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    expected = read(buffer.getvalue())[0].rows
+    assert expected[19][4] == "cuối" and expected[7][2:4] == ["Giống nhau", 1]
+    assert read(office.convert(buffer.getvalue(), fmt), f"ds.{fmt}")[0].rows == expected
