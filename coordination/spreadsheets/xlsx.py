@@ -151,15 +151,20 @@ def _shared_string_lengths(data: bytes, archive: zipfile.ZipFile, member: str | 
         return lengths
     # in an <si>, in a phonetic run, in a <t>, past the end of the table
     state = [False, False, False, False]
+    local_names: dict[str, str] = {}
+
+    def local(name):
+        kind = local_names.get(name)
+        if kind is None:
+            kind = local_names[name] = _local(name)
+        return kind
 
     def start(name, attrs):
-        kind = _local(name)
-        if state[3]:
+        kind = local(name)
+        if kind == "t":
+            state[2] = state[0] and not state[1] and not state[3]
+        elif state[3]:
             return
-        if kind == "sst":
-            count = attrs.get("uniqueCount", "")
-            if count.isascii() and count.isdigit() and int(count) > MAX_CELLS:
-                raise _bad_xlsx()  # calamine would reserve room for that many strings
         elif kind == "si":
             if state[0]:
                 raise _bad_xlsx()  # calamine would end the string at the inner </si>
@@ -167,17 +172,19 @@ def _shared_string_lengths(data: bytes, archive: zipfile.ZipFile, member: str | 
             lengths.append(0)
         elif kind == "rPh":
             state[1] = True
-        elif kind == "t" and state[0] and not state[1]:
-            state[2] = True
+        elif kind == "sst":
+            count = attrs.get("uniqueCount", "")
+            if count.isascii() and count.isdigit() and int(count) > MAX_CELLS:
+                raise _bad_xlsx()  # calamine would reserve room for that many strings
 
     def end(name):
-        kind = _local(name)
-        if kind == "si":
+        kind = local(name)
+        if kind == "t":
+            state[2] = False
+        elif kind == "si":
             state[0] = False
         elif kind == "rPh":
             state[1] = False
-        elif kind == "t":
-            state[2] = False
         elif kind == "sst":
             state[3] = True
 
