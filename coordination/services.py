@@ -3,15 +3,16 @@
 import datetime
 from dataclasses import dataclass
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from coordination.choices import FollowUpStatus, TaskStatus
 from coordination.history import CHANGED, CREATED, record_history
-from coordination.models import FollowUp, Task, Unit
+from coordination.models import FollowUp, Task, Unit, UnitAlias
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class MergeResult:
     tasks_moved: int
     coordinations_moved: int
     followups_moved: int
+    aliases_moved: int = 0
 
 
 @transaction.atomic
@@ -134,7 +136,8 @@ def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None
     Only work still outstanding moves: tasks they lead or coordinate and follow-up items they
     answer for. Done and cancelled tasks, finished items, indicators, agreement parties,
     signatures, people and staff stay with the old units, so that reports on past years still
-    show who did the work then. Every write is one statement, however many records move.
+    show who did the work then. Their aliases move: a list written the old way now means the
+    successor. Every write is one statement, however many records move.
     """
     pks = set(
         units.values_list("pk", flat=True)
@@ -196,6 +199,7 @@ def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None
         .values_list("pk", flat=True)
     )
     FollowUp.objects.filter(pk__in=followups).update(responsible_unit=successor, updated_at=now)
+    aliases = UnitAlias.objects.filter(unit__in=pks).update(unit=successor, updated_at=now)
 
     reason = _("Unit merger on %(date)s: handed over to %(successor)s") % {
         "date": formats.date_format(dissolved_on, "SHORT_DATE_FORMAT"),
@@ -210,7 +214,31 @@ def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None
         tasks_moved=len(led),
         coordinations_moved=len(coordinated),
         followups_moved=len(followups),
+        aliases_moved=aliases,
     )
+
+
+def unit_alias_create(*, unit: Unit, name: str, user=None) -> UnitAlias:
+    """Keep `name` as another spelling of `unit` (ValidationError when it cannot be: empty,
+    or already naming a unit), written in the unit's admin log as its change page would."""
+    alias = UnitAlias(unit=unit, name=name)
+    alias.full_clean()
+    try:
+        with transaction.atomic():
+            alias.save()
+    except IntegrityError:
+        # Saved by somebody else between the check and the write.
+        raise ValidationError(
+            {"name": UnitAlias._meta.constraints[0].violation_error_message}
+        ) from None
+    if user is not None:
+        # Stored untranslated, as the admin stores its own messages, and shown translated.
+        with translation.override(None):
+            added = {"name": str(UnitAlias._meta.verbose_name), "object": str(alias)}
+        LogEntry.objects.log_actions(
+            user.pk, [unit], CHANGE, change_message=[{"added": added}], single_object=True
+        )
+    return alias
 
 
 def _validate_merge(pks: set[int], locked: dict, successor_pk: int, dissolved_on) -> None:

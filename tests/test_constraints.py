@@ -31,6 +31,7 @@ from coordination.models import (
     Signatory,
     Task,
     Unit,
+    UnitAlias,
     UnitMember,
 )
 from tests.factories import (
@@ -104,6 +105,15 @@ def unit_same_name_other_case():
 def unit_same_short_name_other_case():
     make_unit(full_name="Ủy ban nhân dân huyện", short_name="UBND huyện", locality="huyện Hàm Tân")
     return lambda: Unit.objects.bulk_create([new_unit(short_name="ubnd huyện")])
+
+
+def alias_same_spelling_other_form():
+    """“Mặt trận huyện Hàm Tân” is the key of “MTTQ H. Hàm Tân”: one spelling, one unit."""
+    UnitAlias.objects.create(unit=make_unit(), name="MTTQ H. Hàm Tân")
+    other = make_unit()
+    return lambda: UnitAlias.objects.bulk_create(
+        [UnitAlias(unit=other, name="Mặt trận huyện Hàm Tân")]
+    )
 
 
 def unit_own_parent():
@@ -278,6 +288,7 @@ CASES = [
     ("coordination_unit_successor_not_self", unit_own_successor),
     ("coordination_unit_successor_needs_dissolution", unit_successor_without_dissolution),
     ("coordination_unit_dissolved_is_inactive", unit_dissolved_but_active),
+    ("coordination_unitalias_unique_key", alias_same_spelling_other_form),
     ("coordination_agreement_unique_number", agreement_same_number_other_case),
     ("coordination_agreement_end_after_start", agreement_ends_before_start),
     ("coordination_agreement_start_year_range", agreement_starts_before_1945),

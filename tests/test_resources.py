@@ -1559,25 +1559,6 @@ def test_list_of_unit_names_in_tcvn3_is_converted(world):
     assert list(task.coordinating_units.all()) == [world.front]
 
 
-def test_cell_left_empty_by_a_merge_is_explained(world):
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(TASK_HEADER)
-    for content in ("Việc 1", "Việc 2", "Việc 3"):
-        sheet.append(task_row(world, content))
-    sheet.merge_cells("D2:D4")
-    stream = io.BytesIO()
-    workbook.save(stream)
-    before = db_state()
-    report = run("tasks", data=stream.getvalue(), dry_run=False)
-    message = vi("Required, but empty.") + vi(" (a merged cell? Unmerge it and fill every row.)")
-    assert problems(report) == [
-        (3, "Đơn vị chủ trì", "", message),
-        (4, "Đơn vị chủ trì", "", message),
-    ]
-    assert db_state() == before
-
-
 @pytest.mark.parametrize("header", ["Mã", "ID", "Mã số", "ma ban ghi"])
 def test_record_number_column_aliases(world, header):
     rows = [[header, *TASK_HEADER], [world.task.pk, *own_row(world, status="Chưa thực hiện")]]

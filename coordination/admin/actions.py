@@ -107,6 +107,12 @@ def merge_units(modeladmin, request, queryset):
                 "coordinations": result.coordinations_moved,
                 "followups": result.followups_moved,
             }
+            if result.aliases_moved:
+                moved += " " + ngettext(
+                    "%(count)d alias now names the successor.",
+                    "%(count)d aliases now name the successor.",
+                    result.aliases_moved,
+                ) % {"count": result.aliases_moved}
             modeladmin.message_user(request, f"{message} {moved}", messages.SUCCESS)
             return None
 

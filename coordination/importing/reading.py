@@ -1,12 +1,23 @@
 """Reading a sheet: the header row under any titles, the columns, every cell converted."""
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coordination import kinds
+from coordination.importing.layout import (
+    EMPTY_ROWS_END,
+    MAX_HEADER_ROWS,
+    HeaderCells,
+    ListEnd,
+    fill_merges,
+    list_end,
+    merge_starts,
+    section_row,
+)
 from coordination.importing.report import (
     NEW,
     ImportReport,
@@ -25,14 +36,11 @@ from coordination.text import clean_text, fold
 from coordination.widgets import (
     CellError,
     PersonWidget,
-    TextWidget,
     is_empty,
     shorten,
 )
 
 HEADER_SCAN_ROWS = 30
-#: No header is longer; longer cells of the first rows are titles or data.
-MAX_HEADER_LENGTH = 200
 LEGACY_SAMPLE_ROWS = 200
 IGNORED_HEADERS = {"stt", "tt", "sott", "so", "sothutu"}
 PROGRESS_EVERY = 500
@@ -40,6 +48,8 @@ PROGRESS_EVERY = 500
 SHOWN_VALUE = 200
 #: Unknown headers named in the warning.
 HEADERS_LISTED = 10
+#: Rows named in the error about a column without a header.
+ROWS_LISTED = 5
 
 
 def header_key(text) -> str:
@@ -47,11 +57,31 @@ def header_key(text) -> str:
     return "".join(ch for ch in fold(str(text)) if ch.isalnum())
 
 
-def cell_header_key(cell) -> str | None:
-    """The header key of a cell that may be a header: not empty, not a paragraph."""
-    if cell is None or len(text := str(cell)) > MAX_HEADER_LENGTH:
-        return None
-    return header_key(text)
+@dataclass
+class Table:
+    """The list found in a sheet: its header, its data rows, its columns."""
+
+    sheet: Sheet
+    #: The sheet's rows with merged values filled in (`sheet.rows` keeps each cell's own).
+    rows: list[list[object]]
+    #: The last header row; the data start below it and stop before `end` (0-based).
+    header_row: int
+    end: int
+    matched: dict[int, Column]
+    #: Top-left cell of each merge → the merge (section rows are told by them).
+    starts: dict = field(default_factory=dict)
+
+    def data_rows(self):
+        """(index, own cells, cells with merges filled) of each row below the header that
+        holds something of its own in a known column and is not a section title."""
+        for index in range(self.header_row + 1, self.end):
+            own = self.sheet.rows[index]
+            if not any(col < len(own) and not is_empty(own[col]) for col in self.matched):
+                continue
+            cells = self.rows[index]
+            if section_row(own, cells, index, self.starts):
+                continue
+            yield index, own, cells
 
 
 class Reading:
@@ -69,19 +99,28 @@ class Reading:
                 index.setdefault(header_key(name), column)
         return index
 
-    def locate(self, sheets: list[Sheet], report: ImportReport):
-        """Pick the sheet and row holding the headers; map sheet columns to resource columns."""
+    def locate(self, sheets: list[Sheet], report: ImportReport) -> Table | None:
+        """Find the sheet and the header (one to `MAX_HEADER_ROWS` rows) naming the most
+        columns, map sheet columns to resource columns and find where the list ends;
+        refuse a column holding values under no header."""
         index = self.header_index()
+        keys: dict[str, str] = {}  # label → header key, for the labels seen again and again
         best = None
         for sheet in sheets:
-            for row_index, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
-                keys = [(col, cell_header_key(cell)) for col, cell in enumerate(row)]
-                matched = {col: index[key] for col, key in keys if key in index}
-                score = len({column.attribute for column in matched.values()})
-                if best is None or score > best[0]:
-                    best = (score, sheet, row_index, matched)
+            cells = HeaderCells(sheet, HEADER_SCAN_ROWS + MAX_HEADER_ROWS)
+            for top in range(min(len(sheet.rows), HEADER_SCAN_ROWS)):
+                for height, labels in enumerate(cells.blocks(top, MAX_HEADER_ROWS), start=1):
+                    matched = match_labels(labels, index, keys)
+                    score = len({column.attribute for column in matched.values()})
+                    # The header naming the most columns; of those, the first, with its
+                    # sub-header rows (a data row under a header names fewer columns).
+                    rank = (score, -top, height)
+                    if best is None or rank > best[0]:
+                        best = (rank, sheet, top + height - 1, labels, matched)
+            if best is not None and best[1] is sheet:
+                best = ((best[0][0], 1, 0), *best[1:])  # a later sheet must name more
         required = [column for column in self.columns if column.required]
-        if best is None or best[0] < min(2, len(required) or 1):
+        if best is None or best[0][0] < min(2, len(required) or 1):
             report.file_errors.append(
                 _(
                     "No header row found. The first rows of the sheet must include the column "
@@ -90,7 +129,7 @@ class Reading:
                 % {"headers": ", ".join(str(column.column_name) for column in self.columns)}
             )
             return None
-        _score, sheet, header_row, matched = best
+        _rank, sheet, header_row, labels, matched = best
         report.sheet_name, report.header_row = sheet.name, header_row
         by_attribute = defaultdict(list)
         for col, column in matched.items():
@@ -110,10 +149,27 @@ class Reading:
                 _("Missing required columns: %(headers)s.")
                 % {"headers": ", ".join(f"“{column.column_name}”" for column in missing)}
             )
+        self.warn_unknown(labels, matched, report)
+        table = Table(
+            sheet=sheet,
+            rows=fill_merges(sheet),
+            header_row=header_row,
+            end=len(sheet.rows),
+            matched=matched,
+            starts=merge_starts(sheet),
+        )
+        end = list_end(sheet.rows, header_row + 1)
+        if end is not None:
+            table.end = end.row
+            self.warn_end(end, report)
+        self.refuse_unheaded(table, labels, report)
+        return table
+
+    def warn_unknown(self, labels, matched, report: ImportReport) -> None:
         unknown = [
-            str(cell)
-            for col, cell in enumerate(sheet.rows[header_row])
-            if not is_empty(cell) and col not in matched and header_key(cell) not in IGNORED_HEADERS
+            lowest
+            for col, (lowest, _joined) in enumerate(labels)
+            if lowest and col not in matched and header_key(lowest) not in IGNORED_HEADERS
         ]
         if unknown:
             names = [f"“{shorten(clean_text(name))}”" for name in unknown[:HEADERS_LISTED]]
@@ -126,26 +182,67 @@ class Reading:
                 _("These columns are not used and were ignored: %(headers)s.")
                 % {"headers": ", ".join(names)}
             )
-        return sheet, header_row, matched
+
+    def warn_end(self, end: ListEnd, report: ImportReport) -> None:
+        if end.signature:
+            message = ngettext(
+                "The list ends at row %(row)d, where the recipients and signature block "
+                "begins; the %(count)d row from there on was not read.",
+                "The list ends at row %(row)d, where the recipients and signature block "
+                "begins; the %(count)d rows from there on were not read.",
+                end.ignored,
+            )
+        else:
+            message = ngettext(
+                "The list ends at row %(row)d, before %(empty)d or more empty rows; the "
+                "%(count)d row with content below them was not read.",
+                "The list ends at row %(row)d, before %(empty)d or more empty rows; the "
+                "%(count)d rows with content below them were not read.",
+                end.ignored,
+            )
+        report.warnings.append(
+            message % {"row": end.row + 1, "count": end.ignored, "empty": EMPTY_ROWS_END}
+        )
+
+    def refuse_unheaded(self, table: Table, labels, report: ImportReport) -> None:
+        """Values in a column with no header would be lost without a word: an error."""
+        headed = {col for col, (lowest, _joined) in enumerate(labels) if lowest}
+        found = defaultdict(list)
+        for index in range(table.header_row + 1, table.end):
+            own = table.sheet.rows[index]
+            if section_row(own, table.rows[index], index, table.starts):
+                continue
+            for col, cell in enumerate(own):
+                if col not in headed and not is_empty(cell) and len(found[col]) <= ROWS_LISTED:
+                    found[col].append(index + 1)
+        for col, rows in sorted(found.items()):
+            listed = ", ".join(str(row) for row in rows[:ROWS_LISTED])
+            if len(rows) > ROWS_LISTED:
+                listed += ", …"
+            report.file_errors.append(
+                _(
+                    "Column %(letter)s holds values (rows %(rows)s) but has no header, so they "
+                    "would be lost. Give the column its header (as in the template), or "
+                    "delete the column, and upload the file again."
+                )
+                % {"letter": column_letter(col), "rows": listed}
+            )
 
     # -- reading rows ---------------------------------------------------------------------
 
-    def parse_rows(self, sheet: Sheet, header_row: int, matched: dict[int, Column]) -> list:
+    def parse_rows(self, table: Table) -> list:
         """Convert every cell; rows with cell errors keep them in their outcome."""
-        merged = merged_cells(sheet)
+        sheet, header_row, matched = table.sheet, table.header_row, table.matched
         # References are resolved after the columns that narrow them (a person by the unit).
         order = sorted(matched.items(), key=lambda item: _resolve_order(item[1]))
         rows = []
-        total = len(sheet.rows) - header_row - 1
-        file_names = self.names_in_file(sheet, header_row, matched)
-        legacy = self.legacy_columns(sheet, header_row, matched)
+        total = table.end - header_row - 1
+        file_names = self.names_in_file(table)
+        legacy = self.legacy_columns(table)
         markers = example_markers()
-        for index in range(header_row + 1, len(sheet.rows)):
-            cells = sheet.rows[index]
+        for index, _own, cells in table.data_rows():
             if self.progress and (index - header_row) % PROGRESS_EVERY == 0:
                 self.progress(index - header_row, total)
-            if is_blank_or_section(cells, matched):
-                continue
             outcome = RowOutcome(row=index + 1, status=NEW)
             example = self.template_example_column(cells, matched, markers)
             if example is not None:
@@ -194,15 +291,8 @@ class Reading:
                     )
                     continue
                 if column.required and (value is None or value in ("", ())):
-                    hint = (
-                        _(" (a merged cell? Unmerge it and fill every row.)")
-                        if (index, col) in merged
-                        else ""
-                    )
                     outcome.problems.append(
-                        Problem(
-                            _("Required, but empty.") + hint, index + 1, str(column.column_name)
-                        )
+                        Problem(_("Required, but empty."), index + 1, str(column.column_name))
                     )
                     continue
                 values[column.attribute] = value
@@ -219,20 +309,19 @@ class Reading:
                 return column if header_key(cells[col]) in markers else None
         return None
 
-    def legacy_columns(self, sheet, header_row, matched) -> dict:
-        """Text columns typed in a legacy encoding, judged on the whole column.
+    def legacy_columns(self, table: Table) -> dict:
+        """Columns typed in a legacy encoding, judged on the whole column (text, names and
+        choices alike: the font was the sheet's).
 
         One short cell ("Hïng") rarely says enough; a column of them does. A column mixing
         Unicode and legacy text is left to the cell-by-cell check.
         """
         found = {}
-        for col, column in matched.items():
-            if not isinstance(column.widget, TextWidget):
-                continue
+        first = table.header_row + 1
+        sample_rows = table.rows[first : min(first + LEGACY_SAMPLE_ROWS, table.end)]
+        for col in table.matched:
             sample = [
-                row[col]
-                for row in sheet.rows[header_row + 1 : header_row + 1 + LEGACY_SAMPLE_ROWS]
-                if col < len(row) and isinstance(row[col], str)
+                row[col] for row in sample_rows if col < len(row) and isinstance(row[col], str)
             ]
             encoding = detect_legacy(" ".join(sample)) if sample else None
             if encoding is not None:
@@ -265,14 +354,14 @@ class Reading:
         widget = next(w for w in map(self.self_widget, self.columns) if w is not None)
         return widget.key(text)
 
-    def names_in_file(self, sheet, header_row, matched) -> set[str]:
+    def names_in_file(self, table: Table) -> set[str]:
         attribute = self.self_named_by
         if attribute is None:
             return set()
-        cols = [col for col, column in matched.items() if column.attribute == attribute]
+        cols = [col for col, column in table.matched.items() if column.attribute == attribute]
         return {
             self.self_key(row[cols[0]])
-            for row in sheet.rows[header_row + 1 :]
+            for row in table.rows[table.header_row + 1 : table.end]
             if cols and cols[0] < len(row) and not is_empty(row[cols[0]])
         }
 
@@ -289,27 +378,18 @@ def example_markers() -> set[str]:
     return {header_key(str(EXAMPLE_MARKER)), english}
 
 
-def merged_cells(sheet: Sheet) -> set[tuple[int, int]]:
-    """Cells covered by a merge but not its top-left cell: calamine reads them as empty."""
-    cells = set()
-    for first_row, first_col, last_row, last_col in sheet.merged:
-        for row in range(first_row, last_row + 1):
-            for col in range(first_col, last_col + 1):
-                if (row, col) != (first_row, first_col):
-                    cells.add((row, col))
-    return cells
-
-
-SECTION_MARKERS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "A", "B", "C", "D")
-
-
-def is_blank_or_section(cells: list, matched: dict[int, Column]) -> bool:
-    """Empty rows, STT-only rows and section rows such as “I. Khối chính quyền” are skipped."""
-    filled = [(col, cell) for col, cell in enumerate(cells) if not is_empty(cell)]
-    if not any(col in matched for col, _cell in filled):
-        return True
-    if len(filled) != 1:
-        return False
-    text = clean_text(str(filled[0][1]))
-    marker = text.split(" ", 1)[0].rstrip(".)/:-")
-    return marker.upper() in SECTION_MARKERS and text[len(marker) : len(marker) + 1] in ".)/:-"
+def match_labels(labels: list[tuple[str | None, str]], index: dict, keys: dict) -> dict:
+    """Sheet column → resource column, by each column's lowest label or, failing that, its
+    labels joined top-down. A column with no label of its own (under a label merged across
+    others) names nothing."""
+    matched = {}
+    for col, (lowest, joined) in enumerate(labels):
+        if lowest is None:
+            continue
+        for label in (lowest, joined):
+            if label not in keys:
+                keys[label] = header_key(label)
+        column = index.get(keys[lowest]) or index.get(keys[joined])
+        if column is not None:
+            matched[col] = column
+    return matched

@@ -38,7 +38,18 @@ from coordination.widgets import (
 
 class FollowUpResource(RecordResource):
     kind = Column(
-        "kind", ChoiceWidget(FollowUpKind), required=True, aliases=("Loại nội dung", "Phân loại")
+        "kind",
+        ChoiceWidget(
+            FollowUpKind,
+            words={
+                FollowUpKind.LIMITATION: ("Tồn tại", "Hạn chế", "Tồn tại, hạn chế"),
+                FollowUpKind.VOTER_PETITION: ("Ý kiến cử tri", "Kiến nghị của cử tri"),
+                FollowUpKind.SUPERVISION_RECOMMENDATION: ("Kiến nghị sau giám sát",),
+                FollowUpKind.COMPLAINT: ("Khiếu nại", "Tố cáo", "Khiếu nại, tố cáo"),
+            },
+        ),
+        required=True,
+        aliases=("Loại nội dung", "Phân loại"),
     )
     year = Column("year", IntegerWidget(**YEAR), required=True)
     content = text(
@@ -58,7 +69,20 @@ class FollowUpResource(RecordResource):
     raised_on = Column("raised_on", DateWidget(), aliases=("Ngày tiếp nhận", "Ngày kiến nghị"))
     source_reference = text("source_reference", max_length=255, aliases=("Nguồn", "Căn cứ"))
     due_date = Column("due_date", DateWidget(), aliases=DUE_DATE_ALIASES)
-    status = Column("status", ChoiceWidget(FollowUpStatus), aliases=STATUS_ALIASES)
+    status = Column(
+        "status",
+        ChoiceWidget(
+            FollowUpStatus,
+            words={
+                FollowUpStatus.OPEN: ("Chưa thực hiện", "Chưa xử lý"),
+                FollowUpStatus.IN_PROGRESS: ("Đang giải quyết", "Đang xử lý"),
+                FollowUpStatus.RESOLVED: ("Hoàn thành", "Đã xong", "Đã xử lý", "Đã thực hiện"),
+                FollowUpStatus.CARRIED_OVER: ("Chuyển tiếp", "Chuyển sang năm sau"),
+                FollowUpStatus.CLOSED: ("Đóng", "Kết thúc"),
+            },
+        ),
+        aliases=STATUS_ALIASES,
+    )
     resolution = text("resolution", multiline=True, aliases=("Kết quả", "Kết quả xử lý"))
     resolved_on = Column("resolved_on", DateWidget(), aliases=("Ngày hoàn thành",))
     carried_over_from = Column(

@@ -63,7 +63,19 @@ class TaskResource(RecordResource):
     assignee = Column("assignee", PersonWidget(), aliases=("Người thực hiện", "Cán bộ phụ trách"))
     start_date = Column("start_date", DateWidget(), aliases=("Ngày giao", "Bắt đầu"))
     due_date = Column("due_date", DateWidget(), aliases=DUE_DATE_ALIASES)
-    status = Column("status", ChoiceWidget(TaskStatus), aliases=STATUS_ALIASES)
+    status = Column(
+        "status",
+        ChoiceWidget(
+            TaskStatus,
+            words={
+                TaskStatus.NOT_STARTED: ("Chưa triển khai", "Chưa làm"),
+                TaskStatus.IN_PROGRESS: ("Đang triển khai", "Đang làm", "Đang tiến hành"),
+                TaskStatus.DONE: ("Hoàn thành", "Đã xong", "Xong", "Đã thực hiện"),
+                TaskStatus.CANCELLED: ("Hủy", "Hủy bỏ", "Không thực hiện"),
+            },
+        ),
+        aliases=STATUS_ALIASES,
+    )
     progress = Column(
         "progress", IntegerWidget(minimum=0, maximum=100), aliases=("Tiến độ", "Tỷ lệ (%)")
     )

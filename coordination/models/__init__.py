@@ -9,7 +9,7 @@ from coordination.models.agreements import (
 from coordination.models.followups import FollowUp
 from coordination.models.meetings import Meeting
 from coordination.models.tasks import Task
-from coordination.models.units import Person, Unit, UnitMember
+from coordination.models.units import Person, Unit, UnitAlias, UnitMember
 
 __all__ = [
     "Agreement",
@@ -21,5 +21,6 @@ __all__ = [
     "Signatory",
     "Task",
     "Unit",
+    "UnitAlias",
     "UnitMember",
 ]

@@ -214,9 +214,12 @@ class DateWidget(CellWidget):
 class ChoiceWidget(CellWidget):
     """A choice typed as its Vietnamese label (diacritics and case ignored) or as its code."""
 
-    def __init__(self, choices):
+    def __init__(self, choices, words: dict | None = None):
+        """`words`: other words offices write for a choice (code → Vietnamese words), such
+        as “Hoàn thành” for “Đã hoàn thành”."""
         super().__init__()
         self.choices = choices
+        self.words = words or {}
         self._keys = {}
         self._codes = {}
 
@@ -231,12 +234,16 @@ class ChoiceWidget(CellWidget):
         language = translation.get_language()
         if language not in self._keys:
             self._keys[language] = {
+                **{fold(word): code for code, words in self.words.items() for word in words},
                 **{fold(choice.value): choice.value for choice in self.choices},
                 **{fold(str(choice.label)): choice.value for choice in self.choices},
             }
         return self._keys[language]
 
-    def parse(self, value, **kwargs):
+    def parse(self, value, notes=None, legacy=None, **kwargs):
+        if isinstance(value, str) and not value.isascii():
+            # A label typed with a .VnTime or VNI font, as the rest of its sheet.
+            value = to_unicode(value, notes, legacy)
         # A column repeats a handful of values: remember what each cell text (in this
         # language) came to, rather than folding it again on every row.
         memo = (translation.get_language(), type(value), value)
