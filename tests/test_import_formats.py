@@ -23,6 +23,9 @@ from coordination.importing import import_records
 from coordination.models import Task
 from tests import office
 from tests.factories import db_state, xlsx_bytes
+from tests.test_demo import demo  # noqa: F401 (the demo fixture)
+from tests.test_office_example import EXAMPLE
+from tests.test_office_sheets import dress_as_office_list
 from tests.test_resources import ID_HEADERS, blank_columns, wipe_records, without_columns
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("libreoffice")]
@@ -107,6 +110,40 @@ def test_every_kind_round_trips_through_an_empty_database_in_office_formats(spre
     for kind in KINDS:
         again = without_columns(values(export(kind)), ID_HEADERS)
         assert again == without_columns(values(exported[kind]), ID_HEADERS), kind
+
+
+@pytest.mark.parametrize("fmt", OFFICE_FORMATS)
+def test_every_kind_kept_as_an_office_list_and_saved_by_libreoffice_reimports_unchanged(
+    spreadsheet_world, fmt
+):
+    """The export dressed as an office list (letterhead, a title merged across, STT, a
+    section row, runs of equal cells merged down, the signature block), then saved as .ods
+    or .xls: the merged ranges come through each format and fill their cells, every record
+    is unchanged, and only the end of the list is said."""
+    dressed = [dress_as_office_list(export(kind)) for kind in KINDS]
+    saved = dict(zip(KINDS, office.convert_all(dressed, fmt), strict=True))
+    before = db_state()
+    for kind in KINDS:
+        report = import_file(kind, saved[kind], fmt)
+        total = kinds.get(kind).resource._meta.model.objects.count()
+        assert report.file_errors == [] and problems(report) == [], kind
+        assert report.summary_line() == f"new=0 updated=0 unchanged={total} errors=0", kind
+        assert len(report.warnings) == 1, (kind, report.warnings)
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("fmt", OFFICE_FORMATS)
+def test_the_readmes_office_list_saved_as_ods_or_xls_previews_as_the_xlsx(demo, fmt):  # noqa: F811
+    """The README's example list (fixtures/office/), saved by LibreOffice: the same preview,
+    the same changes, field by field."""
+    xlsx = import_records(
+        kind="followups", data=EXAMPLE.read_bytes(), file_name=EXAMPLE.name, dry_run=True
+    )
+    report = import_file("followups", office.convert(EXAMPLE.read_bytes(), fmt), fmt, dry_run=True)
+    assert report.summary_line() == xlsx.summary_line() == "new=2 updated=1 unchanged=2 errors=0"
+    changes = [[(c.column, c.old, c.new) for c in o.changes] for o in report.outcomes]
+    assert changes == [[(c.column, c.old, c.new) for c in o.changes] for o in xlsx.outcomes]
+    assert report.problems == [] and len(report.warnings) == 1
 
 
 def test_importing_costs_the_same_queries_in_every_format(spreadsheet_world, superuser):
