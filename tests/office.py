@@ -60,6 +60,7 @@ def convert_all(files: list[bytes], to: str) -> list[bytes]:
     """Each file converted to `to`, all in one LibreOffice run (those not already cached)."""
     if to not in FILTERS:
         raise ValueError(f"cannot convert to {to!r}")
+    libreoffice()  # missing, even cached files fail: the suite must not depend on a cache
     keys = [_key(data, to) for data in files]
     groups: dict[str, dict[str, bytes]] = {}
     for key, data in zip(keys, files, strict=True):

@@ -265,3 +265,11 @@ def test_a_table_away_from_a1_with_identical_rows_keeps_every_cell_in_its_place(
     expected = read(buffer.getvalue())[0].rows
     assert expected[19][4] == "cuối" and expected[7][2:4] == ["Giống nhau", 1]
     assert read(office.convert(buffer.getvalue(), fmt), f"ds.{fmt}")[0].rows == expected
+
+
+def test_the_office_helper_says_libreoffice_is_missing_instead_of_skipping(monkeypatch):
+    """Without LibreOffice the helper (and the `libreoffice` fixture) fails with the package to
+    install, so that the .ods and .xls tests never pass by not running."""
+    monkeypatch.setattr(office.shutil, "which", lambda name: None)
+    with pytest.raises(office.OfficeMissing, match="libreoffice-calc-nogui"):
+        office.convert("Họ tên\n".encode(), "ods")
