@@ -27,7 +27,7 @@ from coordination.admin.unit_picks import UnitPickAdminMixin
 from coordination.exporting import spooled_file
 from coordination.importing import PROBLEMS_LISTED, import_records
 from coordination.scoping import visible_to
-from coordination.spreadsheets import SpreadsheetError, annotate_errors
+from coordination.spreadsheets import IMPORT_EXTENSIONS, SpreadsheetError, annotate_errors
 
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
@@ -37,8 +37,9 @@ PROBLEMS_SHOWN = PROBLEMS_LISTED
 
 class UploadForm(forms.Form):
     import_file = forms.FileField(
-        label=gettext_lazy("Spreadsheet file (.xlsx or .csv)"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+        label=gettext_lazy("Spreadsheet file (.xlsx, .xlsm, .ods, .xls or .csv)"),
+        # What the file chooser offers; the file is read by its content whatever its name.
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(IMPORT_EXTENSIONS)}),
     )
 
     def clean_import_file(self):
@@ -68,7 +69,8 @@ class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
 
     def get_import_formats(self):
         """The library's own lookups (its views and actions, if ever used) offer only the two
-        formats our importer reads and our exporter writes safely."""
+        formats our exporter writes safely; our importer also reads .xlsm, .ods and .xls, by
+        content (`spreadsheets.read_workbook`), which the library's readers would not check."""
         return [base_formats.XLSX, base_formats.CSV]
 
     def get_export_formats(self):
