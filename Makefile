@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean-db messages browser
+.PHONY: demo test lint install clean-db messages browser office
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ demo: $(STAMP)
 ## (`.venv/bin/python -m pytest -m slow` runs those; .ci/run runs both), in TEST_WORKERS
 ## processes (pytest-xdist). DATABASE_URL picks the database.
 TEST_WORKERS ?= 2
-test: $(STAMP) browser
+test: $(STAMP) browser office
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 ## Debian's chromium for the browser tests (Playwright drives it; nothing is downloaded).
@@ -34,6 +34,16 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else \
 	    echo "The browser tests need chromium: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; }
+
+## Debian's LibreOffice Calc, which makes the .ods and .xls files of the import tests
+## (tests/office.py): they fail, never skip, without it.
+office:
+	@command -v libreoffice >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
+	  else \
+	    echo "The import tests need LibreOffice: sudo apt-get install libreoffice-calc-nogui" >&2; exit 1; \
 	  fi; }
 
 lint: $(STAMP)

@@ -26,13 +26,23 @@ YES_NO_ALIASES = {"1": "yes", "true": "yes", "có": "yes", "0": "no", "false": "
 
 
 class UnitRole:
+    """The `unit_role` parameter: which of a record's units `unit` names."""
+
     ANY = "any"
     LEAD = "lead"
     COORDINATING = "coordinating"
+    CO_RESPONSIBLE = "co_responsible"
+    #: A task's lead unit and coordinating units.
     CHOICES = [
         (ANY, _("Lead or coordinating")),
         (LEAD, _("Lead")),
         (COORDINATING, _("Coordinating")),
+    ]
+    #: A follow-up item's responsible unit (its lead) and co-responsible units.
+    FOLLOWUP_CHOICES = [
+        (ANY, _("Responsible or co-responsible")),
+        (LEAD, _("Responsible (lead)")),
+        (CO_RESPONSIBLE, _("Co-responsible")),
     ]
 
 

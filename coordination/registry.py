@@ -26,6 +26,19 @@ RECORD_FIELDS = ("created_at", "updated_at")
 
 
 @dataclass(frozen=True)
+class ReportCount:
+    """A count the outstanding table adds for one kind: a column of its own, each number
+    linking to the list of the records it counts."""
+
+    name: str
+    label: Any
+    #: The records counted (a `Q` on the kind's model).
+    condition: Any
+    #: The list parameters that select the same records.
+    params: dict
+
+
+@dataclass(frozen=True)
 class RecordKind:
     #: The kind's name in URLs, on the command line and in file names ("tasks").
     name: str
@@ -54,6 +67,8 @@ class RecordKind:
     #: by, and the list parameters under which `unit` means that unit.
     report_unit: str = ""
     report_unit_params: dict = field(default_factory=dict)
+    #: Counts the outstanding table adds for the kind, after its own (`ReportCount`).
+    report_counts: tuple[ReportCount, ...] = ()
 
     @property
     def title(self):

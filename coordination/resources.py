@@ -56,8 +56,11 @@ class Column(fields.Field):
         aliases: tuple[str, ...] = (),
         help_text=None,
         link: Link | None = None,
+        readonly: bool = False,
     ):
-        super().__init__(attribute=attribute, column_name=header, widget=widget)
+        """`readonly`: a value the system computes, written by the export and never read by
+        an import (its header is known, its cells are not read)."""
+        super().__init__(attribute=attribute, column_name=header, widget=widget, readonly=readonly)
         # import-export sets column_name to the attribute name; the header is kept apart.
         self.header = header
         self.required = required

@@ -54,10 +54,13 @@ def record_history_entries(record) -> list[HistoryEntry]:
     rows = list(
         record.history.select_related("history_user").order_by("history_date", "history_id")
     )
+    # The fields each entry keeps (derived ones, such as search_text, are not kept).
+    tracked = {model_field.name for model_field in record.history.model.tracked_fields}
     fields = [
         model_field
         for model_field in type(record)._meta.concrete_fields
-        if model_field.name not in ("id", "created_at", "updated_at", SEARCH_TEXT)
+        if model_field.name in tracked
+        and model_field.name not in ("id", "created_at", "updated_at", SEARCH_TEXT)
     ]
     # The links each entry keeps (coordinating units, parties): one query per set.
     sets = m2m_fields(type(record))

@@ -3,15 +3,16 @@
 import datetime
 from dataclasses import dataclass
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from coordination.choices import FollowUpStatus, TaskStatus
 from coordination.history import CHANGED, CREATED, record_history
-from coordination.models import FollowUp, Task, Unit
+from coordination.models import FollowUp, Task, Unit, UnitAlias
 
 
 @dataclass(frozen=True)
@@ -118,13 +119,16 @@ def followup_carry_over(*, followups: QuerySet[FollowUp], user=None) -> BulkResu
 class MergeResult:
     """What a unit merger did: units dissolved, outstanding records handed to the successor.
 
-    `coordinations_moved` counts tasks, not links: a task two merged units coordinated is one.
+    `coordinations_moved` counts tasks, not links: a task two merged units coordinated is one;
+    `co_responsibilities_moved` counts the follow-up items they answered for jointly likewise.
     """
 
     units: int
     tasks_moved: int
     coordinations_moved: int
     followups_moved: int
+    aliases_moved: int = 0
+    co_responsibilities_moved: int = 0
 
 
 @transaction.atomic
@@ -132,9 +136,11 @@ def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None
     """Dissolve `units` into `successor` on `dissolved_on`, handing over their outstanding work.
 
     Only work still outstanding moves: tasks they lead or coordinate and follow-up items they
-    answer for. Done and cancelled tasks, finished items, indicators, agreement parties,
-    signatures, people and staff stay with the old units, so that reports on past years still
-    show who did the work then. Every write is one statement, however many records move.
+    answer for (as the responsible unit or a co-responsible one). Done and cancelled tasks,
+    finished items, indicators, agreement parties, signatures, people and staff stay with the
+    old units, so that reports on past years still show who did the work then. Their aliases
+    move: a list written the old way now means the successor. Every write is one statement,
+    however many records move.
     """
     pks = set(
         units.values_list("pk", flat=True)
@@ -166,27 +172,7 @@ def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None
     )
     Task.objects.filter(pk__in=led).update(lead_unit=successor, updated_at=now)
 
-    # A join with the link table: duplicates when two merged units coordinate the same task.
-    coordinated = set(
-        outstanding.filter(coordinating_units__in=pks)
-        .select_for_update()
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    links = Task.coordinating_units.through.objects
-    # Asked after the lead units moved, so a task the successor now leads is not given to it
-    # a second time as coordinating unit.
-    involved = set(
-        Task.objects.filter(pk__in=coordinated)
-        .filter(Q(lead_unit=successor) | Q(coordinating_units=successor))
-        .values_list("pk", flat=True)
-    )
-    links.filter(task__in=coordinated, unit__in=pks).delete()
-    links.bulk_create(
-        [links.model(task_id=pk, unit_id=successor.pk) for pk in sorted(coordinated - involved)],
-        ignore_conflicts=True,
-    )
-    Task.objects.filter(pk__in=coordinated).update(updated_at=now)
+    coordinated = _hand_over_links(Task, "coordinating_units", "lead_unit", pks, successor, now)
 
     followups = list(
         FollowUp.objects.outstanding()
@@ -196,6 +182,10 @@ def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None
         .values_list("pk", flat=True)
     )
     FollowUp.objects.filter(pk__in=followups).update(responsible_unit=successor, updated_at=now)
+    aliases = UnitAlias.objects.filter(unit__in=pks).update(unit=successor, updated_at=now)
+    jointly = _hand_over_links(
+        FollowUp, "co_responsible_units", "responsible_unit", pks, successor, now
+    )
 
     reason = _("Unit merger on %(date)s: handed over to %(successor)s") % {
         "date": formats.date_format(dissolved_on, "SHORT_DATE_FORMAT"),
@@ -204,13 +194,71 @@ def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None
     if len(reason) > 100:
         reason = f"{reason[:99]}…"
     record_history(Task, {*led, *coordinated}, history_type=CHANGED, user=user, reason=reason)
-    record_history(FollowUp, followups, history_type=CHANGED, user=user, reason=reason)
+    record_history(FollowUp, {*followups, *jointly}, history_type=CHANGED, user=user, reason=reason)
     return MergeResult(
         units=len(pks),
         tasks_moved=len(led),
         coordinations_moved=len(coordinated),
         followups_moved=len(followups),
+        aliases_moved=aliases,
+        co_responsibilities_moved=len(jointly),
     )
+
+
+def unit_alias_create(*, unit: Unit, name: str, user=None) -> UnitAlias:
+    """Keep `name` as another spelling of `unit` (ValidationError when it cannot be: empty,
+    or already naming a unit), written in the unit's admin log as its change page would."""
+    alias = UnitAlias(unit=unit, name=name)
+    alias.full_clean()
+    try:
+        with transaction.atomic():
+            alias.save()
+    except IntegrityError:
+        # Saved by somebody else between the check and the write.
+        raise ValidationError(
+            {"name": UnitAlias._meta.constraints[0].violation_error_message}
+        ) from None
+    if user is not None:
+        # Stored untranslated, as the admin stores its own messages, and shown translated.
+        with translation.override(None):
+            added = {"name": str(UnitAlias._meta.verbose_name), "object": str(alias)}
+        LogEntry.objects.log_actions(
+            user.pk, [unit], CHANGE, change_message=[{"added": added}], single_object=True
+        )
+    return alias
+
+
+def _hand_over_links(model, field: str, lead: str, pks, successor: Unit, now) -> set[int]:
+    """Give `successor` the links of `field` (a task's coordinating units, an item's co-
+    responsible units) that the merged units `pks` hold on outstanding records of `model`;
+    the records changed. Called after the lead units moved, so that a record the successor
+    now leads, or is already linked to, is not given it a second time."""
+    # A join with the link table: duplicates when two merged units share a record.
+    linked = set(
+        model.objects.outstanding()
+        .filter(**{f"{field}__in": pks})
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    m2m = model._meta.get_field(field)
+    links = m2m.remote_field.through.objects
+    owner, target = m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
+    involved = set(
+        model.objects.filter(pk__in=linked)
+        .filter(Q(**{lead: successor}) | Q(**{field: successor}))
+        .values_list("pk", flat=True)
+    )
+    links.filter(**{f"{owner}__in": linked, f"{target}__in": pks}).delete()
+    links.bulk_create(
+        [
+            links.model(**{f"{owner}_id": pk, f"{target}_id": successor.pk})
+            for pk in sorted(linked - involved)
+        ],
+        ignore_conflicts=True,
+    )
+    model.objects.filter(pk__in=linked).update(updated_at=now)
+    return linked
 
 
 def _validate_merge(pks: set[int], locked: dict, successor_pk: int, dissolved_on) -> None:

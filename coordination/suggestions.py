@@ -34,7 +34,8 @@ class CloseNames:
         common = max(50, int(len(self.names) * COMMON_SHARE))
         self.postings = {piece: found for piece, found in postings.items() if len(found) <= common}
 
-    def __call__(self, key: str, *, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    def __call__(self, key: str, *, n: int = 3, cutoff: float = 0.6, scored: bool = False) -> list:
+        """The `n` closest names, or with `scored` (ratio, name) pairs, best first."""
         if not key or len(key) > MAX_NAME_LENGTH:
             return []
         shared = Counter()
@@ -48,4 +49,7 @@ class CloseNames:
             ratio = matcher.ratio()
             if ratio >= cutoff:
                 ranked.append((-ratio, self.names[number]))
-        return [name for _ratio, name in sorted(ranked)[:n]]
+        best = sorted(ranked)[:n]
+        if scored:
+            return [(-ratio, name) for ratio, name in best]
+        return [name for _ratio, name in best]

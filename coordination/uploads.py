@@ -132,6 +132,16 @@ def load_entry(request, token: str, *, kind: str) -> dict | None:
     return None if entry is None or entry["kind"] != kind else entry
 
 
+def update_entry(request, token: str, *, kind: str, **values) -> None:
+    """Keep `values` (plain JSON) with this user's upload `token`: what the preview found and
+    what the user chose, for the confirmation."""
+    entry = load_entry(request, token, kind=kind)
+    if entry is not None:
+        entry.update(values)
+        # The session's dict changed in place: say so, or it is not saved.
+        request.session.modified = True
+
+
 def load_upload(request, token: str, *, kind: str) -> tuple[bytes, str] | None:
     """The upload's bytes and file name, or None when unknown, expired or someone else's."""
     entry = load_entry(request, token, kind=kind)

@@ -18,6 +18,7 @@ from coordination.choices import (
     UnitKind,
     UnitLevel,
 )
+from tests import office
 from tests.factories import (
     days,
     make_agreement,
@@ -50,6 +51,16 @@ def django_db_modify_db_settings_xdist_suffix(request):
         if not test.get("NAME") and database["ENGINE"].endswith("sqlite3"):
             continue
         test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{worker}"
+
+
+@pytest.fixture(scope="session")
+def libreoffice():
+    """LibreOffice, for tests of the .ods and .xls files users save: missing, it fails the
+    test (a skip would hide that those formats went untested)."""
+    try:
+        return office.libreoffice()
+    except office.OfficeMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

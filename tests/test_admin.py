@@ -500,6 +500,9 @@ def test_unit_added_through_the_admin_is_stored_clean(superuser_client, world):
             "is_active": "on",
             "dissolved_on": "",
             "successor": "",
+            # The aliases inline, left empty.
+            "aliases-TOTAL_FORMS": "0",
+            "aliases-INITIAL_FORMS": "0",
             "_save": "Lưu",
         },
     )

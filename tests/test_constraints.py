@@ -32,6 +32,7 @@ from coordination.models import (
     Signatory,
     Task,
     Unit,
+    UnitAlias,
     UnitMember,
 )
 from tests.factories import (
@@ -105,6 +106,15 @@ def unit_same_name_other_case():
 def unit_same_short_name_other_case():
     make_unit(full_name="Ủy ban nhân dân huyện", short_name="UBND huyện", locality="huyện Hàm Tân")
     return lambda: Unit.objects.bulk_create([new_unit(short_name="ubnd huyện")])
+
+
+def alias_same_spelling_other_form():
+    """“Mặt trận huyện Hàm Tân” is the key of “MTTQ H. Hàm Tân”: one spelling, one unit."""
+    UnitAlias.objects.create(unit=make_unit(), name="MTTQ H. Hàm Tân")
+    other = make_unit()
+    return lambda: UnitAlias.objects.bulk_create(
+        [UnitAlias(unit=other, name="Mặt trận huyện Hàm Tân")]
+    )
 
 
 def unit_own_parent():
@@ -236,7 +246,8 @@ def task_cancelled_with_completion_date():
 
 
 def followup_year_before_1945():
-    return update(make_followup(), year=1944)
+    # With the year it was first raised, which cannot be after its year.
+    return update(make_followup(), year=1944, first_raised_year=1944)
 
 
 def followup_resolved_without_date():
@@ -270,6 +281,14 @@ def followup_resolved_before_raised():
 
 def followup_carried_over_from_itself():
     return update(make_followup(), carried_over_from=F("pk"))
+
+
+def followup_repeating_itself():
+    return update(make_followup(), repeats=F("pk"))
+
+
+def followup_first_raised_after_its_year():
+    return update(make_followup(year=2024), first_raised_year=2025)
 
 
 def issued_report(**fields) -> IssuedReport:
@@ -316,6 +335,7 @@ CASES = [
     ("coordination_unit_successor_not_self", unit_own_successor),
     ("coordination_unit_successor_needs_dissolution", unit_successor_without_dissolution),
     ("coordination_unit_dissolved_is_inactive", unit_dissolved_but_active),
+    ("coordination_unitalias_unique_key", alias_same_spelling_other_form),
     ("coordination_agreement_unique_number", agreement_same_number_other_case),
     ("coordination_agreement_end_after_start", agreement_ends_before_start),
     ("coordination_agreement_start_year_range", agreement_starts_before_1945),
@@ -351,6 +371,8 @@ CASES = [
     ("coordination_followup_due_after_raised", followup_due_before_raised),
     ("coordination_followup_resolved_after_raised", followup_resolved_before_raised),
     ("coordination_followup_not_carried_from_self", followup_carried_over_from_itself),
+    ("coordination_followup_not_repeating_itself", followup_repeating_itself),
+    ("coordination_followup_first_raised_not_after_year", followup_first_raised_after_its_year),
     ("coordination_issuedreport_one_subject", issued_report_of_unit_and_agreement),
     ("coordination_issuedreport_one_subject", issued_report_of_nothing),
     ("coordination_issuedreport_unit_version", issued_report_version_twice_for_a_unit),

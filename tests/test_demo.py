@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -78,6 +79,8 @@ LINKS = {
     Meeting.co_chairs: 10,
     Meeting.attending_units: 45,
     Task.coordinating_units: 132,
+    # The directions addressed to several bodies (“các bên”, “các đơn vị liên quan”).
+    FollowUp.co_responsible_units: 9,
 }
 CARRIED_OVER = 7
 PASSWORDS = {  # README, "Demo logins"
@@ -185,6 +188,26 @@ def task_file(agreement: str, lead: str) -> bytes:
     return stream.getvalue()
 
 
+def test_joint_directions_are_read_by_every_unit_they_name_and_counted_once(demo):
+    """The Hàm Tân conclusion for “các bên” is the Committee's to change; the People's
+    Council's and the Front's staff would read it; the Front's request to “các bên” is read by
+    the Committee's staff, who cannot change it; each is counted under its responsible unit."""
+    ham_tan = Unit.objects.get(full_name=HAM_TAN)
+    joint = FollowUp.objects.get(content__startswith="Các bên căn cứ chức năng")
+    assert joint.responsible_unit == ham_tan
+    assert set(joint.co_responsible_units.values_list("full_name", flat=True)) == {
+        "Thường trực Hội đồng nhân dân huyện Hàm Tân",
+        "Ủy ban Mặt trận Tổ quốc Việt Nam huyện Hàm Tân",
+    }
+    request = FollowUp.objects.get(content__startswith="Đề nghị các bên cử cán bộ đầu mối")
+    account = user("canbo_hamtan")
+    assert visible_to(FollowUp.objects.filter(pk=request.pk), account).exists()
+    assert not changeable_by(FollowUp.objects.filter(pk=request.pk), account).exists()
+    counted = FollowUp.objects.filter(co_responsible_units__isnull=False).distinct()
+    assert counted.count() == 5
+    assert not counted.filter(responsible_unit__in=F("co_responsible_units")).exists()
+
+
 def test_the_auditor_reads_and_exports_everything_and_changes_nothing(demo):
     account = user("kiemtra")
     assert not account.is_superuser
@@ -240,6 +263,8 @@ def test_records_carry_their_creation_history(demo):
     assert parties.objects.count() == COUNTS[AgreementParty]
     coordinating = apps.get_model("coordination", "HistoricalTask_coordinating_units")
     assert coordinating.objects.count() == LINKS[Task.coordinating_units]
+    jointly = apps.get_model("coordination", "HistoricalFollowUp_co_responsible_units")
+    assert jointly.objects.count() == LINKS[FollowUp.co_responsible_units]
 
 
 def test_carried_over_items_are_linked_to_next_years_items(demo):
@@ -249,8 +274,19 @@ def test_carried_over_items_are_linked_to_next_years_items(demo):
         successor = item.carried_over_to
         assert successor.year == item.year + 1
         assert (successor.kind, successor.content) == (item.kind, item.content)
-    # One item went on for three years.
-    assert FollowUp.objects.filter(carried_over_from__carried_over_from__isnull=False).exists()
+    # Items went on for three years: their threads say so.
+    thirds = FollowUp.objects.filter(carried_over_from__carried_over_from__isnull=False)
+    assert thirds.exists()
+    for third in thirds:
+        first = third.carried_over_from.carried_over_from
+        assert (third.first_raised_year, third.times_carried, third.times_raised) == (
+            first.year,
+            2,
+            3,
+        )
+    assert set(FollowUp.objects.filter(times_carried__gt=0).values_list("pk", flat=True)) == set(
+        FollowUp.objects.filter(carried_over_from__isnull=False).values_list("pk", flat=True)
+    )
     # Each link is a change of the successor's history, by the admin.
     linked = FollowUp.history.exclude(history_type=CREATED)
     assert linked.count() == CARRIED_OVER

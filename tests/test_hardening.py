@@ -248,7 +248,7 @@ def _task_file(world, *contents) -> bytes:
     rows = [TASK_HEADER]
     for content in contents:
         rows.append(
-            [world.agreement.number, 2024, content, world.committee.full_name, None, "Đang làm"]
+            [world.agreement.number, 2024, content, world.committee.full_name, None, "Tạm dừng?"]
         )
     return xlsx_bytes(rows)
 

@@ -806,6 +806,7 @@ HIDDEN_REFERENCES = [
     ("followup", "agreement", ("agreement", "b")),
     ("followup", "meeting", ("meeting", "b")),
     ("followup", "carried_over_from", ("followup", "b")),
+    ("followup", "repeats", ("followup", "b")),
     ("indicator", "agreement", ("agreement", "b")),
 ]
 
@@ -1217,6 +1218,7 @@ HIDDEN_IMPORT_REFERENCES = [
     ("task", "meeting", ("meeting", "b")),
     ("followup", "meeting", ("meeting", "b")),
     ("followup", "carried_over_from", ("followup", "b")),
+    ("followup", "repeats", ("followup", "b")),
     ("indicator", "agreement", ("agreement", "b")),
 ]
 
@@ -1775,6 +1777,7 @@ AUTOCOMPLETE = [
     ("followup", "agreement"),
     ("followup", "meeting"),
     ("followup", "carried_over_from"),
+    ("followup", "repeats"),
 ]
 #: Reference data every user may look up by name: units and people (autocomplete_unscoped).
 UNSCOPED_TARGETS = ("unit", "person")
@@ -1814,7 +1817,12 @@ def test_autocomplete(town, role, model, field):
 #: model of the records they name.
 SCOPED_REFERENCES = {
     "task": {"agreement": "agreement", "meeting": "meeting"},
-    "followup": {"agreement": "agreement", "meeting": "meeting", "carried_over_from": "followup"},
+    "followup": {
+        "agreement": "agreement",
+        "meeting": "meeting",
+        "carried_over_from": "followup",
+        "repeats": "followup",
+    },
     "indicator": {"agreement": "agreement"},
 }
 

@@ -210,28 +210,33 @@ class TestDetailPage:
 
 class TestOutstanding:
     def test_counts_ageing_and_rate_per_unit_and_year(self, auditor_client, world):
-        """A, 2025: 3 items; 2 outstanding; 1 overdue by 45 days; 1 resolved on time.
+        """A, 2025: 3 items; 2 open (outstanding); 1 overdue by 45 days; 1 resolved on time.
 
         Due in the period: the overdue item and the resolved one; on time 1 of 2 = 50%.
+        The columns: total; open, in progress, resolved, carried over, closed (adding up to
+        the total); outstanding, overdue, its ageing, the on-time rate and the outstanding
+        items raised more than once.
         """
         response = auditor_client.get("/records/outstanding/", {"year": 2025})
         assert response.status_code == 200
         rows = {row.unit.pk: row for row in response.context["table"].rows}
         cells = [cell.text for cell in rows[world["a"].pk].cells]
-        assert cells == ["3", "2", "1", "0", "1", "0", "50,0%"]
+        assert cells == ["3", "2", "0", "1", "0", "0", "2", "1", "0", "1", "0", "50,0%", "0"]
         cells_b = [cell.text for cell in rows[world["b"].pk].cells]
-        assert cells_b == ["1", "1", "1", "1", "0", "0", "0,0%"]
+        assert cells_b == ["1", "1", "0", "0", "0", "0", "1", "1", "1", "0", "0", "0,0%", "0"]
         total = [cell.text for cell in response.context["table"].total.cells]
-        assert total == ["4", "3", "2", "1", "1", "0", "33,3%"]
+        assert total == ["4", "3", "0", "1", "0", "0", "3", "2", "1", "1", "0", "33,3%", "0"]
 
     def test_every_number_links_to_its_list(self, auditor_client, world):
         response = auditor_client.get("/records/outstanding/", {"year": 2025})
         row = next(r for r in response.context["table"].rows if r.unit == world["a"])
-        bucket = row.cells[4]  # overdue 31–90 days
+        bucket = row.cells[9]  # overdue 31–90 days
         listed = auditor_client.get(bucket.url)
         assert listed_links(listed, "followups") == {world["overdue_a"].pk}
-        late = auditor_client.get(row.cells[6].url)
+        late = auditor_client.get(row.cells[11].url)
         assert listed_links(late, "followups") == {world["overdue_a"].pk}
+        resolved = auditor_client.get(row.cells[3].url)
+        assert listed_links(resolved, "followups") == {world["resolved_a"].pk}
 
     def test_chart_is_drawn_on_the_server(self, auditor_client, world):
         page = auditor_client.get("/records/outstanding/").content.decode()
@@ -244,8 +249,9 @@ class TestOutstanding:
         rows = {
             row.unit.pk: [cell.text for cell in row.cells] for row in response.context["table"].rows
         }
-        assert rows[world["a"].pk][:6] == ["1", "1", "1", "0", "0", "1"]
-        assert rows[world["b"].pk][:3] == ["1", "1", "0"]
+        # Total; not started, in progress, done, cancelled; outstanding, overdue, ageing.
+        assert rows[world["a"].pk][:10] == ["1", "1", "0", "0", "0", "1", "1", "0", "0", "1"]
+        assert rows[world["b"].pk][:7] == ["1", "1", "0", "0", "0", "1", "0"]
 
 
 class TestReport:

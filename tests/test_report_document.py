@@ -127,7 +127,9 @@ class TestStateBody:
             "IV. KIẾN NGHỊ, ĐỀ XUẤT",
         ]
         body = [p.text for p in document.paragraphs]
-        assert any(text.startswith("1. Nhiệm vụ phối hợp: 2 nhiệm vụ") for text in body)
+        assert any(
+            text.startswith("1. Nhiệm vụ phối hợp: 0/2 nhiệm vụ hoàn thành") for text in body
+        )
         assert any("Đối thoại (hạn" in text for text in body)  # the overdue task is named
 
     def test_recipients_and_signature(self, document):
@@ -148,9 +150,12 @@ class TestStateBody:
         body = [p.text for p in document.paragraphs]
         assert "PHỤ LỤC" in body
         assert "(Kèm theo Báo cáo số 12/BC-UBND ngày 05/03/2024)" in body
+        assert "Biểu 1. Tổng hợp kết quả thực hiện nhiệm vụ" in body
         summary = document.tables[2]
-        assert summary.cell(0, 1).text == "Loại hồ sơ"
-        assert [summary.cell(1, c).text for c in (1, 2)] == ["Nhiệm vụ", "2"]
+        assert summary.cell(0, 1).text == "Loại hồ sơ"  # over both heading rows
+        assert summary.cell(0, 3).text == "Theo trạng thái (cộng lại bằng tổng số)"
+        assert summary.cell(1, 3).text == "Chưa thực hiện"
+        assert [summary.cell(2, c).text for c in (1, 2)] == ["Nhiệm vụ", "2"]
 
 
 def test_a_party_body_follows_guidance_36(world):

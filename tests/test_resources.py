@@ -61,9 +61,18 @@ pytestmark = pytest.mark.django_db
 
 KINDS = kinds.names()
 TASK_HEADER = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Hạn xử lý", "Trạng thái"]
-# The record number column and the follow-up link to last year's record number: both are
-# this database's ids, so they cannot travel to another database.
-ID_HEADERS = {"Mã", "Chuyển tiếp từ mã", "Phiên bản"}
+# The record number column and the follow-up links to last year's and to a repeated item's
+# record number: this database's ids, so they cannot travel to another database; nor can the
+# thread the system computes from those links.
+ID_HEADERS = {
+    "Mã",
+    "Chuyển tiếp từ mã",
+    "Nêu lại từ mã",
+    "Phiên bản",
+    "Năm nêu lần đầu",
+    "Số lần chuyển năm sau",
+    "Số lần nêu",
+}
 
 
 # Helpers ---------------------------------------------------------------------------------
@@ -946,8 +955,9 @@ def test_csv_in_other_encodings_or_separators_is_a_clear_error(world, form, mess
 # Bad files and limits --------------------------------------------------------------------
 
 NOT_A_SPREADSHEET = (
-    "The file is neither an Excel workbook (.xlsx) nor a CSV file. Open it in Excel and save it "
-    "as “Excel Workbook (.xlsx)” or “CSV UTF-8 (Comma delimited)”."
+    "The file is not a spreadsheet that can be imported: Excel workbooks (.xlsx, .xlsm, .xls), "
+    "LibreOffice Calc spreadsheets (.ods) and CSV files can. Open it in Excel or LibreOffice "
+    "Calc and save it as “Excel Workbook (.xlsx)” or “CSV UTF-8 (Comma delimited)”."
 )
 
 
@@ -964,9 +974,8 @@ NOT_A_SPREADSHEET = (
         (
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
             "nhiem-vu.xls",
-            "This is an old Excel 97–2003 workbook (.xls) or a password-protected workbook. "
-            "Open it in Excel, remove any password and save it as “Excel Workbook (.xlsx)” "
-            "or “CSV UTF-8 (Comma delimited)”.",
+            "The file could not be read as an Excel 97–2003 workbook (.xls). Open it in Excel "
+            "or LibreOffice Calc and save it as “Excel Workbook (.xlsx)”.",
         ),
         (
             b"PK\x03\x04" + bytes(400),

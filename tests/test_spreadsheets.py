@@ -172,12 +172,13 @@ def test_empty_file_is_refused():
     assert refused(b"").code == "empty"
 
 
-def test_old_xls_and_password_protected_workbooks_are_refused():
-    """Both are OLE containers; the message says to save as .xlsx or CSV UTF-8."""
+def test_damaged_ole_file_is_refused_as_an_unreadable_xls():
+    """An OLE header over garbage: the only OLE spreadsheet is an .xls, and the message says
+    it could not be read as one (.xls files themselves are read: test_formats.py)."""
     error = refused(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000), filename="cu.xls")
-    assert error.code == "xls"
+    assert error.code == "bad_xls"
     with translation.override("en"):
-        assert ".xls" in str(error) and "CSV UTF-8" in str(error)
+        assert "Excel 97–2003 workbook (.xls)" in str(error)
 
 
 def test_file_over_the_size_limit_is_refused_before_parsing():
@@ -209,11 +210,14 @@ def test_damaged_zip_is_refused_as_not_a_workbook(data):
 
 
 def test_zip_that_is_not_a_workbook_is_refused():
-    """A Word document (or any zip without xl/workbook.xml) is not read as a workbook."""
+    """A Word document is not read as a workbook, and the message says what it is."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("word/document.xml", "<document/>")
-    assert refused(buffer.getvalue()).code == "bad_xlsx"
+    error = refused(buffer.getvalue())
+    assert error.code == "other_document"
+    with translation.override("en"):
+        assert "Word document (.docx)" in str(error)
 
 
 def test_error_message_is_lazy_and_str_gives_it():

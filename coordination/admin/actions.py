@@ -107,6 +107,18 @@ def merge_units(modeladmin, request, queryset):
                 "coordinations": result.coordinations_moved,
                 "followups": result.followups_moved,
             }
+            if result.aliases_moved:
+                moved += " " + ngettext(
+                    "%(count)d alias now names the successor.",
+                    "%(count)d aliases now name the successor.",
+                    result.aliases_moved,
+                ) % {"count": result.aliases_moved}
+            if result.co_responsibilities_moved:
+                moved += " " + ngettext(
+                    "%(n)d follow-up item answered for jointly.",
+                    "%(n)d follow-up items answered for jointly.",
+                    result.co_responsibilities_moved,
+                ) % {"n": result.co_responsibilities_moved}
             modeladmin.message_user(request, f"{message} {moved}", messages.SUCCESS)
             return None
 

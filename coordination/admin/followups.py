@@ -16,11 +16,25 @@ from coordination.admin.filters import (
 )
 from coordination.admin.spreadsheets import SpreadsheetAdminMixin
 from coordination.choices import FollowUpKind, FollowUpStatus
+from coordination.concurrency import VersionedForm
 from coordination.models import FollowUp
+from coordination.models.followups import THREAD_FIELDS
+
+
+class FollowUpForm(VersionedForm):
+    def clean(self):
+        cleaned = super().clean()
+        message = FollowUp.co_responsible_problem(
+            cleaned.get("responsible_unit"), cleaned.get("co_responsible_units")
+        )
+        if message and "co_responsible_units" in self.fields:
+            self.add_error("co_responsible_units", message)
+        return cleaned
 
 
 @admin.register(FollowUp)
 class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
+    form = FollowUpForm
     list_display = [
         "__str__",
         "kind",
@@ -30,6 +44,9 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         "status",
         days_overdue,
         "resolved_on",
+        "first_raised_year",
+        "times_carried",
+        "times_raised",
     ]
     list_filter = [
         YearLinks,
@@ -41,8 +58,24 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     ]
     # No date hierarchy: on a large table it costs two full scans on every page (MIN/MAX
     # and the distinct years of the due date); year links and due_after/due_before remain.
-    autocomplete_fields = ["responsible_unit", "agreement", "meeting", "carried_over_from"]
+    autocomplete_fields = [
+        "responsible_unit",
+        "co_responsible_units",
+        "agreement",
+        "meeting",
+        "carried_over_from",
+        "repeats",
+    ]
+    # The thread, computed from the links: shown, never edited.
+    readonly_fields = [*RecordAdmin.readonly_fields, *THREAD_FIELDS]
     actions = ["resolve", "carry_over"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        *sections, record = fieldsets
+        return [*sections, (_("Raised over the years"), {"fields": THREAD_FIELDS}), record]
 
     @admin.action(description=_("Mark selected items resolved (today)"), permissions=["change"])
     def resolve(self, request, queryset):

@@ -23,10 +23,11 @@ from import_export.admin import ExportMixin, ImportMixin
 from import_export.formats import base_formats
 
 from coordination import exporting, kinds, uploads
+from coordination.admin.unit_picks import UnitPickAdminMixin
 from coordination.exporting import spooled_file
 from coordination.importing import PROBLEMS_LISTED, import_records
 from coordination.scoping import visible_to
-from coordination.spreadsheets import SpreadsheetError, annotate_errors
+from coordination.spreadsheets import IMPORT_EXTENSIONS, SpreadsheetError, annotate_errors
 
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
@@ -36,8 +37,9 @@ PROBLEMS_SHOWN = PROBLEMS_LISTED
 
 class UploadForm(forms.Form):
     import_file = forms.FileField(
-        label=gettext_lazy("Spreadsheet file (.xlsx or .csv)"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+        label=gettext_lazy("Spreadsheet file (.xlsx, .xlsm, .ods, .xls or .csv)"),
+        # What the file chooser offers; the file is read by its content whatever its name.
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(IMPORT_EXTENSIONS)}),
     )
 
     def clean_import_file(self):
@@ -53,8 +55,9 @@ class UploadForm(forms.Form):
         return upload
 
 
-class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
-    """Adds import (preview, confirm, error workbook, template) and export to a ModelAdmin."""
+class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
+    """Adds import (preview, units picked for unresolved names, confirm, error workbook,
+    template) and export to a ModelAdmin."""
 
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     import_page_template = "admin/coordination/import.html"
@@ -66,7 +69,8 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
 
     def get_import_formats(self):
         """The library's own lookups (its views and actions, if ever used) offer only the two
-        formats our importer reads and our exporter writes safely."""
+        formats our exporter writes safely; our importer also reads .xlsm, .ods and .xls, by
+        content (`spreadsheets.read_workbook`), which the library's readers would not check."""
         return [base_formats.XLSX, base_formats.CSV]
 
     def get_export_formats(self):
@@ -82,6 +86,11 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
                 "import/template/",
                 self.admin_site.admin_view(self.import_template_view),
                 name="{}_{}_import_template".format(*info),
+            ),
+            path(
+                "import/units/",
+                self.admin_site.admin_view(self.import_units_view),
+                name="{}_{}_import_units".format(*info),
             ),
             path(
                 "import/errors/<str:token>/",
@@ -143,6 +152,7 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
                     _("The server could not keep the file (disk full?). Nothing was imported."),
                 )
             else:
+                self.keep_unresolved(request, token, report)
                 context.update(report=report, token=token)
                 if discarded:
                     messages.warning(
@@ -181,6 +191,7 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
                 dry_run=False,
                 # The cells the preview read: the file is not parsed a second time.
                 sheets_data=uploads.load_sheets_data(request, token, kind=self.spreadsheet_kind),
+                unit_choices=self.unit_choices(request, token),
             )
         except Exception:
             logger.exception("Import of %s failed", file_name)
@@ -212,7 +223,11 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
             return HttpResponseRedirect(reverse(self.url_name("import")))
         data, file_name = stored
         report = import_records(
-            kind=self.spreadsheet_kind, data=data, file_name=file_name, user=request.user
+            kind=self.spreadsheet_kind,
+            data=data,
+            file_name=file_name,
+            user=request.user,
+            unit_choices=self.unit_choices(request, token),
         )
         if not report.error_rows or report.header_row is None:
             messages.info(request, _("This file has no row errors to mark."))
@@ -253,16 +268,60 @@ class SpreadsheetAdminMixin(ImportMixin, ExportMixin):
             content_type=exporting.FORMATS["xlsx"],
         )
 
-    def render_import_page(self, request, *, form, report=None, token=None, refused=False):
+    def preview_stored(self, request, token: str, stored, **page):
+        """Preview the stored upload `token` again, with the units picked for its names."""
+        data, file_name = stored
+        try:
+            report = import_records(
+                kind=self.spreadsheet_kind,
+                data=data,
+                file_name=file_name,
+                user=request.user,
+                dry_run=True,
+                sheets_data=uploads.load_sheets_data(request, token, kind=self.spreadsheet_kind),
+                unit_choices=self.unit_choices(request, token),
+            )
+        except Exception:
+            logger.exception("Preview of %s failed", file_name)
+            messages.error(
+                request,
+                _(
+                    "The file could not be checked because of an unexpected error on the "
+                    "server. Nothing was written; the error has been recorded."
+                ),
+            )
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        self.keep_unresolved(request, token, report)
+        return self.render_import_page(
+            request, form=UploadForm(), report=report, token=token, **page
+        )
+
+    def render_import_page(
+        self,
+        request,
+        *,
+        form,
+        report=None,
+        token=None,
+        refused=False,
+        pick_problems=(),
+        saved_aliases=(),
+    ):
         resource_class = kinds.for_model(self.model).resource
         problems = report.problems if report else []
+        picks = None
+        if report and token and report.unresolved_units and not refused:
+            picks = self.pick_form(request, report.unresolved_units)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import %(name)s") % {"name": self.opts.verbose_name_plural},
             "opts": self.opts,
             "form": form,
-            "media": self.media + form.media,
+            "media": self.media + form.media + (picks.media if picks else forms.Media()),
             "report": report,
+            "pick_form": picks,
+            "pick_problems": pick_problems,
+            "saved_aliases": saved_aliases,
             "token": token,
             "refused": refused,
             "preview_rows": report.outcomes[:PREVIEW_ROWS] if report else [],

@@ -1,12 +1,41 @@
 """Admin pages of units and people: reference data every user may look up by name."""
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext as _
 
 from coordination import scoping
 from coordination.admin.actions import merge_units
 from coordination.admin.base import RecordAdmin
 from coordination.admin.spreadsheets import SpreadsheetAdminMixin
-from coordination.models import Person, Unit
+from coordination.models import Person, Unit, UnitAlias
+from coordination.unit_names import unit_key
+
+
+class UnitAliasFormSet(BaseInlineFormSet):
+    """Each alias checks itself against the database (`UnitAlias.clean`); two new rows of
+    one page that spell the same name are caught here, before the unique key refuses them."""
+
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data.get("name") or data.get("DELETE"):
+                continue
+            key = unit_key(data["name"])
+            if key in seen:
+                form.add_error("name", _("This spelling is given twice."))
+            seen.add(key)
+
+
+class UnitAliasInline(admin.TabularInline):
+    """The spellings offices use for the unit, which imports resolve to it."""
+
+    model = UnitAlias
+    formset = UnitAliasFormSet
+    fields = ["name"]
+    extra = 0
 
 
 @admin.register(Unit)
@@ -26,6 +55,7 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_filter = ["kind", "level", "is_active", "locality"]
     autocomplete_fields = ["parent", "successor"]
     actions = [merge_units]
+    inlines = [UnitAliasInline]
 
     def has_merge_permission(self, request):
         # A merger moves records between units: only for those who manage every unit.

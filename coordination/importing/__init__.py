@@ -15,6 +15,7 @@ The steps, in the order `Importer.run()` takes them, one module each:
 - `checks`: versions, unique rules and unit scope across the rows (`Checks`);
 - `writing`: bulk writes, related sets, history and the admin log (`Writing`);
 - `report`: what happened to each row (`ImportReport`), `lookups`: the name tables;
+- `choices`: the units a user picks, in the admin's preview, for names left unresolved;
 - `importer`: `Importer`, made of the four steps, and `import_records()`.
 """
 

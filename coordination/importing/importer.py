@@ -41,7 +41,13 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
     """One import of one file for one kind of record (see the module docstring)."""
 
     def __init__(
-        self, resource_class: type[RecordResource], *, user=None, progress=None, file_name=""
+        self,
+        resource_class: type[RecordResource],
+        *,
+        user=None,
+        progress=None,
+        file_name="",
+        unit_choices: dict[str, int] | None = None,
     ):
         self.resource_class = resource_class
         self.file_name = file_name
@@ -59,7 +65,7 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
             )
         ]
         self.progress: Callable[[int, int], None] | None = progress
-        self.lookups = ImportLookups(user)
+        self.lookups = ImportLookups(user, unit_choices=unit_choices)
         self.by_attribute = {column.attribute: column for column in self.columns}
         # Fields whose widgets already checked type, range and choice: clean_fields() skips
         # them, as it skips relations (found through the lookup tables, no query per row).
@@ -85,6 +91,9 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
 
         def process():
             rows = self.parse_rows(table)
+            # Unit names left for the user to pick, but those of units of this same file.
+            in_file = {key for row in rows for key in row.pending.values()}
+            report.unresolved_units = self.lookups.unresolved_names("units", resolved=in_file)
             # The raw cells are no longer needed: free them before the records are built.
             table.rows.clear()
             sheet.rows.clear()
@@ -123,6 +132,7 @@ def import_records(
     progress: Callable[[int, int], None] | None = None,
     sheets_data: bytes | None = None,
     keep_sheets: bool = False,
+    unit_choices: dict[str, int] | None = None,
 ) -> ImportReport:
     """Import one file of `kind` records; write only if `dry_run` is false and nothing is wrong.
 
@@ -130,6 +140,9 @@ def import_records(
     them back as `sheets_data` (the admin's confirmation after its preview) skips reading
     `data` again. Only the reading is skipped: every row is checked again against the
     database as it is now.
+
+    `unit_choices` (unit name key → unit id) stand for names of the file that named no single
+    unit: the units the user picked in the admin's preview (`importing.choices`).
     """
     report = ImportReport(kind=kind, file_name=file_name)
     with translation.override(settings.LANGUAGE_CODE):
@@ -151,7 +164,13 @@ def import_records(
         if keep_sheets:
             report.sheets_data = dump_sheets(sheets)
         resource_class = kinds.get(kind).resource
-        importer = Importer(resource_class, user=user, progress=progress, file_name=file_name)
+        importer = Importer(
+            resource_class,
+            user=user,
+            progress=progress,
+            file_name=file_name,
+            unit_choices=unit_choices,
+        )
         # Tens of thousands of long-lived row objects make the cyclic garbage collector rescan
         # them again and again (a third of the run); reference counting still frees memory.
         collecting = gc.isenabled()

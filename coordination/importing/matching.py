@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from coordination.constraints import violated_checks
 from coordination.importing.checks import VERSION
 from coordination.importing.report import UNCHANGED, UPDATED, ParsedRow, Problem
-from coordination.models.base import SEARCH_TEXT
 from coordination.resources import Column
 
 LABELLED_ROWS = 200
@@ -264,6 +263,7 @@ def model_values(instance) -> dict:
     return {
         model_field.attname: getattr(instance, model_field.attname)
         for model_field in instance._meta.concrete_fields
-        # search_text follows the text fields: derived, never a change of its own.
-        if model_field.name not in ("created_at", "updated_at", SEARCH_TEXT)
+        # Fields no one edits (the timestamps, search_text, a follow-up item's thread) are
+        # derived, never a change of their own.
+        if model_field.editable
     }

@@ -234,7 +234,9 @@ class Reading:
         """Convert every cell; rows with cell errors keep them in their outcome."""
         sheet, header_row, matched = table.sheet, table.header_row, table.matched
         # References are resolved after the columns that narrow them (a person by the unit).
-        order = sorted(matched.items(), key=lambda item: _resolve_order(item[1]))
+        # A read-only column (computed by the system) is recognised, never read.
+        readable = [(col, column) for col, column in matched.items() if not column.readonly]
+        order = sorted(readable, key=lambda item: _resolve_order(item[1]))
         rows = []
         total = table.end - header_row - 1
         file_names = self.names_in_file(table)

@@ -57,6 +57,8 @@ class ImportReport:
     #: With `import_records(keep_sheets=True)`: the file's cells (`dump_sheets`), for the
     #: confirmation to reuse instead of reading the file again.
     sheets_data: bytes | None = None
+    #: Unit names that named no single unit (`lookups.UnresolvedName`), for the user to pick.
+    unresolved_units: list = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)

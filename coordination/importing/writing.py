@@ -88,6 +88,8 @@ class Writing:
             fields = sorted(scalar_changes | {"updated_at"})
             self.model.objects.bulk_update(updated, fields, batch_size=1000)
         self.write_many(rows, present)
+        # Values derived from other records (a follow-up item's thread), written in bulk.
+        self.model.refresh_derived([o.pk for o in (*new, *updated)])
         reason = _("Import of %(file)s") % {"file": self.file_name}
         record_history(
             self.model, [o.pk for o in new], history_type=CREATED, user=self.user, reason=reason

@@ -3,12 +3,14 @@
 import datetime
 
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
 from coordination.choices import FollowUpKind, FollowUpStatus
-from coordination.filters import DeadlineFilterSet, UnitRole, sort_filter
+from coordination.filters import DeadlineFilterSet, UnitRole, YesNoFilter, sort_filter
 from coordination.models import FollowUp
+from coordination.models.followups import THREAD_FIELDS
 from coordination.resources import (
     DUE_DATE_ALIASES,
     STATUS_ALIASES,
@@ -18,6 +20,7 @@ from coordination.resources import (
     text,
 )
 from coordination.tables import (
+    Cell,
     ListColumn,
     last_change_cell,
     link_first,
@@ -30,9 +33,15 @@ from coordination.widgets import (
     ChoiceWidget,
     DateWidget,
     IntegerWidget,
+    ManyWidget,
     MeetingWidget,
     RecordIdWidget,
     UnitWidget,
+)
+
+COMPUTED = _(
+    "Computed by the system from the items carried over from and repeated; an import does "
+    "not read this column."
 )
 
 
@@ -62,7 +71,24 @@ class FollowUpResource(RecordResource):
         "responsible_unit",
         UnitWidget(),
         required=True,
-        aliases=("Đơn vị giải quyết", "Cơ quan giải quyết", "Đơn vị thực hiện", "Đơn vị"),
+        aliases=(
+            "Đơn vị giải quyết",
+            "Cơ quan giải quyết",
+            "Đơn vị thực hiện",
+            "Đơn vị",
+            "Đơn vị chủ trì giải quyết",
+        ),
+    )
+    co_responsible_units = Column(
+        "co_responsible_units",
+        ManyWidget(UnitWidget()),
+        aliases=(
+            "Đơn vị phối hợp",
+            "Cơ quan phối hợp giải quyết",
+            "Cơ quan phối hợp",
+            "Phối hợp giải quyết",
+            "Đơn vị cùng chịu trách nhiệm",
+        ),
     )
     agreement = Column("agreement", AgreementWidget(), aliases=("Số văn bản", "Văn bản"))
     meeting = Column("meeting", MeetingWidget(), aliases=("Hội nghị",))
@@ -91,6 +117,22 @@ class FollowUpResource(RecordResource):
         header=_("Carried over from record no."),
         help_text=_("The record number of last year's item this one continues."),
     )
+    repeats = Column(
+        "repeats",
+        RecordIdWidget(),
+        header=_("Repeats record no."),
+        aliases=("Tái kiến nghị từ mã", "Lặp lại từ mã"),
+        help_text=_(
+            "The record number of an earlier item this one raises again (a voter petition "
+            "raised again, a limitation that recurs)."
+        ),
+    )
+    # The thread, computed from the two links above: exported, never imported as truth.
+    first_raised_year = Column(
+        "first_raised_year", IntegerWidget(), readonly=True, help_text=COMPUTED
+    )
+    times_carried = Column("times_carried", IntegerWidget(), readonly=True, help_text=COMPUTED)
+    times_raised = Column("times_raised", IntegerWidget(), readonly=True, help_text=COMPUTED)
 
     EXAMPLE = {
         "kind": "Kiến nghị cử tri",
@@ -107,6 +149,17 @@ class FollowUpResource(RecordResource):
         model = FollowUp
         import_id_fields = ["year", "responsible_unit", "kind", "content"]
 
+    @classmethod
+    def row_problems(cls, values: dict) -> list[tuple[str, str]]:
+        message = FollowUp.co_responsible_problem(
+            values.get("responsible_unit"), values.get("co_responsible_units")
+        )
+        return [("co_responsible_units", message)] if message else []
+
+
+#: Items raised more than once: carried over, or repeating an earlier item.
+RAISED_AGAIN = Q(times_raised__gt=1)
+
 
 class FollowUpFilterSet(DeadlineFilterSet):
     """Follow-up items by year, responsible unit, kind, status, deadline and agreement."""
@@ -118,7 +171,15 @@ class FollowUpFilterSet(DeadlineFilterSet):
         "responsible_unit__full_name",
         "responsible_unit__short_name",
     ]
-    unit_paths = {UnitRole.ANY: ["responsible_unit"]}
+    unit_paths = {
+        UnitRole.ANY: ["responsible_unit", "co_responsible_units"],
+        UnitRole.LEAD: ["responsible_unit"],
+        UnitRole.CO_RESPONSIBLE: ["co_responsible_units"],
+    }
+
+    unit_role = django_filters.ChoiceFilter(
+        choices=UnitRole.FOLLOWUP_CHOICES, method="noop", label=_("Unit's role"), empty_label=None
+    )
 
     kind = django_filters.ChoiceFilter(
         choices=FollowUpKind.choices, label=_("Kind"), empty_label=_("All")
@@ -126,11 +187,16 @@ class FollowUpFilterSet(DeadlineFilterSet):
     status = django_filters.ChoiceFilter(
         choices=FollowUpStatus.choices, label=_("Status"), empty_label=_("All")
     )
+    raised_again = YesNoFilter(
+        method="filter_raised_again", label=_("Raised more than once (carried over, repeated)")
+    )
     sort = sort_filter(
         ("year", "year", _("Year")),
         ("due_date", "due_date", _("Due date")),
         ("responsible_unit__full_name", "unit", _("Unit")),
         ("status", "status", _("Status")),
+        ("first_raised_year", "first_raised", _("First raised in")),
+        ("times_raised", "raised", _("Times raised")),
         ("updated_at", "updated", _("Last changed")),
     )
 
@@ -140,12 +206,22 @@ class FollowUpFilterSet(DeadlineFilterSet):
             "q",
             "year",
             "unit",
+            "unit_role",
             "predecessors",
             "kind",
             "status",
+            "raised_again",
             *DeadlineFilterSet.deadline_fields,
             "sort",
         ]
+
+    def filter_raised_again(self, queryset, name, value):
+        return queryset.filter(RAISED_AGAIN if value == "yes" else ~RAISED_AGAIN)
+
+
+def count_cell(count: int, usual: int) -> Cell:
+    """A number of the thread, left blank when it is the usual one (never carried, raised once)."""
+    return Cell("" if count == usual else str(count), css="number")
 
 
 def followup_list():
@@ -158,25 +234,50 @@ KIND = registry.RecordKind(
     model=FollowUp,
     resource=FollowUpResource,
     owning_units=("responsible_unit",),
+    # Co-responsible units' staff read the item; only the responsible unit's change it.
+    involved_units=("responsible_unit", "co_responsible_units"),
     filterset=FollowUpFilterSet,
     selector=followup_list,
     table=(
         ListColumn(_("content"), link_first("followups")),
         ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
         ListColumn(_("year"), lambda r, t: str(r.year), "year", "number"),
+        ListColumn(
+            _("first raised in"), lambda r, t: str(r.first_raised_year), "first_raised", "number"
+        ),
+        ListColumn(_("times carried over"), lambda r, t: count_cell(r.times_carried, 0)),
+        ListColumn(_("times raised"), lambda r, t: count_cell(r.times_raised, 1), "raised"),
         ListColumn(_("responsible unit"), lambda r, t: unit_name(r.responsible_unit), "unit"),
         ListColumn(_("due date"), lambda r, t: show_date(r.due_date), "due_date", "date"),
         ListColumn(_("status"), lambda r, t: r.get_status_display(), "status"),
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
+    # The tables and reports count an item under its responsible unit only.
     report_unit="responsible_unit",
+    report_unit_params={"unit_role": "lead"},
+    report_counts=(
+        registry.ReportCount(
+            "raised_again",
+            _("Outstanding, raised more than once"),
+            FollowUp.deadline_rules.outstanding_q() & RAISED_AGAIN,
+            {"outstanding": "yes", "raised_again": "yes"},
+        ),
+    ),
     sections=(
-        (None, ("kind", "year", "content", "responsible_unit")),
+        (None, ("kind", "year", "content", "responsible_unit", "co_responsible_units")),
         (
             _("Source"),
-            ("agreement", "meeting", "raised_on", "source_reference", "carried_over_from"),
+            (
+                "agreement",
+                "meeting",
+                "raised_on",
+                "source_reference",
+                "carried_over_from",
+                "repeats",
+            ),
         ),
         (_("Handling"), ("due_date", "status", "resolution", "resolved_on")),
     ),
+    also_shown=THREAD_FIELDS,
 )

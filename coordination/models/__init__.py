@@ -10,7 +10,7 @@ from coordination.models.followups import FollowUp
 from coordination.models.meetings import Meeting
 from coordination.models.reports import IssuedReport, ReportTemplate
 from coordination.models.tasks import Task
-from coordination.models.units import Person, Unit, UnitMember
+from coordination.models.units import Person, Unit, UnitAlias, UnitMember
 
 __all__ = [
     "Agreement",
@@ -24,5 +24,6 @@ __all__ = [
     "Signatory",
     "Task",
     "Unit",
+    "UnitAlias",
     "UnitMember",
 ]

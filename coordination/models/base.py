@@ -36,12 +36,19 @@ def search_document_fields(model) -> tuple[str, ...]:
     return getattr(model, "search_document_fields", ())
 
 
-def with_search_text(model, fields):
-    """`fields` of a bulk_update() or save(update_fields=…), with `search_text` added when
-    one of the fields it copies is among them."""
-    if fields is None or not set(search_document_fields(model)) & set(fields):
+def with_derived_fields(model, fields):
+    """`fields` of a bulk_update() or save(update_fields=…), with the fields derived from
+    them added (`prepare_for_save()` computes them): `search_text` when one of the fields it
+    copies is among them, and the model's `derived_fields` whose sources are."""
+    if fields is None:
         return fields
-    return [*fields, SEARCH_TEXT] if SEARCH_TEXT not in fields else list(fields)
+    derived = {SEARCH_TEXT: search_document_fields(model), **getattr(model, "derived_fields", {})}
+    added = [
+        name
+        for name, sources in derived.items()
+        if set(sources) & set(fields) and name not in fields
+    ]
+    return [*fields, *added] if added else fields
 
 
 def clean_field_value(field: models.Field, value):
@@ -66,7 +73,7 @@ class RecordQuerySet(models.QuerySet):
         objs = list(objs)
         for obj in objs:
             obj.prepare_for_save()
-        return super().bulk_update(objs, with_search_text(self.model, fields), *args, **kwargs)
+        return super().bulk_update(objs, with_derived_fields(self.model, fields), *args, **kwargs)
 
     def update(self, **kwargs):
         fields = {field.name: field for field in _text_fields(self.model)}
@@ -108,13 +115,18 @@ class Record(models.Model):
     def save(self, *args, **kwargs):
         self.prepare_for_save()
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = with_search_text(type(self), kwargs["update_fields"])
+            kwargs["update_fields"] = with_derived_fields(type(self), kwargs["update_fields"])
         super().save(*args, **kwargs)
 
     def full_clean(self, *args, **kwargs):
         # Validate what will be stored, so uniqueness is checked on the cleaned text.
         self.prepare_for_save()
         super().full_clean(*args, **kwargs)
+
+    @classmethod
+    def refresh_derived(cls, pks) -> None:
+        """Bring up to date, after a bulk write of the records `pks` (an import's), the
+        fields they derive from other records: nothing for most models (see `FollowUp`)."""
 
     def prepare_for_save(self) -> None:
         """Bring the record into its stored form; called by save(), full_clean() and bulk writes."""
@@ -179,12 +191,25 @@ class DeadlineRules:
     - late: `completed` after the due date (`completed_on`), or past the due date and
       neither completed nor `settled` (settled records are never late);
     - on time: completed on or before the due date.
+
+    `statuses` is the model's choice of statuses, in the order the reports show them: each
+    status is a column of the reports, and the columns of a row add up to its total.
     """
 
+    statuses: type[models.TextChoices]
     outstanding: tuple
     completed: str
     completed_on: str
     settled: tuple = ()
+
+    def __post_init__(self):
+        named = {*self.outstanding, self.completed, *self.settled}
+        unknown = named - set(self.statuses.values)
+        if unknown:
+            raise ValueError(f"Statuses not in {self.statuses.__name__}: {sorted(unknown)}")
+
+    def status_q(self, status: str) -> models.Q:
+        return models.Q(status=status)
 
     def outstanding_q(self) -> models.Q:
         return models.Q(status__in=self.outstanding)

@@ -38,6 +38,7 @@ class Task(DeadlineMixin, SearchableMixin, Record):
     # The text `q` searches, kept folded in `search_text` (SearchableMixin).
     search_document_fields = ("content", "result")
     deadline_rules = DeadlineRules(
+        statuses=TaskStatus,
         outstanding=(TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS),
         completed=TaskStatus.DONE,
         completed_on="completed_on",

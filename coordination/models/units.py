@@ -1,6 +1,7 @@
 """Units of the local political system and the people who work in them."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +9,7 @@ from coordination.choices import UnitKind, UnitLevel
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
 from coordination.db_functions import UnicodeLower
 from coordination.models.base import Record, import_export_permissions
+from coordination.unit_names import own_name_keys, unit_key
 
 
 class Unit(Record):
@@ -107,6 +109,89 @@ class Unit(Record):
 
     def __str__(self):
         return self.full_name
+
+
+class UnitAlias(Record):
+    """Another spelling of a unit's name, as an office writes it in its lists.
+
+    Kept by administrators (the unit's change page, or saved from an import's preview); an
+    import resolves the spelling to the unit. One spelling names one unit: `key`, the name's
+    `unit_key()`, is unique, and may not be another unit's own name. Not in the history
+    tables: like units themselves, aliases are reference data, their changes in the admin log.
+    """
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="aliases"
+    )
+    name = models.CharField(
+        _("name as written"),
+        max_length=255,
+        help_text=_(
+            "A spelling offices use for this unit, e.g. “MTTQ H. Hàm Tân”. Case, diacritics, "
+            "spacing and the usual abbreviations do not matter."
+        ),
+    )
+    key = models.CharField(_("comparison key"), max_length=255, editable=False)
+
+    class Meta:
+        verbose_name = _("alias")
+        verbose_name_plural = _("aliases")
+        ordering = ["unit", "name"]
+        constraints = [
+            FieldUniqueConstraint(
+                fields=["key"],
+                name="coordination_unitalias_unique_key",
+                error_field="name",
+                violation_error_message=_("This spelling already names a unit."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def prepare_for_save(self) -> None:
+        super().prepare_for_save()
+        self.key = unit_key(self.name or "")
+
+    def validate_constraints(self, exclude=None):
+        # The unique key is checked by clean(), which names the unit holding the spelling.
+        super().validate_constraints(exclude={*(exclude or ()), "key"})
+
+    def clean(self):
+        """One spelling, one unit: not another alias, not another unit's own name.
+
+        Asked here rather than left to the constraint: `key` is no form field, so a form's
+        unique checks would skip it.
+        """
+        self.prepare_for_save()
+        if not self.key:
+            raise ValidationError({"name": _("Enter a name with at least one letter or digit.")})
+        taken = UnitAlias.objects.filter(key=self.key).exclude(pk=self.pk)
+        other = taken.select_related("unit").first()
+        if other is not None:
+            raise ValidationError(
+                {
+                    "name": _("“%(name)s” is already an alias of %(unit)s.")
+                    % {"name": other.name, "unit": other.unit}
+                }
+            )
+        named = [
+            unit
+            for unit in Unit.objects.exclude(pk=self.unit_id).only(
+                "full_name", "short_name", "locality"
+            )
+            if self.key in own_name_keys(unit)
+        ]
+        if named:
+            raise ValidationError(
+                {
+                    "name": _(
+                        "“%(name)s” is already the name of another unit: %(units)s. An alias "
+                        "may only name one unit."
+                    )
+                    % {"name": self.name, "units": "; ".join(map(str, named[:5]))}
+                }
+            )
 
 
 class Person(Record):

@@ -10,7 +10,8 @@ Definitions (the ones local governments publish for on-time handling):
 - late rate = (late still open + late completed) ÷ due in the period; on-time rate = 100% − it.
 
 Cancelled tasks and closed items count in the totals but not in the rates; records without a
-due date cannot be late.
+due date cannot be late. Every status has its column, so that the status columns of a row add
+up to its total; outstanding, overdue and the rates are shown apart, as derived figures.
 
 The modules: `counts` (the conditional counts, from the models' `deadline_rules`),
 `parameters` (the pages' parameters: the kinds' FilterSets bound, and the choice of records),

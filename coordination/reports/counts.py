@@ -1,7 +1,10 @@
-"""The counts of the reports: totals, outstanding, overdue and its ageing, on-time rates.
+"""The counts of the reports: totals, one count per status, outstanding, overdue and its
+ageing, on-time rates.
 
 Every condition comes from the model's `deadline_rules` (`models/base.py`), the rules the
 lists' QuerySets and filters are built from; see the package's docstring for the definitions.
+The status counts of a row add up to its total (every record has one of the statuses); the
+others (outstanding, overdue, on time, late) are derived figures, counted apart.
 """
 
 import datetime
@@ -20,13 +23,18 @@ AGEING = [
 ]
 
 
-def counts(model, today: datetime.date) -> dict:
+def counts(model, today: datetime.date, extra=()) -> dict:
     """The conditional counts of one unit × year cell, for `.annotate()`/`.aggregate()`,
-    by the model's `deadline_rules` (the lists' and filters' definitions)."""
+    by the model's `deadline_rules` (the lists' and filters' definitions), and the `extra`
+    counts of its kind (`registry.ReportCount`)."""
     rules = model.deadline_rules
     overdue = rules.overdue_q(today)
     values = {
         "total": Count("pk"),
+        **{
+            status_key(status): Count("pk", filter=rules.status_q(status))
+            for status in rules.statuses.values
+        },
         "outstanding": Count("pk", filter=rules.outstanding_q()),
         "overdue": Count("pk", filter=overdue),
         "completed": Count("pk", filter=rules.completed_q()),
@@ -38,7 +46,22 @@ def counts(model, today: datetime.date) -> dict:
         if high is not None:
             condition &= Q(due_date__gte=today - datetime.timedelta(days=high))
         values[name] = Count("pk", filter=condition)
+    for count in extra:
+        values[count.name] = Count("pk", filter=count.condition)
     return values
+
+
+def status_key(status: str) -> str:
+    """The name of a status's count in `counts()`."""
+    return f"status_{status}"
+
+
+def status_columns(model) -> list[tuple[str, str, str]]:
+    """(count name, status, label) of each status of `model`, in the order of its choices:
+    the columns that add up to the total."""
+    return [
+        (status_key(value), value, label) for value, label in model.deadline_rules.statuses.choices
+    ]
 
 
 def rate(part: int, whole: int) -> Decimal | None:
@@ -53,21 +76,25 @@ def show_rate(value: Decimal | None) -> str:
 
 @dataclass
 class StatusCount:
-    """One line of the yearly report's summary."""
+    """One line of the yearly report's summary: the total, the count of each status (which
+    add up to the total), and the derived figures beside them."""
 
     label: str
     total: int
+    #: The count of each status, in the order of `status_columns()`.
+    statuses: list[int]
     completed: int
     outstanding: int
     overdue: int
     on_time_rate: Decimal | None
 
     @classmethod
-    def of(cls, label, values: dict) -> "StatusCount":
-        """The line of `values` (the sums of `counts()`)."""
+    def of(cls, label, values: dict, model) -> "StatusCount":
+        """The line of `values` (the sums of `counts()` for `model`)."""
         return cls(
             label=label,
             total=values["total"],
+            statuses=[values[key] for key, _status, _label in status_columns(model)],
             completed=values["completed"],
             outstanding=values["outstanding"],
             overdue=values["overdue"],
@@ -81,12 +108,12 @@ class StatusCount:
 
 def status_count(label, queryset: QuerySet, today) -> StatusCount:
     values = queryset.order_by().aggregate(**counts(queryset.model, today))
-    return StatusCount.of(label, values)
+    return StatusCount.of(label, values, queryset.model)
 
 
-def add_counts(groups, model, today: datetime.date) -> dict:
+def add_counts(groups, model, today: datetime.date, extra=()) -> dict:
     """The sums of `counts()` over `groups` (rows annotated with them)."""
-    totals = dict.fromkeys(counts(model, today), 0)
+    totals = dict.fromkeys(counts(model, today, extra), 0)
     for group in groups:
         for key in totals:
             totals[key] += group[key]

@@ -17,7 +17,12 @@ from django.utils import timezone, translation
 import coordination.reports.letterhead as letterhead
 from coordination.choices import PartyRole
 from coordination.models import Person, Signatory, Unit
-from coordination.reports.drafting import AnnexTable, annex_tables, default_texts
+from coordination.reports.drafting import (
+    LEGACY_ANNEX_KEYS,
+    AnnexTable,
+    annex_tables,
+    default_texts,
+)
 from coordination.reports.yearly import YearlyReport
 
 #: The editable parts of the body, in the document's order, with their headings.
@@ -140,6 +145,10 @@ class ReportDocument:
         ]
         data["sections"] = [Section(**_known(Section, section)) for section in data["sections"]]
         data["annex"] = [AnnexTable(**_known(AnnexTable, table)) for table in data["annex"]]
+        if data["annex"] and not any(table.key for table in data["annex"]):
+            # Issued before the tables were named: one summary, then the three others.
+            for table, key in zip(data["annex"], LEGACY_ANNEX_KEYS, strict=False):
+                table.key = key
         return cls(**data)
 
 

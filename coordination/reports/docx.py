@@ -128,16 +128,40 @@ def annex_subdocument(docx: DocxTemplate, document: ReportDocument):
         if not table.rows:
             paragraph(sub, "Không có.", italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, after=3)
             continue
-        grid = sub.add_table(rows=1 + len(table.rows), cols=len(table.headers))
+        heading_rows = 2 if table.groups else 1
+        grid = sub.add_table(rows=heading_rows + len(table.rows), cols=len(table.headers))
         grid.style = "Table Grid"
         grid.alignment = WD_TABLE_ALIGNMENT.CENTER
         total = sum(table.widths)
         set_widths(grid, [Cm(ANNEX_WIDTH * width / total) for width in table.widths])
-        for row_index, values in enumerate([table.headers, *table.rows]):
+        _headings(grid, table)
+        for row_index, values in enumerate(table.rows, start=heading_rows):
             cells = grid.rows[row_index].cells
             for column, (cell, value) in enumerate(zip(cells, values, strict=True)):
-                _cell_text(cell, value, table, column, header=row_index == 0)
+                _cell_text(cell, value, table, column)
     return sub
+
+
+def _headings(grid, table: AnnexTable) -> None:
+    """The column headings; with `groups`, a row of group labels over them (each merged over
+    its columns), the other headings merged down over both rows."""
+    if not table.groups:
+        for column, label in enumerate(table.headers):
+            _cell_text(grid.cell(0, column), label, table, column, header=True)
+        return
+    grouped = set()
+    for label, first, last in table.groups:
+        cell = grid.cell(0, first)
+        if last > first:
+            cell = cell.merge(grid.cell(0, last))
+        _cell_text(cell, label, table, first, header=True)
+        grouped.update(range(first, last + 1))
+    for column, label in enumerate(table.headers):
+        if column in grouped:
+            cell = grid.cell(1, column)
+        else:
+            cell = grid.cell(0, column).merge(grid.cell(1, column))
+        _cell_text(cell, label, table, column, header=True)
 
 
 def _cell_text(cell, value: str, table: AnnexTable, column: int, *, header=False) -> None:

@@ -1,15 +1,26 @@
 """The body and annex of a báo cáo drafted from the figures of a `YearlyReport`: the sentences
-of its sections (which the user completes before issuing) and its annex tables, as text."""
+of its sections (which the user completes before issuing) and its annex tables, as text.
 
-from dataclasses import dataclass
+The figures are the page's: each summary line's statuses add up to its total (`counts`), and
+the text says them so that they add up too: “2/6 nhiệm vụ hoàn thành (33,3%), 1 đã hủy; còn
+3 chưa hoàn thành (2 chưa thực hiện, 1 đang thực hiện), trong đó 2 quá hạn”.
+"""
+
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from coordination.choices import FollowUpKind
+from coordination.choices import FollowUpKind, FollowUpStatus
+from coordination.models import FollowUp, Task
 from coordination.reports.counts import StatusCount, show_rate
 from coordination.reports.yearly import YearlyReport
 from coordination.tables import show_date, unit_name
+
+#: The keys of the annex tables, in the document's order; a document issued before the
+#: status columns had one summary table (`LEGACY_ANNEX_KEYS`, by position).
+ANNEX_KEYS = ("tasks", "followups", "indicators", "outstanding_tasks", "outstanding_followups")
+LEGACY_ANNEX_KEYS = ("summary", "indicators", "outstanding_tasks", "outstanding_followups")
 
 
 @dataclass
@@ -20,15 +31,46 @@ class AnnexTable:
     #: Relative widths of the columns, and which hold numbers (aligned right).
     widths: list[int]
     numeric: list[bool]
+    #: What the table shows (`ANNEX_KEYS`): the page lays out its own table under its title.
+    key: str = ""
+    #: [label, first column, last column] above the headers: the status columns, which add
+    #: up to the total, and the derived figures apart.
+    groups: list = field(default_factory=list)
 
 
-def _count_text(count: StatusCount, noun: str, done: str) -> str:
-    text = f"{count.total} {noun}; {done} {count.completed}/{count.total}"
-    if count.total:
-        text += f" ({show_rate(_share(count.completed, count.total))})"
-    text += f"; còn {count.outstanding} chưa hoàn thành"
-    if count.overdue:
-        text += f", trong đó {count.overdue} quá hạn"
+def _lower(label) -> str:
+    """“Đã hủy” → “đã hủy”, for a status named in a sentence."""
+    text = str(label)
+    return text[:1].lower() + text[1:]
+
+
+def _count_text(count: StatusCount, columns, rules, *, noun: str, done: str, undone: str) -> str:
+    """The line's figures in words, adding up to its total: the completed ones of the total,
+    the other statuses that are not outstanding (cancelled, carried over, closed), then the
+    outstanding ones by status and how many of them are overdue."""
+    if not count.total:
+        return f"không có {noun} nào" if noun else "không có"
+    by_status = dict(zip([status for status, _label in columns], count.statuses, strict=False))
+    labels = dict(columns)
+    completed = f"{count.completed}/{count.total}{f' {noun}' if noun else ''} {done}"
+    parts = [f"{completed} ({show_rate(_share(count.completed, count.total))})"]
+    parts += [
+        f"{number} {_lower(labels[status])}"
+        for status, number in by_status.items()
+        if number and status != rules.completed and status not in rules.outstanding
+    ]
+    text = ", ".join(parts)
+    if count.outstanding:
+        text += f"; còn {count.outstanding} {undone}"
+        pending = [
+            f"{by_status[status]} {_lower(labels[status])}"
+            for status in rules.outstanding
+            if by_status.get(status)
+        ]
+        if len(pending) > 1:
+            text += f" ({', '.join(pending)})"
+        if count.overdue:
+            text += f", trong đó {count.overdue} quá hạn"
     return text
 
 
@@ -53,14 +95,25 @@ def default_texts(report: YearlyReport) -> dict[str, str]:
         if report.agreement is not None
         else f"{issuer} báo cáo kết quả thực hiện công tác phối hợp năm {report.year} như sau:"
     ]
-    results = [f"1. Nhiệm vụ phối hợp: {_count_text(report.tasks, 'nhiệm vụ', 'hoàn thành')}."]
-    results.append(
-        f"2. Nội dung theo dõi: {_count_text(report.followups, 'nội dung', 'đã giải quyết')}."
+    task_words = {"done": "hoàn thành", "undone": "chưa hoàn thành"}
+    item_words = {"done": "đã giải quyết", "undone": "chưa giải quyết xong"}
+    tasks = _count_text(
+        report.tasks, report.task_columns, Task.deadline_rules, noun="nhiệm vụ", **task_words
     )
-    results += [
-        f"- {item.label}: đã giải quyết {item.completed}/{item.total}."
-        for item in report.followup_kinds
-    ]
+    results = [f"1. Nhiệm vụ phối hợp: {tasks}."]
+    items = _count_text(
+        report.followups,
+        report.followup_columns,
+        FollowUp.deadline_rules,
+        noun="nội dung",
+        **item_words,
+    )
+    results.append(f"2. Nội dung theo dõi: {items}.")
+    for item in report.followup_kinds:
+        text = _count_text(
+            item, report.followup_columns, FollowUp.deadline_rules, noun="", **item_words
+        )
+        results.append(f"- {item.label}: {text}.")
     if report.tasks.on_time_rate is not None:
         results.append(f"Tỷ lệ hoàn thành đúng hạn của nhiệm vụ: {report.tasks.on_time_text}.")
     if report.indicators:
@@ -99,10 +152,19 @@ def limitation_lines(report: YearlyReport) -> list[str]:
         lines.append(f"{line}, trong đó {len(overdue)} quá hạn." if overdue else f"{line}.")
         for record in overdue:
             lines.append(
-                f"+ {record.content} (hạn {show_date(record.due_date)}, quá hạn "
-                f"{record.days_overdue(report.today)} ngày)."
+                f"+ {record.content} ({_thread_text(record, report.year)}hạn "
+                f"{show_date(record.due_date)}, quá hạn {record.days_overdue(report.today)} ngày)."
             )
     return lines
+
+
+def _thread_text(record, year: int) -> str:
+    """“nêu từ năm 2024, đã chuyển năm sau 2 lần; ” for an item raised before `year`."""
+    first = getattr(record, "first_raised_year", None)
+    if not first or first >= year:
+        return ""
+    carried = getattr(record, "times_carried", 0)
+    return f"nêu từ năm {first}{f', đã chuyển năm sau {carried} lần' if carried else ''}; "
 
 
 def direction_lines(report: YearlyReport) -> list[str]:
@@ -113,6 +175,11 @@ def direction_lines(report: YearlyReport) -> list[str]:
             f"- Tiếp tục thực hiện, giải quyết dứt điểm {count} nhiệm vụ, nội dung còn tồn đọng "
             f"của năm {report.year}."
         )
+    carried = _status_figure(report.followups, report.followup_columns, FollowUpStatus.CARRIED_OVER)
+    if carried:
+        lines.append(
+            f"- Giải quyết {carried} nội dung theo dõi đã chuyển sang năm {report.year + 1}."
+        )
     lines += [
         f"- {item.content}"
         for item in report.outstanding_followups
@@ -121,9 +188,48 @@ def direction_lines(report: YearlyReport) -> list[str]:
     return lines
 
 
+def _status_figure(count: StatusCount, columns, status: str) -> int:
+    """The count of `status` in a summary line (0 when the line has no such column)."""
+    by_status = dict(zip([value for value, _label in columns], count.statuses, strict=False))
+    return by_status.get(status, 0)
+
+
+def _summary_table(title: str, key: str, columns, lines: list[tuple[str, StatusCount]]):
+    """A summary table: the total, one column per status (adding up to it), then the derived
+    figures apart, as the page's (`_report_summary.html`) and the workbook's."""
+    labels = [str(label) for _status, label in columns]
+    last_status = 2 + len(labels)
+    return AnnexTable(
+        title=title,
+        headers=[
+            *(_("No."), _("Records"), _("Total")),
+            *labels,
+            *(_("Overdue"), _("On-time rate")),
+        ],
+        rows=[
+            [
+                number,
+                str(item.label),
+                str(item.total),
+                *(str(value) for value in item.statuses),
+                str(item.overdue),
+                item.on_time_text,
+            ]
+            for number, item in lines
+        ],
+        widths=[5, 18, 8, *[9] * len(labels), 8, 9],
+        numeric=[True, False, True, *[True] * len(labels), True, True],
+        key=key,
+        groups=[
+            [_("By status (adds up to the total)"), 3, last_status],
+            [_("Derived (not part of the total)"), last_status + 1, last_status + 2],
+        ],
+    )
+
+
 def annex_tables(report: YearlyReport) -> list[AnnexTable]:
-    """The annex: the page's summary, indicators and outstanding tables, as text."""
-    summary = [report.tasks, report.followups, *report.followup_kinds]
+    """The annex: the page's summaries (tasks; follow-up items, in all and by kind),
+    indicators and outstanding tables, as text."""
     outstanding_headers = [
         _("No."),
         _("Content"),
@@ -133,46 +239,44 @@ def annex_tables(report: YearlyReport) -> list[AnnexTable]:
         _("Days overdue"),
     ]
 
-    def outstanding_rows(records):
-        return [
-            [
-                str(index),
-                record.content,
-                unit_name(getattr(record, "lead_unit", None) or record.responsible_unit),
-                show_date(record.due_date),
-                record.get_status_display(),
-                str(record.days_overdue(report.today) or ""),
-            ]
-            for index, record in enumerate(records, start=1)
-        ]
-
-    return [
-        AnnexTable(
-            title="Biểu 1. Tổng hợp kết quả",
-            headers=[
-                _("No."),
-                _("Records"),
-                _("Total"),
-                _("Completed"),
-                _("Outstanding"),
-                _("Overdue"),
-                _("On-time rate"),
-            ],
-            rows=[
+    def outstanding_rows(records, threads=False):
+        rows = []
+        for index, record in enumerate(records, start=1):
+            thread = []
+            if threads:
+                first, carried = record.first_raised_year, record.times_carried
+                thread = [str(first or ""), str(carried or "")]
+            rows.append(
                 [
                     str(index),
-                    item.label,
-                    *(str(value) for value in (item.total, item.completed)),
-                    *(str(value) for value in (item.outstanding, item.overdue)),
-                    item.on_time_text,
+                    record.content,
+                    unit_name(getattr(record, "lead_unit", None) or record.responsible_unit),
+                    show_date(record.due_date),
+                    record.get_status_display(),
+                    *thread,
+                    str(record.days_overdue(report.today) or ""),
                 ]
-                for index, item in enumerate(summary, start=1)
+            )
+        return rows
+
+    return [
+        _summary_table(
+            "Biểu 1. Tổng hợp kết quả thực hiện nhiệm vụ",
+            "tasks",
+            report.task_columns,
+            [("1", report.tasks)],
+        ),
+        _summary_table(
+            "Biểu 2. Tổng hợp kết quả giải quyết nội dung theo dõi",
+            "followups",
+            report.followup_columns,
+            [
+                ("1", report.followups),
+                *((f"1.{index}", item) for index, item in enumerate(report.followup_kinds, 1)),
             ],
-            widths=[6, 28, 9, 10, 10, 9, 10],
-            numeric=[True, False, True, True, True, True, True],
         ),
         AnnexTable(
-            title="Biểu 2. Các chỉ tiêu",
+            title="Biểu 3. Các chỉ tiêu",
             headers=[
                 *(_("No."), _("Indicator"), _("Unit"), _("Measure")),
                 *(_("Target"), _("Actual"), _("Met")),
@@ -187,19 +291,26 @@ def annex_tables(report: YearlyReport) -> list[AnnexTable]:
             ],
             widths=[6, 28, 14, 8, 9, 9, 8],
             numeric=[True, False, False, False, True, True, False],
+            key="indicators",
         ),
         AnnexTable(
-            title="Biểu 3. Nhiệm vụ chưa hoàn thành",
+            title="Biểu 4. Nhiệm vụ chưa hoàn thành",
             headers=outstanding_headers,
             rows=outstanding_rows(report.outstanding_tasks),
             widths=[6, 33, 14, 12, 11, 8],
             numeric=[True, False, False, False, False, True],
+            key="outstanding_tasks",
         ),
         AnnexTable(
-            title="Biểu 4. Nội dung theo dõi chưa giải quyết xong",
-            headers=outstanding_headers,
-            rows=outstanding_rows(report.outstanding_followups),
-            widths=[6, 33, 14, 12, 11, 8],
-            numeric=[True, False, False, False, False, True],
+            title="Biểu 5. Nội dung theo dõi chưa giải quyết xong",
+            headers=[
+                *outstanding_headers[:5],
+                *(_("First raised in"), _("Times carried over")),
+                outstanding_headers[5],
+            ],
+            rows=outstanding_rows(report.outstanding_followups, threads=True),
+            widths=[6, 29, 13, 11, 10, 8, 8, 8],
+            numeric=[True, False, False, False, False, True, True, True],
+            key="outstanding_followups",
         ),
     ]

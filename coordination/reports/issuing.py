@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coordination import scoping
-from coordination.models import Agreement, IssuedReport
+from coordination.models import Agreement, FollowUp, IssuedReport, Task
+from coordination.reports.counts import status_columns, status_key
 from coordination.reports.document import (
     Edits,
     ReportDocument,
@@ -35,6 +36,10 @@ from coordination.reports.yearly import YearlyReport
 
 ISSUE_PERMISSION = "coordination.issue_report"
 VIEW_PERMISSION = "coordination.view_issuedreport"
+#: How `snapshot.figures()` names a status column (`counts.status_key()`): “status_done”.
+STATUS_PREFIX = status_key("")
+#: The derived counts the status columns replaced on the summary (their sums).
+REPLACED_COLUMNS = {"completed", "outstanding"}
 
 
 def issued_reports(user) -> QuerySet[IssuedReport]:
@@ -172,8 +177,14 @@ class Change:
 
 
 def column_labels() -> dict[str, str]:
+    """The name of each column `snapshot.figures()` compares, as the summary heads it: the
+    total, one column per status of tasks and of follow-up items (`counts.status_key()`),
+    then the derived figures."""
+    labels = {"total": _("Total")}
+    for model in (Task, FollowUp):
+        labels.update({key: str(label) for key, _status, label in status_columns(model)})
     return {
-        "total": _("Total"),
+        **labels,
         "completed": _("Completed"),
         "outstanding": _("Outstanding"),
         "overdue": _("Overdue"),
@@ -184,12 +195,23 @@ def column_labels() -> dict[str, str]:
 
 def changes_since(report: YearlyReport, issued: IssuedReport) -> list[Change]:
     """The figures of the live `report` that differ from `issued`, in the summary's order;
-    a line or indicator on one side only counts as “—” on the other."""
-    before, now = figures(issued_figures(issued)), figures(report)
+    a line or indicator on one side only counts as “—” on the other.
+
+    The columns compared are those the issued report's summary showed: its status columns
+    (not the completed and outstanding counts, which they include); for a report issued
+    before the status columns, the completed and outstanding counts it showed instead."""
+    kept = issued_figures(issued)
+    before, now = figures(kept), figures(report)
+    statuses = {status_key(status) for status, _ in [*kept.task_columns, *kept.followup_columns]}
+    shown = statuses or REPLACED_COLUMNS
     labels = column_labels()
     return [
         Change(line, labels.get(column, column), before.get(key, "—"), now.get(key, "—"))
         for key in dict.fromkeys([*before, *now])
         for line, column in [key]
         if before.get(key) != now.get(key)
+        and (
+            column in shown
+            or (column not in REPLACED_COLUMNS and not column.startswith(STATUS_PREFIX))
+        )
     ]

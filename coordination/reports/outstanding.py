@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 from coordination import registry
 from coordination.filters import ageing_dates
 from coordination.models import Unit
-from coordination.reports.counts import AGEING, add_counts, counts, rate, show_rate
+from coordination.reports.counts import (
+    AGEING,
+    add_counts,
+    counts,
+    rate,
+    show_rate,
+    status_columns,
+)
 from coordination.reports.parameters import (
     OUTSTANDING_FILTERS,
     OutstandingForm,
@@ -40,6 +47,9 @@ class OutstandingTable:
     records: str = "followups"
     today: datetime.date | None = None
     headers: list = field(default_factory=list)
+    #: (label, number of columns) over the headers of the counts: the statuses, which add
+    #: up to the total, and the derived figures.
+    groups: list = field(default_factory=list)
     rows: list[OutstandingRow] = field(default_factory=list)
     total: OutstandingRow | None = None
     chart: dict | None = None
@@ -82,19 +92,26 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     groups = list(
         filterset.qs.order_by()
         .values(f"{unit_field}_id", "year")
-        .annotate(**counts(kind.model, today))
+        .annotate(**counts(kind.model, today, kind.report_counts))
         .order_by(f"{unit_field}_id", "-year")
     )
     units = Unit.objects.in_bulk({group[f"{unit_field}_id"] for group in groups})
 
+    statuses = status_columns(kind.model)
     table.headers = [
         _("Unit"),
         _("Year"),
         _("Total"),
+        *(label for _key, _status, label in statuses),
         _("Outstanding"),
         _("Overdue"),
         *(label for _name, _low, _high, label in AGEING),
         _("On-time rate"),
+        *(count.label for count in kind.report_counts),
+    ]
+    table.groups = [
+        (_("By status (adds up to the total)"), len(statuses)),
+        (_("Derived (not part of the total)"), len(table.headers) - 3 - len(statuses)),
     ]
 
     def cells(values, unit_id, year, predecessors=None) -> list[Cell]:
@@ -105,6 +122,14 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
             params.update(kind.report_unit_params, predecessors=predecessors)
         result = [
             Cell(str(values["total"]), list_link(kind.name, **params), "number"),
+            *(
+                Cell(
+                    str(values[key]),
+                    list_link(kind.name, **params, status=status),
+                    "number",
+                )
+                for key, status, _label in statuses
+            ),
             Cell(
                 str(values["outstanding"]),
                 list_link(kind.name, **params, outstanding="yes"),
@@ -130,6 +155,14 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
                 "number rate",
             )
         )
+        for count in kind.report_counts:
+            result.append(
+                Cell(
+                    str(values[count.name]),
+                    list_link(kind.name, **params, **count.params),
+                    "number",
+                )
+            )
         return result
 
     per_unit: dict[int, list[int]] = {}
@@ -148,7 +181,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
             )
         )
     table.rows.sort(key=lambda row: (row.unit.full_name.casefold(), -row.year))
-    totals = add_counts(groups, kind.model, today)
+    totals = add_counts(groups, kind.model, today, kind.report_counts)
     unit = data.get("unit")
     table.total = OutstandingRow(
         unit=None,

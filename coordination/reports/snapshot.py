@@ -4,20 +4,27 @@ the page's tables (and the workbook) read as they read a live report.
 Names are kept as text, records as what the report showed of them, so that a later edit,
 import or unit merger changes nothing in an issued report. The summary's lines are kept
 field by field (`dataclasses.fields(StatusCount)`), so that a count added to them later is
-frozen too.
+frozen too, with the status columns their `statuses` count (status and label): the issued
+report keeps the columns it had, whatever statuses the code has later.
+
+A snapshot of an older format reads too: what it did not keep is missing, never invented
+(format 1, before the status columns and the items' threads: no status columns, no year
+first raised).
 """
 
 import dataclasses
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.functional import Promise
 
-from coordination.reports.counts import StatusCount
+from coordination.reports.counts import StatusCount, status_key
 from coordination.reports.yearly import YearlyReport
 
-FORMAT = 1
+#: 1: the first; 2: the status columns (`task_columns`, `followup_columns`, each line's
+#: `statuses`) and the outstanding items' threads (`first_raised_year`, `times_carried`).
+FORMAT = 2
 
 
 @dataclass
@@ -51,6 +58,8 @@ class FrozenRecord:
     status_label: str
     days: int
     kind: str = ""
+    first_raised_year: int | None = None
+    times_carried: int = 0
 
     def get_status_display(self) -> str:
         return self.status_label
@@ -94,7 +103,13 @@ def _record(record, today) -> dict:
         "status_label": str(record.get_status_display()),
         "days": record.days_overdue(today),
         "kind": getattr(record, "kind", ""),
+        "first_raised_year": getattr(record, "first_raised_year", None),
+        "times_carried": getattr(record, "times_carried", 0),
     }
+
+
+def _columns(columns) -> list[list[str]]:
+    return [[status, str(label)] for status, label in columns]
 
 
 def freeze(report: YearlyReport) -> dict:
@@ -109,6 +124,8 @@ def freeze(report: YearlyReport) -> dict:
         "place": report.place,
         "subject": report.subject,
         "notes": [str(note) for note in report.notes],
+        "task_columns": _columns(report.task_columns),
+        "followup_columns": _columns(report.followup_columns),
         "tasks": _count(report.tasks),
         "followups": _count(report.followups),
         "followup_kinds": [_count(item) for item in report.followup_kinds],
@@ -131,18 +148,47 @@ def freeze(report: YearlyReport) -> dict:
 
 
 def _thaw_count(data: dict) -> StatusCount:
-    names = {f.name for f in dataclasses.fields(StatusCount)}
-    return StatusCount(**{name: _value(value) for name, value in data.items() if name in names})
+    """A summary line; a field the snapshot's format did not have is empty (no statuses)."""
+    return StatusCount(
+        **{
+            f.name: _value(data[f.name])
+            if f.name in data
+            else ([] if f.name == "statuses" else None)
+            for f in dataclasses.fields(StatusCount)
+        }
+    )
 
 
-def thaw(data: dict) -> YearlyReport:
+@dataclass
+class FrozenReport(YearlyReport):
+    """A report thawed from its snapshot: its status columns as they were issued, and whether
+    its outstanding items had their threads."""
+
+    frozen_task_columns: list = field(default_factory=list)
+    frozen_followup_columns: list = field(default_factory=list)
+    frozen_threads: bool = False
+
+    @property
+    def task_columns(self) -> list[tuple[str, str]]:
+        return self.frozen_task_columns
+
+    @property
+    def followup_columns(self) -> list[tuple[str, str]]:
+        return self.frozen_followup_columns
+
+    @property
+    def followup_threads(self) -> bool:
+        return self.frozen_threads
+
+
+def thaw(data: dict) -> FrozenReport:
     """The report `freeze()` kept, for the page's tables and the workbook."""
-    return YearlyReport(
+    return FrozenReport(
         form=None,
         bound=True,
         valid=True,
         today=datetime.date.fromisoformat(data["today"]),
-        date=datetime.date.fromisoformat(data["date"]) if data["date"] else None,
+        date=datetime.date.fromisoformat(data["date"]) if data.get("date") else None,
         year=data["year"],
         issuer=data["issuer"],
         issuer_parent=data["issuer_parent"],
@@ -165,6 +211,9 @@ def thaw(data: dict) -> YearlyReport:
         ],
         outstanding_tasks=[_thaw_record(item) for item in data["outstanding_tasks"]],
         outstanding_followups=[_thaw_record(item) for item in data["outstanding_followups"]],
+        frozen_task_columns=[tuple(column) for column in data.get("task_columns", [])],
+        frozen_followup_columns=[tuple(column) for column in data.get("followup_columns", [])],
+        frozen_threads=data.get("format", 1) >= 2,
     )
 
 
@@ -178,17 +227,27 @@ def _thaw_record(item: dict) -> FrozenRecord:
         status=item["status"],
         status_label=item["status_label"],
         days=item["days"],
-        kind=item["kind"],
+        kind=item.get("kind", ""),
+        first_raised_year=item.get("first_raised_year"),
+        times_carried=item.get("times_carried") or 0,
     )
 
 
 def figures(report: YearlyReport) -> dict[tuple[str, str], str]:
     """The report's figures as text, by (line or indicator, column): what “changed since it
-    was issued” compares."""
+    was issued” compares. A status column is named by `counts.status_key()` (“status_done”).
+    """
     result = {}
-    for count in [report.tasks, report.followups, *report.followup_kinds]:
+    lines = [
+        (report.tasks, report.task_columns),
+        *((count, report.followup_columns) for count in [report.followups, *report.followup_kinds]),
+    ]
+    for count, columns in lines:
         for f in dataclasses.fields(StatusCount):
-            if f.name != "label":
+            if f.name == "statuses":
+                for (status, _label), value in zip(columns, count.statuses, strict=False):
+                    result[(count.label, status_key(status))] = str(value)
+            elif f.name != "label":
                 value = getattr(count, f.name)
                 result[(count.label, f.name)] = "—" if value is None else str(value)
     for indicator in report.indicators:

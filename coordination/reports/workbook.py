@@ -25,7 +25,7 @@ def write_report_xlsx(report: YearlyReport, stream) -> None:
     number = workbook.add_format({"border": 1, "valign": "top"})
     sheet.set_column(0, 0, 6)
     sheet.set_column(1, 1, 60)
-    sheet.set_column(2, 6, 16)
+    sheet.set_column(2, 9, 14)
 
     def text(value):
         # Nothing typed by a user is written as a formula.
@@ -51,9 +51,18 @@ def write_report_xlsx(report: YearlyReport, stream) -> None:
         sheet.write_string(row, 0, note)
         row += 1
 
-    def table(start_row, heading, columns, values):
-        sheet.write_string(start_row, 0, heading, bold)
-        start_row += 1
+    def table(start_row, heading, columns, values, groups=()):
+        """`groups`: (label, first column, last column) written above the columns' labels."""
+        if heading:
+            sheet.write_string(start_row, 0, heading, bold)
+            start_row += 1
+        if groups:
+            for label, first, last in groups:
+                if first == last:
+                    sheet.write_string(start_row, first, str(label), header)
+                else:
+                    sheet.merge_range(start_row, first, start_row, last, str(label), header)
+            start_row += 1
         for column, label in enumerate(columns):
             sheet.write_string(start_row, column, str(label), header)
         for line in values:
@@ -69,30 +78,35 @@ def write_report_xlsx(report: YearlyReport, stream) -> None:
                     text(str(value))(start_row, column, str(value), cell)
         return start_row + 2
 
-    summary_columns = [
-        _("No."),
-        _("Records"),
-        _("Total"),
-        _("Completed"),
-        _("Outstanding"),
-        _("Overdue"),
-        _("On-time rate"),
-    ]
-    summary = [
-        [
-            index,
-            item.label,
-            item.total,
-            item.completed,
-            item.outstanding,
-            item.overdue,
-            item.on_time_text,
-        ]
-        for index, item in enumerate(
-            [report.tasks, report.followups, *report.followup_kinds], start=1
+    sheet.write_string(row, 0, _("I. Summary"), bold)
+    sheet.write_string(
+        row + 1,
+        0,
+        _(
+            "The status columns of each row add up to its total. Overdue (outstanding and "
+            "past its due date) and the on-time rate are derived figures, counted apart: "
+            "they are not part of the total."
+        ),
+    )
+    row += 2
+    for statuses, lines in (
+        (report.task_statuses, report.task_rows),
+        (report.followup_statuses, report.followup_rows),
+    ):
+        last_status = 2 + len(statuses)
+        row = table(
+            row,
+            None,
+            [_("No."), _("Records"), _("Total"), *statuses, _("Overdue"), _("On-time rate")],
+            [
+                [index, line.label, line.total, *line.statuses, line.overdue, line.on_time_text]
+                for index, line in enumerate(lines, start=1)
+            ],
+            groups=[
+                (_("By status (adds up to the total)"), 3, last_status),
+                (_("Derived (not part of the total)"), last_status + 1, last_status + 2),
+            ],
         )
-    ]
-    row = table(row, _("I. Summary"), summary_columns, summary)
     row = table(
         row,
         _("II. Indicators"),
@@ -137,7 +151,12 @@ def write_report_xlsx(report: YearlyReport, stream) -> None:
     table(
         row,
         _("IV. Outstanding follow-up items"),
-        outstanding_columns,
+        [
+            *outstanding_columns[:5],
+            _("First raised in"),
+            _("Times carried over"),
+            *outstanding_columns[5:],
+        ],
         [
             [
                 index,
@@ -145,6 +164,8 @@ def write_report_xlsx(report: YearlyReport, stream) -> None:
                 unit_name(item.responsible_unit),
                 item.due_date,
                 item.get_status_display(),
+                item.first_raised_year,
+                item.times_carried or None,
                 item.days_overdue(report.today) or None,
             ]
             for index, item in enumerate(report.outstanding_followups, start=1)

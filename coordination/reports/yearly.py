@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 from coordination import registry, scoping
 from coordination.choices import FollowUpKind, PartyRole
 from coordination.models import Agreement, FollowUp, Indicator, Task, Unit
-from coordination.reports.counts import StatusCount, add_counts, counts, status_count
+from coordination.reports.counts import (
+    StatusCount,
+    add_counts,
+    counts,
+    status_columns,
+    status_count,
+)
 from coordination.reports.letterhead import date_line
 from coordination.reports.parameters import REPORT_FILTERS, ShownForm, bind_filters
 from coordination.tables import show_date
@@ -43,6 +49,42 @@ class YearlyReport:
     indicators: list = field(default_factory=list)
     outstanding_tasks: list = field(default_factory=list)
     outstanding_followups: list = field(default_factory=list)
+
+    @property
+    def task_columns(self) -> list[tuple[str, str]]:
+        """(status, label) of the tasks' status columns, in the order of `StatusCount.statuses`
+        (an issued report keeps its own: `snapshot.FrozenReport`)."""
+        return [(status, label) for _key, status, label in status_columns(Task)]
+
+    @property
+    def followup_columns(self) -> list[tuple[str, str]]:
+        """(status, label) of the follow-up items' status columns."""
+        return [(status, label) for _key, status, label in status_columns(FollowUp)]
+
+    @property
+    def task_statuses(self) -> list[str]:
+        """The labels of the tasks' status columns, which add up to the total."""
+        return [label for _status, label in self.task_columns]
+
+    @property
+    def followup_statuses(self) -> list[str]:
+        """The labels of the follow-up items' status columns, which add up to the total."""
+        return [label for _status, label in self.followup_columns]
+
+    @property
+    def followup_threads(self) -> bool:
+        """Whether the outstanding items show their thread (year first raised, times carried
+        over); a report issued before they were kept does not."""
+        return True
+
+    @property
+    def task_rows(self) -> list[StatusCount]:
+        return [self.tasks]
+
+    @property
+    def followup_rows(self) -> list[StatusCount]:
+        """Every follow-up item, then the items of each kind."""
+        return [self.followups, *self.followup_kinds]
 
     @property
     def file_name(self) -> str:
@@ -167,11 +209,13 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
         for group in followups.order_by().values("kind").annotate(**counts(FollowUp, today))
     }
     report.followups = StatusCount.of(
-        _("Follow-up items"), add_counts(by_kind.values(), FollowUp, today)
+        _("Follow-up items"), add_counts(by_kind.values(), FollowUp, today), FollowUp
     )
     for kind in FollowUpKind:
         if kind.value in by_kind:
-            report.followup_kinds.append(StatusCount.of(str(kind.label), by_kind[kind.value]))
+            report.followup_kinds.append(
+                StatusCount.of(str(kind.label), by_kind[kind.value], FollowUp)
+            )
     report.indicators = list(indicators.order_by("unit__full_name", "name"))
     report.outstanding_tasks = list(tasks.outstanding().order_by("due_date", "pk"))
     report.outstanding_followups = list(followups.outstanding().order_by("due_date", "pk"))

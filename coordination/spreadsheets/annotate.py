@@ -1,6 +1,11 @@
-"""Returning an uploaded file with its errors: an extra column beside the rows that failed."""
+"""Returning an uploaded file with its errors: an extra column beside the rows that failed.
+
+An .xlsx (or .xlsm) comes back as itself with the column added, a CSV file as CSV; an .ods or
+.xls, which the project does not write, comes back as an .xlsx of the cells that were read,
+merged ranges kept."""
 
 import csv
+import datetime
 import io
 import warnings
 from collections.abc import Mapping, Sequence
@@ -15,10 +20,12 @@ from coordination.spreadsheets.errors import (
     _empty_file,
     _error,
 )
+from coordination.spreadsheets.formats import ODS, XLS, XLSM, XLSX, sniff
 from coordination.spreadsheets.formulas import unescape_formula
-from coordination.spreadsheets.writing import _csv_value, _xlsx_text
+from coordination.spreadsheets.reading import read_workbook
+from coordination.spreadsheets.sheets import Sheet
+from coordination.spreadsheets.writing import _csv_value, _sheet_title, _xlsx_text
 from coordination.spreadsheets.xlsx import _read_xlsx
-from coordination.spreadsheets.zipsafety import _EMPTY_ZIP_MAGIC, _ZIP_MAGIC
 
 _ERROR_FILL_COLOUR = "FFC7CE"  # Excel's own "light red fill"
 _ERROR_COLUMN_WIDTH = 60
@@ -37,7 +44,18 @@ def annotate_errors(
     """Return the uploaded file with an extra last column holding each row's error."""
     if not data:
         raise _empty_file()
-    if data.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
+    fmt = sniff(data, filename)
+    if fmt in (ODS, XLS):
+        sheets = read_workbook(
+            data,
+            filename=filename,
+            max_bytes=len(data),
+            max_rows=MAX_CELLS,
+            max_unpacked_bytes=max_unpacked_bytes,
+        )
+        sheet = _sheet_named(sheets, sheet_name)
+        return _annotate_sheet(sheet, header_row, errors, error_header), "xlsx"
+    if fmt in (XLSX, XLSM):
         return _annotate_xlsx(
             data,
             sheet_name=sheet_name,
@@ -92,6 +110,72 @@ def _error_column(
     return column
 
 
+def _sheet_named(sheets: list[Sheet], name: str) -> Sheet:
+    sheet = next((sheet for sheet in sheets if sheet.name == name), None)
+    if sheet is None:
+        raise _error(
+            _("The sheet “%(sheet)s” was not found among the visible sheets of the workbook."),
+            "sheet_not_found",
+            sheet=name,
+        )
+    return sheet
+
+
+def _annotate_sheet(
+    sheet: Sheet, header_row: int, errors: Mapping[int, str], error_header: str
+) -> bytes:
+    """A new .xlsx of the sheet's cells as read, with the error column."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    rows = [list(row) for row in sheet.rows]
+    for row, col in sheet.formula_without_value:
+        while len(rows) <= row:
+            rows.append([])
+        rows[row].extend([None] * (col + 1 - len(rows[row])))
+    column = _error_column(rows, header_row, errors, error_header, sheet.merged)
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet.title = _sheet_title(sheet.name, set())
+    for index, row in enumerate(rows, start=1):
+        for col, value in enumerate(row, start=1):
+            if value is None or (index - 1, col - 1) in sheet.formula_without_value:
+                continue
+            cell = worksheet.cell(row=index, column=col)
+            if isinstance(value, str):
+                cell.value = _xlsx_text(unescape_formula(value))
+                cell.data_type = "s"
+            else:
+                cell.value = value
+                if isinstance(value, datetime.datetime):
+                    cell.number_format = "DD/MM/YYYY HH:MM"
+                elif isinstance(value, datetime.date):
+                    cell.number_format = "DD/MM/YYYY"
+    for top, left, bottom, right in sheet.merged:
+        if top != bottom or left != right:
+            worksheet.merge_cells(
+                start_row=top + 1, start_column=left + 1, end_row=bottom + 1, end_column=right + 1
+            )
+    header_cell = worksheet.cell(row=header_row + 1, column=column + 1)
+    header_cell.value = _xlsx_text(error_header)
+    header_cell.font = Font(bold=True)
+    fill = PatternFill(fill_type="solid", fgColor=_ERROR_FILL_COLOUR)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for index, message in sorted(errors.items()):
+        if index <= header_row:
+            continue
+        cell = worksheet.cell(row=index + 1, column=column + 1)
+        cell.value = _xlsx_text(str(message))
+        cell.data_type = "s"
+        cell.fill = fill
+        cell.alignment = wrap
+    worksheet.column_dimensions[get_column_letter(column + 1)].width = _ERROR_COLUMN_WIDTH
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
 def _annotate_xlsx(
     data: bytes,
     *,
@@ -114,13 +198,7 @@ def _annotate_xlsx(
         max_cells=MAX_CELLS,
         check_every_member=True,
     )
-    sheet = next((sheet for sheet in sheets if sheet.name == sheet_name), None)
-    if sheet is None:
-        raise _error(
-            _("The sheet “%(sheet)s” was not found among the visible sheets of the workbook."),
-            "sheet_not_found",
-            sheet=sheet_name,
-        )
+    sheet = _sheet_named(sheets, sheet_name)
     rows = [list(row) for row in sheet.rows]
     for row, col in sheet.formula_without_value:
         # A formula calamine saw as empty still occupies its cell.

@@ -21,6 +21,10 @@ MAX_ZIP_MEMBERS = 10_000
 # ask for 550 GB and abort the whole process. Four million cells is about 128 MB.
 MAX_CELLS = 4_000_000
 MAX_COLUMNS = 16_384
+# calamine gives every cell its own copy of its text: an .xls cell naming a shared string and
+# an .ods cell repeated across a row and down many rows each cost the whole text again, so a
+# small file can ask for gigabytes. Fifty million characters is about 150 MB as UTF-8.
+MAX_TEXT_CHARS = 50_000_000
 DEFAULT_MAX_UNPACKED_BYTES = 200 * MB
 
 _CHUNK = 64 * 1024
@@ -96,8 +100,10 @@ def _empty_file() -> SpreadsheetError:
 def _not_a_spreadsheet() -> SpreadsheetError:
     return _error(
         _(
-            "The file is neither an Excel workbook (.xlsx) nor a CSV file. Open it in Excel and "
-            "save it as “Excel Workbook (.xlsx)” or “CSV UTF-8 (Comma delimited)”."
+            "The file is not a spreadsheet that can be imported: Excel workbooks (.xlsx, .xlsm, "
+            ".xls), LibreOffice Calc spreadsheets (.ods) and CSV files can. Open it in Excel or "
+            "LibreOffice Calc and save it as “Excel Workbook (.xlsx)” or “CSV UTF-8 (Comma "
+            "delimited)”."
         ),
         "not_spreadsheet",
     )
@@ -110,6 +116,112 @@ def _bad_xlsx() -> SpreadsheetError:
             "as “Excel Workbook (.xlsx)”."
         ),
         "bad_xlsx",
+    )
+
+
+def _unreadable(fmt: str) -> SpreadsheetError:
+    """The refusal of a file that is damaged or not what it seemed, naming the format found."""
+    if fmt == "xlsm":
+        return _error(
+            _(
+                "The file could not be read as a macro-enabled Excel workbook (.xlsm). Save it "
+                "again from Excel as “Excel Workbook (.xlsx)”."
+            ),
+            "bad_xlsm",
+        )
+    if fmt == "ods":
+        return _error(
+            _(
+                "The file could not be read as a LibreOffice Calc spreadsheet (.ods). Open it in "
+                "LibreOffice Calc and save it again as “ODF Spreadsheet (.ods)”."
+            ),
+            "bad_ods",
+        )
+    if fmt == "xls":
+        return _error(
+            _(
+                "The file could not be read as an Excel 97–2003 workbook (.xls). Open it in "
+                "Excel or LibreOffice Calc and save it as “Excel Workbook (.xlsx)”."
+            ),
+            "bad_xls",
+        )
+    return _bad_xlsx()
+
+
+def _encrypted(fmt: str | None) -> SpreadsheetError:
+    """The refusal of a workbook that needs a password to open."""
+    if fmt == "ods":
+        message = _(
+            "The LibreOffice Calc spreadsheet (.ods) is protected by a password, so it cannot be "
+            "read. Open it in LibreOffice Calc, choose File ▸ Save As…, untick “Save with "
+            "password” and save it again."
+        )
+    elif fmt == "xls":
+        message = _(
+            "The Excel 97–2003 workbook (.xls) is protected by a password, so it cannot be read. "
+            "Open it in Excel, remove the password (File ▸ Info ▸ Protect Workbook ▸ Encrypt "
+            "with Password) and save it as “Excel Workbook (.xlsx)”."
+        )
+    else:
+        message = _(
+            "The Excel workbook is protected by a password, so it cannot be read. Open it in "
+            "Excel, remove the password (File ▸ Info ▸ Protect Workbook ▸ Encrypt with Password) "
+            "and save it again."
+        )
+    return _error(message, "encrypted")
+
+
+def _xlsb() -> SpreadsheetError:
+    return _error(
+        _(
+            "This is an Excel binary workbook (.xlsb), which cannot be imported. Open it in "
+            "Excel and save it as “Excel Workbook (.xlsx)”."
+        ),
+        "xlsb",
+    )
+
+
+def _flat_ods() -> SpreadsheetError:
+    return _error(
+        _(
+            "This is a flat LibreOffice Calc spreadsheet (.fods), which cannot be imported. Open "
+            "it in LibreOffice Calc and save it as “ODF Spreadsheet (.ods)”."
+        ),
+        "fods",
+    )
+
+
+# What another office file is, to say so when one is uploaded instead of a spreadsheet.
+OTHER_DOCUMENTS = {
+    "doc": _("a Word document (.doc)"),
+    "docx": _("a Word document (.docx)"),
+    "ppt": _("a PowerPoint presentation (.ppt)"),
+    "pptx": _("a PowerPoint presentation (.pptx)"),
+    "odt": _("a LibreOffice Writer document (.odt)"),
+    "odp": _("a LibreOffice Impress presentation (.odp)"),
+    "odg": _("a LibreOffice Draw drawing (.odg)"),
+}
+
+
+def _other_document(kind: str) -> SpreadsheetError:
+    return _error(
+        _(
+            "This file is %(document)s, not a spreadsheet. Open the list in Excel or LibreOffice "
+            "Calc and save it as “Excel Workbook (.xlsx)” or “CSV UTF-8 (Comma delimited)”."
+        ),
+        "other_document",
+        document=OTHER_DOCUMENTS[kind],
+    )
+
+
+def _too_much_text(limit: int) -> SpreadsheetError:
+    return _error(
+        _(
+            "The file holds more than %(limit)s million characters of text once its repeated "
+            "cells are counted. Delete unused sheets or split the list into several files."
+        ),
+        "too_much_text",
+        limit=_count(limit // 1_000_000),
     )
 
 

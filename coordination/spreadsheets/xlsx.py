@@ -1,22 +1,33 @@
-"""Reading an .xlsx: the zip and XML checks first, then python-calamine's cell values."""
+"""Reading an .xlsx or .xlsm: the zip and XML checks first, then python-calamine's cell values.
 
-import datetime
+The checks look at the members calamine will read, found as calamine finds them: the workbook's
+folder from the package relationships (_rels/.rels), names compared without case (two names
+differing only in case are refused by the zip checks). calamine gives every cell naming a
+shared string its own copy, and reserves room for as many shared strings as the file says it
+has: both are measured first.
+"""
+
 import io
 import xml.parsers.expat
 import zipfile
 
-from django.utils.translation import gettext_lazy as _
-
+from coordination.spreadsheets.calamine import (
+    _no_visible_sheet,
+    calamine_sheet,
+    refusing_failures,
+)
 from coordination.spreadsheets.errors import (
+    MAX_CELLS,
     MAX_COLUMNS,
+    MAX_TEXT_CHARS,
     _bad_xlsx,
-    _error,
     _row_span_limit,
     _sheet_too_large,
+    _too_much_text,
     _zip_bomb,
     too_many_rows,
 )
-from coordination.spreadsheets.sheets import Sheet, _pad
+from coordination.spreadsheets.sheets import Sheet
 from coordination.spreadsheets.xmlscan import (
     _new_parser,
     _refuse_dtd,
@@ -37,15 +48,16 @@ def _read_xlsx(
     check_every_member: bool = False,
 ) -> list[Sheet]:
     archive = _open_zip(data, max_unpacked_bytes)
-    paths = _worksheet_paths(data, archive)
-    scans = _inspect_members(data, archive, paths, max_unpacked_bytes, check_every_member)
+    names = {name.lower(): name for name in archive.namelist()}
+    _check_document_folder(data, archive, names)
+    paths = _worksheet_paths(data, archive, names)
+    shared = _shared_string_lengths(data, archive, names.get("xl/sharedstrings.xml"))
+    scans = _inspect_members(data, archive, paths, max_unpacked_bytes, check_every_member, shared)
 
-    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-    try:
+    with refusing_failures(_bad_xlsx):
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except CalamineError as exc:
-        raise _bad_xlsx() from exc
     with workbook:
         visible = [
             meta.name
@@ -53,29 +65,42 @@ def _read_xlsx(
             if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
         ]
         if not visible:
-            raise _error(
-                _(
-                    "The workbook has no visible sheet. In Excel, right-click a sheet tab, "
-                    "choose “Unhide…”, show the sheet with the list and save again."
-                ),
-                "no_visible_sheet",
-            )
-        cells = 0
+            raise _no_visible_sheet("xlsx")
+        cells = text = 0
         for name in visible:
             scan = scans.get(paths.get(name, ""))
             if scan is None:
                 raise _bad_xlsx()
             if scan.nonempty_rows > max_rows:
                 raise too_many_rows(name, scan.nonempty_rows, max_rows)
+            text += scan.text
+            if text > MAX_TEXT_CHARS:
+                raise _too_much_text(MAX_TEXT_CHARS)
             if scan.bottom >= 0:
                 height, width = scan.bottom + 1, scan.right + 1
                 cells += height * width
                 if cells > max_cells or width > MAX_COLUMNS or height > _row_span_limit(max_rows):
                     raise _sheet_too_large(name, height, width)
-        return [_calamine_sheet(workbook, name, scans[paths[name]], max_rows) for name in visible]
+        return [
+            calamine_sheet(
+                workbook,
+                name,
+                scans[paths[name]].formula_without_value,
+                max_rows=max_rows,
+                unreadable=_bad_xlsx,
+            )
+            for name in visible
+        ]
 
 
-def _parse_member(data: bytes, archive: zipfile.ZipFile, name: str, start_element) -> None:
+def _parse_member(
+    data: bytes,
+    archive: zipfile.ZipFile,
+    name: str,
+    start_element,
+    end_element=None,
+    character_data=None,
+) -> None:
     """Stream one member (workbook.xml, its relationships) through expat; a missing member
     is an empty document, which expat refuses like any other broken one."""
     try:
@@ -84,6 +109,8 @@ def _parse_member(data: bytes, archive: zipfile.ZipFile, name: str, start_elemen
         chunks = iter(())
     parser = _new_parser()
     parser.StartElementHandler = start_element
+    parser.EndElementHandler = end_element
+    parser.CharacterDataHandler = character_data
     feed = _XmlFeed(parser)
     try:
         for chunk in chunks:
@@ -97,7 +124,81 @@ def _local(name: str) -> str:
     return name[name.find(":") + 1 :]
 
 
-def _worksheet_paths(data: bytes, archive: zipfile.ZipFile) -> dict[str, str]:
+def _check_document_folder(data: bytes, archive: zipfile.ZipFile, names: dict[str, str]) -> None:
+    """calamine reads the workbook from the folder of the package's last officeDocument
+    relationship; the checks read xl/, where every office puts it."""
+    targets: list[str] = []
+
+    def on_relationship(name, attrs):
+        if _local(name) == "Relationship" and attrs.get("Type", "").endswith(
+            "/relationships/officeDocument"
+        ):
+            targets.append(attrs.get("Target", ""))
+
+    _parse_member(data, archive, names.get("_rels/.rels", "_rels/.rels"), on_relationship)
+    if not targets:
+        raise _bad_xlsx()
+    folder = targets[-1][: targets[-1].rfind("/") + 1].removeprefix("/")
+    if folder.lower() != "xl/":
+        raise _bad_xlsx()
+
+
+def _shared_string_lengths(data: bytes, archive: zipfile.ZipFile, member: str | None) -> list[int]:
+    """The length of each shared string, read as calamine reads them (the text of its <t>
+    elements but the phonetic ones), and the room it reserves for them checked."""
+    lengths: list[int] = []
+    if member is None:
+        return lengths
+    # in an <si>, in a phonetic run, in a <t>, past the end of the table
+    state = [False, False, False, False]
+    local_names: dict[str, str] = {}
+
+    def local(name):
+        kind = local_names.get(name)
+        if kind is None:
+            kind = local_names[name] = _local(name)
+        return kind
+
+    def start(name, attrs):
+        kind = local(name)
+        if kind == "t":
+            state[2] = state[0] and not state[1] and not state[3]
+        elif state[3]:
+            return
+        elif kind == "si":
+            if state[0]:
+                raise _bad_xlsx()  # calamine would end the string at the inner </si>
+            state[0] = True
+            lengths.append(0)
+        elif kind == "rPh":
+            state[1] = True
+        elif kind == "sst":
+            count = attrs.get("uniqueCount", "")
+            if count.isascii() and count.isdigit() and int(count) > MAX_CELLS:
+                raise _bad_xlsx()  # calamine would reserve room for that many strings
+
+    def end(name):
+        kind = local(name)
+        if kind == "t":
+            state[2] = False
+        elif kind == "si":
+            state[0] = False
+        elif kind == "rPh":
+            state[1] = False
+        elif kind == "sst":
+            state[3] = True
+
+    def text(data):
+        if state[2]:
+            lengths[-1] += len(data)
+
+    _parse_member(data, archive, member, start, end, text)
+    return lengths
+
+
+def _worksheet_paths(
+    data: bytes, archive: zipfile.ZipFile, names: dict[str, str]
+) -> dict[str, str]:
     """Map each sheet name to its XML member, through workbook.xml and its relationships."""
     sheet_ids: dict[str, str] = {}
     targets: dict[str, str] = {}
@@ -116,7 +217,8 @@ def _worksheet_paths(data: bytes, archive: zipfile.ZipFile) -> dict[str, str]:
             target = attrs.get("Target", "")
             # Resolved as calamine does, without normalising: a target with "." or ".."
             # segments names no member (plain names only) and calamine fails on it too.
-            targets[attrs.get("Id", "")] = target[1:] if target.startswith("/") else "xl/" + target
+            path = target[1:] if target.startswith("/") else "xl/" + target
+            targets[attrs.get("Id", "")] = names.get(path.lower(), path)
 
     _parse_member(data, archive, "xl/workbook.xml", on_sheet)
     _parse_member(data, archive, "xl/_rels/workbook.xml.rels", on_relationship)
@@ -129,6 +231,7 @@ def _inspect_members(
     paths: dict[str, str],
     max_unpacked_bytes: int,
     check_every_member: bool,
+    shared: list[int],
 ) -> dict[str, _SheetScan]:
     """Inflate every member once: real sizes, no DTD anywhere, and a scan of each worksheet;
     with `check_every_member`, no over-long XML token in any member either."""
@@ -138,7 +241,7 @@ def _inspect_members(
     for member in archive.infolist():
         is_xml = member.filename.endswith((".xml", ".rels", ".vml"))
         if member.filename in worksheets:
-            scan = _SheetScan()
+            scan = _SheetScan(shared)
         else:
             scan = _TokenCheck() if check_every_member else _Skip()
         tail = b""
@@ -156,79 +259,3 @@ def _inspect_members(
         if isinstance(scan, _SheetScan):
             scans[member.filename] = scan
     return scans
-
-
-def _calamine_sheet(workbook, name: str, scan: _SheetScan, max_rows: int) -> Sheet:
-    try:
-        sheet = workbook.get_sheet_by_name(name)
-        merged = sheet.merged_cell_ranges or []
-        rows, nonempty = _collect_rows(sheet)
-    except Exception as exc:
-        raise _bad_xlsx() from exc
-    except BaseException as exc:
-        # A Rust panic inside calamine arrives as pyo3's PanicException, a BaseException.
-        if type(exc).__name__ != "PanicException":
-            raise
-        raise _bad_xlsx() from exc
-    if nonempty > max_rows:
-        raise too_many_rows(name, nonempty, max_rows)
-    # A formula without a value at the end of a row still gets a cell to point at.
-    width = max((col + 1 for row, col in scan.formula_without_value if row < len(rows)), default=0)
-    if rows and width > len(rows[0]):
-        for row in rows:
-            row.extend([None] * (width - len(row)))
-    return Sheet(
-        name=name,
-        rows=rows,
-        merged=[(top, left, bottom, right) for (top, left), (bottom, right) in merged],
-        formula_without_value=set(scan.formula_without_value),
-    )
-
-
-def _collect_rows(sheet) -> tuple[list[list[object]], int]:
-    """Rows from the top of the sheet with calamine's values converted, trailing blanks dropped."""
-    rows: list[list[object]] = []
-    if sheet.start is None:
-        return rows, 0
-    (first_row, first_col), (last_row, _last_col) = sheet.start, sheet.end
-    left_pad = [None] * first_col  # calamine starts each row at the first used column
-    nonempty = 0
-    pending_blank = 0
-    yielded = 0
-    for raw in sheet.iter_rows():
-        yielded += 1
-        cells = [
-            None if value == "" else _calamine_value(value) if type(value) in _CONVERTED else value
-            for value in raw
-        ]
-        while cells and cells[-1] is None:
-            cells.pop()
-        if not cells:
-            pending_blank += 1
-            continue
-        rows.extend([] for _ in range(pending_blank))
-        pending_blank = 0
-        rows.append(left_pad + cells if first_col else cells)
-        nonempty += 1
-    # calamine 0.9 yields rows from row 1; should a later version start at the first used
-    # row instead, put the rows back where they are in the sheet.
-    if first_row and yielded == last_row - first_row + 1:
-        rows[:0] = [[] for _ in range(first_row)]
-    return _pad(rows), nonempty
-
-
-_CONVERTED = frozenset({float, datetime.time, datetime.timedelta})
-
-
-def _calamine_value(value):
-    kind = type(value)
-    if kind is float:
-        return int(value) if value.is_integer() else value
-    if kind is datetime.time:
-        # The engine gets the text Excel shows; a time of day on its own is not a date.
-        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
-    if kind is datetime.timedelta:
-        minutes, seconds = divmod(int(value.total_seconds()), 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}:{minutes:02d}:{seconds:02d}"
-    return value

@@ -130,8 +130,9 @@ class _SheetScan:
     """Streaming pass over a worksheet's XML for what calamine cannot tell or must not meet.
 
     It finds the farthest cell that calamine could keep (to bound its memory), counts the
-    rows with content, and lists formula cells without a cached value: calamine returns them
-    as empty cells, and error values (#REF!, #N/A) as empty text.
+    rows with content, adds up the shared strings calamine will copy into the cells naming
+    them (`shared` holds their lengths), and lists formula cells without a cached value:
+    calamine returns them as empty cells, and error values (#REF!, #N/A) as empty text.
 
     Sheets padded with a million formatted rows make this hot, so there is no end-element
     handler: a cell is closed by the next cell or row, and the extent grows at every <v> or
@@ -139,16 +140,17 @@ class _SheetScan:
     large, never too small.
     """
 
-    def __init__(self):
+    def __init__(self, shared: list[int] = ()):
         self.bottom = -1
         self.right = -1
         self.nonempty_rows = 0
+        self.text = 0
         self.formula_without_value: set[tuple[int, int]] = set()
         kinds: dict[str, str] = {}
         columns: dict[str, int] = {}
         # row, column, row counted, in value text, cell open, cell type, has formula,
-        # has <v>, has <is>, has text
-        state = [-1, -1, False, False, False, "n", False, False, False, False]
+        # has <v>, has <is>, has text, a shared string's index
+        state = [-1, -1, False, False, False, "n", False, False, False, False, ""]
 
         def kind_of(name):
             kind = kinds[name] = name[name.find(":") + 1 :]
@@ -162,6 +164,11 @@ class _SheetScan:
 
         def close_cell():
             state[4] = state[3] = False
+            if state[10]:
+                index = state[10].strip()
+                if index.isascii() and index.isdigit() and int(index) < len(shared):
+                    self.text += shared[int(index)]
+                state[10] = ""
             has_value = state[7] and (state[9] or state[5] == "str")
             if state[9] and not state[2] and state[5] != "e":
                 self.nonempty_rows += 1
@@ -220,6 +227,8 @@ class _SheetScan:
         def text(data):
             if state[3]:
                 state[9] = True
+                if state[5] == "s":
+                    state[10] += data
 
         self._state = state
         self._close_cell = close_cell

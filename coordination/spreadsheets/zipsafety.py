@@ -1,17 +1,20 @@
-"""The zip container of an .xlsx: its directory checked before anything is inflated, and
-members inflated chunk by chunk against their declared size and CRC."""
+"""The zip container of an .xlsx, .xlsm or .ods: its directory checked before anything is
+inflated, and members inflated chunk by chunk against their declared size and CRC.
+
+`unreadable` is the refusal naming the format found (an .xlsx's by default)."""
 
 import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from coordination.spreadsheets.errors import (
     _CHUNK,
     MAX_COMPRESSION_RATIO,
     MAX_ZIP_MEMBERS,
     RATIO_CHECK_MIN_BYTES,
+    SpreadsheetError,
     _bad_xlsx,
     _zip_bomb,
 )
@@ -21,24 +24,31 @@ _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 
 
-def _open_zip(data: bytes, max_unpacked_bytes: int) -> zipfile.ZipFile:
+def _open_zip(
+    data: bytes,
+    max_unpacked_bytes: int,
+    *,
+    required: str = "xl/workbook.xml",
+    unreadable: Callable[[], SpreadsheetError] = _bad_xlsx,
+) -> zipfile.ZipFile:
     """Open the archive and refuse, from its directory alone, what cannot be a sane workbook."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except Exception as exc:  # zipfile raises many types on a damaged directory
-        raise _bad_xlsx() from exc
+        raise unreadable() from exc
     names = [member.filename for member in members]
     # calamine must find, under the name this module resolves, the very member that was
-    # checked: no second copy of a name, and no name that its zip reader would rewrite or
-    # resolve differently (backslashes, "." and ".." segments, non-ASCII bytes).
+    # checked: no second copy of a name, not even in other letter case (calamine looks names
+    # up without case), and no name that its zip reader would rewrite or resolve differently
+    # (backslashes, "." and ".." segments, non-ASCII bytes).
     if (
         len(members) > MAX_ZIP_MEMBERS
-        or len(set(names)) != len(names)
-        or "xl/workbook.xml" not in names
+        or len({name.lower() for name in names}) != len(names)
+        or required not in names
         or not all(_is_plain_member_name(name) for name in names)
     ):
-        raise _bad_xlsx()
+        raise unreadable()
     if sum(member.file_size for member in members) > max_unpacked_bytes:
         raise _zip_bomb(max_unpacked_bytes)
     for member in members:
@@ -51,7 +61,7 @@ def _open_zip(data: bytes, max_unpacked_bytes: int) -> zipfile.ZipFile:
             zipfile.ZIP_STORED,
             zipfile.ZIP_DEFLATED,
         ):
-            raise _bad_xlsx()
+            raise unreadable()
     return archive
 
 
@@ -64,7 +74,11 @@ def _is_plain_member_name(name: str) -> bool:
     )
 
 
-def _inflate(data: bytes, member: zipfile.ZipInfo) -> Iterator[bytes]:
+def _inflate(
+    data: bytes,
+    member: zipfile.ZipInfo,
+    unreadable: Callable[[], SpreadsheetError] = _bad_xlsx,
+) -> Iterator[bytes]:
     """Yield a member's bytes, checking its real size and CRC against the directory.
 
     zipfile stops at the declared size, but calamine's reader may not: a member that
@@ -75,11 +89,11 @@ def _inflate(data: bytes, member: zipfile.ZipInfo) -> Iterator[bytes]:
             data, member.header_offset
         )
     except struct.error as exc:
-        raise _bad_xlsx() from exc
+        raise unreadable() from exc
     start = member.header_offset + _LOCAL_HEADER.size + name_length + extra_length
     end = start + member.compress_size
     if signature != _ZIP_MAGIC or end > len(data):
-        raise _bad_xlsx()
+        raise unreadable()
     view = memoryview(data)
     produced = 0
     crc = 0
@@ -104,10 +118,10 @@ def _inflate(data: bytes, member: zipfile.ZipInfo) -> Iterator[bytes]:
                 chunk = inflater.decompress(pending, _CHUNK)
                 produced += len(chunk)
                 if produced > member.file_size:
-                    raise _bad_xlsx()
+                    raise unreadable()
                 crc = zlib.crc32(chunk, crc)
                 yield chunk
         except zlib.error as exc:
-            raise _bad_xlsx() from exc
+            raise unreadable() from exc
     if produced != member.file_size or crc != member.CRC:
-        raise _bad_xlsx()
+        raise unreadable()

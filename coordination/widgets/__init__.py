@@ -9,11 +9,11 @@ unchanged. `allowed_text()` says what a cell may hold, for the template's guide.
 - `base`: `CellWidget`, `CellError`, legacy-text conversion, the limits of messages;
 - `values`: text, codes, yes/no, numbers, dates, choices, record numbers and versions;
 - `references`: records named by name (units, people, agreements, meetings, several);
-- `names`: how names compare (agreement numbers, unit names and their abbreviations).
+- `names`: how names compare (agreement numbers; unit names: `coordination.unit_names`).
 """
 
 from coordination.widgets.base import SHOWN_CHARS, CellError, CellWidget, is_empty, shorten
-from coordination.widgets.names import agreement_key, unit_key, unit_keys
+from coordination.widgets.names import agreement_key, unit_key
 from coordination.widgets.references import (
     MAX_CELL_ERRORS,
     AgreementWidget,
@@ -59,5 +59,4 @@ __all__ = [
     "is_empty",
     "shorten",
     "unit_key",
-    "unit_keys",
 ]

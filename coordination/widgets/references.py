@@ -6,15 +6,28 @@ from collections import defaultdict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from coordination.models import Agreement, Meeting, Person, Unit
+from coordination.models import Agreement, Meeting, Person, Unit, UnitAlias
 from coordination.spreadsheets import unescape_formula
 from coordination.text import clean_text, fold
+from coordination.unit_names import name_table, place_key
 from coordination.widgets.base import CellError, CellWidget, shorten, to_unicode
-from coordination.widgets.names import agreement_key, unit_key, unit_keys
+from coordination.widgets.names import agreement_key, unit_key
 
 LIST_SEPARATORS = re.compile(r"[;\n]+")
 #: A cell naming thousands of unknown records reports the first few.
 MAX_CELL_ERRORS = 5
+#: Records an ambiguous name is said to match, in its message and where the user picks one.
+MAX_CANDIDATES = 10
+#: What favours a unit among the candidates and suggestions for a name, added to how close
+#: its name is (0.6–1): the place the cell names, the uploader's own units and their
+#: places. Small beside a typo's cost: they order names about as close, not a far one first.
+NAMED_PLACE, OWN_UNIT, OWN_PLACE = 0.15, 0.06, 0.04
+
+
+class NameTable(dict):
+    """Name key → the records with that name; `records`: every record of the table, by id."""
+
+    records: dict
 
 
 class ReferenceWidget(CellWidget):
@@ -24,6 +37,9 @@ class ReferenceWidget(CellWidget):
     model = None
     table = ""
     not_found = ""
+    #: Whether a name that names no single record is offered for the user to pick a record
+    #: (the admin's import preview).
+    pickable = False
 
     def parse(self, value, lookups=None, row_values=None, notes=None, legacy=None, **kwargs):
         text = clean_text(to_unicode(unescape_formula(str(value)), notes, legacy))
@@ -42,10 +58,13 @@ class ReferenceWidget(CellWidget):
     def find(self, text, lookups, row_values):
         """The one record named `text` in `lookups` (an `ImportLookups`), or a CellError
         that suggests close names."""
+        key = self.key(text)
         matches = self.match(text, lookups.table(self), row_values)
         if len(matches) == 1:
             return matches[0]
         if matches:
+            matches = self.rank(matches, key, lookups)[:MAX_CANDIDATES]
+            lookups.note_unresolved(self, text, key, matches, ambiguous=True)
             raise CellError(
                 _("“%(value)s” matches several records: %(matches)s. Use the full name.")
                 % {
@@ -54,7 +73,8 @@ class ReferenceWidget(CellWidget):
                 }
             )
         message = self.not_found % {"value": shorten(text)}
-        close = lookups.suggestions(self, self.key(text))
+        close = lookups.suggestions(self, key)
+        lookups.note_unresolved(self, text, key, close, ambiguous=False)
         if close:
             names = "; ".join(self.describe(record) for record in close)
             message = f"{message} " + _("Did you mean: %(names)s?") % {"names": names}
@@ -70,6 +90,14 @@ class ReferenceWidget(CellWidget):
             for key in self.keys_of(record):
                 table[key].append(record)
         return dict(table)
+
+    def rank(self, records, key: str, lookups) -> list:
+        """`records` in the order to offer them for `key`, the most likely first."""
+        return sorted(records, key=lambda record: -self.preference(record, key, lookups))
+
+    def preference(self, record, key: str, lookups) -> float:
+        """How much `record` is favoured for `key`, beyond how close its name is."""
+        return 0.0
 
     def candidates(self, lookups):
         """The records a row may name: those the importing user may see."""
@@ -89,24 +117,44 @@ class ReferenceWidget(CellWidget):
 
 
 class UnitWidget(ReferenceWidget):
-    """A unit by full or short name, ignoring case, diacritics, spacing and abbreviations."""
+    """A unit by any name offices write it (`coordination.unit_names`) or by an alias."""
 
     model = Unit
     allowed = gettext_lazy("A unit's full or short name")
     table = "units"
+    pickable = True
 
     def key(self, text):
         return unit_key(text)
 
-    def build_table(self, lookups) -> dict[str, list]:
-        full, other = defaultdict(list), defaultdict(list)
-        for unit in Unit.objects.all():  # reference data: every unit may be named
-            full_key = unit_key(unit.full_name)
-            full[full_key].append(unit)
-            for key in unit_keys(unit) - {full_key}:
-                other[key].append(unit)
-        # A full name always wins over somebody's identical short name.
-        return {**other, **full}
+    def build_table(self, lookups) -> NameTable:
+        """Every key a unit answers to, at its best rank (`unit_names.name_table`), with the
+        aliases, and the units the user picked for names of this file (`unit_choices`): two
+        queries, whatever the number of rows."""
+        units = {unit.pk: unit for unit in Unit.objects.all()}  # reference data: all named
+        aliases = [
+            (name, units[unit_id])
+            for name, unit_id in UnitAlias.objects.values_list("name", "unit_id")
+            if unit_id in units
+        ]
+        table = NameTable(name_table(units.values(), aliases))
+        table.records = units
+        for key, unit_id in lookups.unit_choices.items():
+            if unit_id in units:
+                table[key] = [units[unit_id]]
+        return table
+
+    def preference(self, unit, key, lookups) -> float:
+        table = lookups.table(self)
+        mine = lookups.member_unit_ids()
+        my_places = {place_key(table.records[pk].locality) for pk in mine if pk in table.records}
+        place = place_key(unit.locality)
+        score = NAMED_PLACE if place and f" {place} " in f" {key} " else 0.0
+        if unit.pk in mine:
+            score += OWN_UNIT
+        if place in my_places:
+            score += OWN_PLACE
+        return score
 
     not_found = gettext_lazy("Unknown unit “%(value)s”.")
 

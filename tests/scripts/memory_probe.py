@@ -1,6 +1,6 @@
-"""Reads the workbook `argv[1]` (small and valid), then `argv[2]` (a zip bomb); prints the
-refusal's code and how far the process's resident memory grew while reading the second
-(test_spreadsheets.py).
+"""Reads the workbook `argv[1]` (small and valid), then `argv[2]` (a zip bomb, or another
+bomb); prints the refusal's code and how far the process's resident memory grew while reading
+the second (test_spreadsheets.py, test_hostile_formats.py).
 
 The reader runs in a child process: python-calamine allocates in Rust, out of tracemalloc's
 sight, so only the process's resident memory tells. Not ru_maxrss: a child started by pytest
@@ -9,6 +9,7 @@ inherits pytest's own peak through fork and exec. VmHWM is the child's own peak.
 
 import json
 import os
+import resource
 import sys
 
 import django
@@ -19,7 +20,13 @@ def kilobytes(field):
         return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
 
 
+# A bomb that slipped past the checks fails the test (the child dies, calamine aborting on a
+# refused allocation) instead of taking the machine's memory.
+ADDRESS_SPACE_LIMIT = 4 * 2**30
+
+
 def main(valid: str, bomb: str) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from coordination.spreadsheets import SpreadsheetError, read_workbook

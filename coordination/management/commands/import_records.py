@@ -19,11 +19,14 @@ EXIT_USAGE = 2
 
 
 class Command(BaseCommand):
-    help = "Import a spreadsheet (.xlsx or .csv) of coordination records, all or nothing."
+    help = (
+        "Import a spreadsheet (.xlsx, .xlsm, .ods, .xls or .csv) of coordination records, "
+        "all or nothing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(kinds.names()), help="the kind of records")
-        parser.add_argument("file", help="the .xlsx or .csv file")
+        parser.add_argument("file", help="the .xlsx, .xlsm, .ods, .xls or .csv file")
         parser.add_argument(
             "--dry-run", action="store_true", help="check and report, write nothing"
         )

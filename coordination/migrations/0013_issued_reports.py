@@ -51,7 +51,7 @@ def revoke(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coordination', '0009_list_order_indexes'),
+        ('coordination', '0012_followup_co_responsible_units'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
