@@ -25,12 +25,14 @@ def tables() -> list[str]:
 
 
 def rows_of(cursor, table: str) -> list[tuple]:
-    cursor.execute(f'SELECT * FROM "{table}" ORDER BY 1')
-    # SQLite gives booleans back as 0/1 without Django's converters.
-    return [
+    cursor.execute(f'SELECT * FROM "{table}"')
+    # SQLite gives booleans back as 0/1 without Django's converters. Sorted whole: a
+    # historical table's first column is the record's id, shared by its history rows, so
+    # ordering by it alone leaves their order to the database (it differed after a restore).
+    return sorted(
         tuple(str(int(value) if isinstance(value, bool) else value) for value in row)
         for row in cursor.fetchall()
-    ]
+    )
 
 
 def snapshot() -> dict[str, list[tuple]]:
