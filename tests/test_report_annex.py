@@ -3,6 +3,7 @@ column per status, which add up to the total, with the derived figures apart, li
 the workbook; its drafted text says the same figures; an issued report keeps its columns, and a
 report issued before them still reads as it was issued."""
 
+import datetime
 import io
 
 import docx
@@ -185,9 +186,11 @@ class TestIssued:
         assert kept.followup_statuses == ITEM_STATUSES
         assert kept.tasks.statuses == [2, 1, 2, 1]
         assert kept.followups.statuses == [2, 1, 1, 1, 2]
+        assert issuing.issued_document(issued).counted_on in (datetime.date.today(), days(0))
 
         page = auditor_client.get(f"/records/report/issued/{issued.pk}/").content.decode()
         assert GROUPS[0] in page and "Chuyển năm sau" in page and "Năm nêu lần đầu" in page
+        assert "(Số liệu tính đến ngày" in page
 
         Task.objects.filter(status=TaskStatus.NOT_STARTED).update(
             status=TaskStatus.DONE, completed_on=days(-1)
@@ -207,7 +210,7 @@ class TestIssued:
         self, every_status, auditor_client
     ):
         """A snapshot of format 1 (no status columns, no threads, one summary table in the
-        annex) still renders its page and its .docx, with what it had."""
+        annex, no counting day) still renders its page and its .docx, with what it had."""
         issued = issue_report(every_status, make_superuser())
         content = issued.content
         report, document = content["report"], content["document"]
@@ -218,6 +221,7 @@ class TestIssued:
             del count["statuses"]
         for item in [*report["outstanding_tasks"], *report["outstanding_followups"]]:
             del item["first_raised_year"], item["times_carried"]
+        del document["counted_on"]
         summary = {
             "title": "Biểu 1. Tổng hợp kết quả",
             "headers": ["STT", "Loại hồ sơ", "Tổng số", "Hoàn thành", "Chưa hoàn thành"],
@@ -248,6 +252,7 @@ class TestIssued:
         annex = page[page.index('<section class="annex">') :]
         assert "Biểu 1. Tổng hợp kết quả" in annex and GROUPS[0] not in annex
         assert "Chưa hoàn thành" in annex and "Năm nêu lần đầu" not in annex
+        assert "Số liệu tính đến ngày" not in annex
         rendered = docx.Document(io.BytesIO(render_docx(issuing.issued_document(issued))))
         assert rows_of(rendered.tables[2])[0] == summary["headers"]
 

@@ -150,6 +150,8 @@ class TestStateBody:
         body = [p.text for p in document.paragraphs]
         assert "PHỤ LỤC" in body
         assert "(Kèm theo Báo cáo số 12/BC-UBND ngày 05/03/2024)" in body
+        # The day the figures were counted, whatever date the report bears.
+        assert f"(Số liệu tính đến ngày {days(0):%d/%m/%Y})" in body
         assert "Biểu 1. Tổng hợp kết quả thực hiện nhiệm vụ" in body
         summary = document.tables[2]
         assert summary.cell(0, 1).text == "Loại hồ sơ"  # over both heading rows

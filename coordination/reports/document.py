@@ -75,6 +75,9 @@ class ReportDocument:
     annex: list[AnnexTable]
     kind: str = letterhead.REPORT_KIND
     issued: bool = False
+    #: The day the figures were counted (statuses, overdue, days overdue): the day the
+    #: report was built or issued, which the annex states; None in a document issued before.
+    counted_on: datetime.date | None = None
 
     @property
     def joint(self) -> bool:
@@ -126,6 +129,7 @@ class ReportDocument:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["date"] = self.date.isoformat()
+        data["counted_on"] = self.counted_on.isoformat() if self.counted_on else None
         return data
 
     @classmethod
@@ -145,11 +149,18 @@ class ReportDocument:
         ]
         data["sections"] = [Section(**_known(Section, section)) for section in data["sections"]]
         data["annex"] = [AnnexTable(**_known(AnnexTable, table)) for table in data["annex"]]
+        if data.get("counted_on"):
+            data["counted_on"] = datetime.date.fromisoformat(data["counted_on"])
         if data["annex"] and not any(table.key for table in data["annex"]):
             # Issued before the tables were named: one summary, then the three others.
             for table, key in zip(data["annex"], LEGACY_ANNEX_KEYS, strict=False):
                 table.key = key
         return cls(**data)
+
+    @property
+    def counted_line(self) -> str:
+        """“(Số liệu tính đến ngày 15/01/2026)”, under the annex's title."""
+        return f"(Số liệu tính đến ngày {self.counted_on:%d/%m/%Y})" if self.counted_on else ""
 
 
 def _known(cls, data: dict) -> dict:
@@ -217,6 +228,7 @@ def build_document(
             ],
             recipients=[line for line in recipients if line],
             annex=annex_tables(report),
+            counted_on=report.today,
         )
 
 

@@ -121,8 +121,10 @@ def annex_subdocument(docx: DocxTemplate, document: ReportDocument):
         sub,
         f"(Kèm theo Báo cáo số {number} ngày {document.date:%d/%m/%Y})",
         italic=True,
-        after=6,
+        after=0 if document.counted_line else 6,
     )
+    if document.counted_line:
+        paragraph(sub, document.counted_line, italic=True, after=6)
     for table in document.annex:
         paragraph(sub, table.title, bold=True, align=WD_ALIGN_PARAGRAPH.LEFT, before=6, after=3)
         if not table.rows:
