@@ -11,6 +11,7 @@ from coordination.constraints import violated_checks
 from coordination.importing.checks import VERSION
 from coordination.importing.report import UNCHANGED, UPDATED, ParsedRow, Problem
 from coordination.resources import Column
+from coordination.widgets import CaselessText, caseless_value
 
 LABELLED_ROWS = 200
 
@@ -220,6 +221,8 @@ class Matching:
                     Problem(_("Required, but empty."), row.outcome.row, self.header_for(attribute))
                 )
                 continue
+            if isinstance(value, CaselessText):
+                value = caseless_value(value, getattr(instance, attribute, None))
             setattr(instance, attribute, value)
         for attribute, message in self.resource_class.row_problems(row.values):
             row.outcome.problems.append(
