@@ -83,43 +83,56 @@ class ColumnReader:
             return self.labels.get(value) if value else None
         return self.column.widget.render(value)
 
-    def related(self, pks: list[int]) -> dict:
-        """Owner pk → the names of its related records, for one chunk: one query."""
+    def related(self, queryset: QuerySet) -> Iterator[tuple[int, str]]:
+        """(owner pk, name) of the related records of every record of `queryset`, in owner
+        order: one query, streamed beside the records'."""
         through, owner, names, filters, target = self.many
-        found: dict = {}
-        query = through.objects.filter(**{f"{owner}__in": pks}, **filters).order_by("pk")
-        for owner_pk, *parts in query.values_list(owner, *names):
-            text = _reference_text(target, parts)
-            found.setdefault(owner_pk, []).append(text)
+        query = (
+            through.objects.filter(**{f"{owner}__in": queryset.values("pk")}, **filters)
+            .order_by(owner, "pk")
+            .values_list(owner, *names)
+            .iterator(chunk_size=CHUNK)
+        )
+        for owner_pk, *parts in query:
+            yield owner_pk, _reference_text(target, parts)
+
+
+class _Merged:
+    """The names of one many-valued column, taken from its stream as the records go by:
+    both are in owner order, so one pass over each answers every record."""
+
+    def __init__(self, stream: Iterator[tuple[int, str]]):
+        self.stream = stream
+        self.pending = next(stream, None)
+
+    def names(self, pk: int) -> list[str]:
+        found = []
+        while self.pending is not None and self.pending[0] <= pk:
+            if self.pending[0] == pk:
+                found.append(self.pending[1])
+            self.pending = next(self.stream, None)
         return found
 
 
 def rows(resource_class: type[RecordResource], queryset: QuerySet) -> Iterator[list]:
-    """The export rows of `queryset`, a chunk of 2,000 records (and its related names) at a time."""
+    """The export rows of `queryset`, streamed: one query for the records and one for each
+    many-valued column, read side by side in record order (memory for one chunk of each)."""
     readers = [ColumnReader(resource_class, column) for column in resource_class.columns()]
     paths, slices = ["pk"], []
     for reader in readers:
         slices.append(slice(len(paths), len(paths) + len(reader.paths)))
         paths += reader.paths
-    chunk: list[tuple] = []
-    records = queryset.order_by("pk").values_list(*paths).iterator(chunk_size=CHUNK)
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == CHUNK:
-            yield from _chunk_rows(readers, slices, chunk)
-            chunk = []
-    yield from _chunk_rows(readers, slices, chunk)
-
-
-def _chunk_rows(readers, slices, chunk):
-    if not chunk:
-        return
-    pks = [record[0] for record in chunk]
-    related = [reader.related(pks) if reader.many is not None else None for reader in readers]
-    for record in chunk:
+    queryset = queryset.order_by("pk")
+    merged = [
+        _Merged(reader.related(queryset)) if reader.many is not None else None for reader in readers
+    ]
+    for record in queryset.values_list(*paths).iterator(chunk_size=CHUNK):
+        pk = record[0]
         yield [
-            reader.value((record[0],) if reader.many is not None else record[part], names)
-            for reader, part, names in zip(readers, slices, related, strict=True)
+            reader.value((pk,), {pk: many.names(pk)})
+            if many is not None
+            else reader.value(record[part], None)
+            for reader, part, many in zip(readers, slices, merged, strict=True)
         ]
 
 

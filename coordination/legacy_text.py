@@ -355,3 +355,34 @@ def fix_legacy(text: str) -> tuple[str, LegacyEncoding | None]:
     if encoding is None:
         return text, None
     return convert_legacy(text, encoding), encoding
+
+
+_VIETNAMESE_LETTERS = frozenset(
+    "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+    "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
+)
+
+
+def _foreign(text: str) -> int:
+    """Characters that Vietnamese text in Unicode does not hold: “§”, “«”, “Ñ”..."""
+    return sum(1 for ch in text if not ch.isascii() and ch not in _VIETNAMESE_LETTERS)
+
+
+def _syllables(text: str) -> int:
+    return sum(1 for word in re.findall(r"[^\W\d_]+", text) if _is_vietnamese_syllable(word))
+
+
+def reads_better_in(text: str, encoding: LegacyEncoding) -> bool:
+    """Whether `text`, too short or too plain for `detect_legacy` to be sure, reads better
+    converted from `encoding`, once the sheet it comes from is known to be typed in it
+    (its header was): fewer characters foreign to Vietnamese, or more Vietnamese syllables.
+    “01/CTPH-§H-2022” is “01/CTPH-ĐH-2022”, “Cã” is “Có”; Unicode text never reads better."""
+    if not text or text.isascii() or not _LEGACY_REPERTOIRE.issuperset(text):
+        return False
+    converted = convert_legacy(text, encoding)
+    if converted == text:
+        return False
+    before, after = _foreign(text), _foreign(converted)
+    if after != before:
+        return after < before
+    return _syllables(converted) > _syllables(text)

@@ -245,6 +245,11 @@ def task_cancelled_with_completion_date():
     return update(make_task(status=TaskStatus.CANCELLED), completed_on=DAY)
 
 
+def task_repeating_and_carried():
+    earlier, older = make_task(), make_task()
+    return update(make_task(), repeats=earlier, carried_over_from=older)
+
+
 def followup_year_before_1945():
     # With the year it was first raised, which cannot be after its year.
     return update(make_followup(), year=1944, first_raised_year=1944)
@@ -357,6 +362,7 @@ CASES = [
     ("coordination_task_done_has_completion_date", task_done_without_completion_date),
     ("coordination_task_completion_date_only_when_done", task_in_progress_with_completion_date),
     ("coordination_task_completion_date_only_when_done", task_cancelled_with_completion_date),
+    ("coordination_task_one_predecessor", task_repeating_and_carried),
     ("coordination_followup_year_range", followup_year_before_1945),
     ("coordination_followup_resolved_has_date", followup_resolved_without_date),
     ("coordination_followup_open_has_no_resolution_date", followup_open_with_resolution_date),

@@ -350,3 +350,28 @@ def test_a_total_row_is_not_a_record(world):
     report = run("tasks", rows, dry_run=False)
     assert report.file_errors == [] and problems(report) == []
     assert report.summary_line() == "new=2 updated=0 unchanged=0 errors=0"
+
+
+def test_an_empty_status_cell_means_the_default_or_the_current_status(world):
+    """A status left empty: a new record gets the default, an existing one keeps its own;
+    never a database error at the confirmation."""
+    rows = [
+        TASK_HEADER_WITH_STATUS,
+        [world.agreement.number, 2024, "Việc I", world.committee.full_name, "31/12/2024", None],
+        [world.agreement.number, 2024, world.task.content, world.committee.full_name, None, None],
+    ]
+    world.task.status = "in_progress"
+    world.task.save()
+    preview = run("tasks", rows)
+    report = run("tasks", rows, dry_run=False)
+    assert report.file_errors == [] and problems(report) == []
+    assert report.summary_line() == preview.summary_line()
+    assert report.written
+    assert Task.objects.get(content="Việc I").status == "not_started"
+    world.task.refresh_from_db()
+    assert world.task.status == "in_progress"
+
+
+TASK_HEADER_WITH_STATUS = [
+    "Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Hạn xử lý", "Trạng thái"
+]  # fmt: skip

@@ -90,3 +90,34 @@ def test_the_dressed_lists_do_merge_cells(spreadsheet_world):
         sheet = openpyxl.load_workbook(io.BytesIO(dress_as_office_list(export(kind)))).active
         merged[kind] = len(sheet.merged_cells.ranges) - 1  # the title's
     assert sum(1 for count in merged.values() if count > 0) >= 5, merged
+
+
+def typed_in_a_legacy_font(data: bytes, encode) -> bytes:
+    """The whole sheet, header included, as typed with a .VnTime (TCVN3) or VNI font."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    for row in workbook.active.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.value = encode(cell.value)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["TCVN3", "VNI"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_export_typed_in_a_legacy_font_reimports_unchanged(world, kind, encoding):
+    """TCVN3 has no toned capitals (“Ủy” comes back “ủy”): a text differing only in case
+    is not a change. Codes (“01/CTPH-ĐH”), yes/no and choice cells convert with the sheet."""
+    from tests.test_legacy_text import tcvn3_encode, vni_encode
+
+    encode = tcvn3_encode if encoding == "TCVN3" else vni_encode
+    world.agreement.number = "01/QCPH-ĐH-HĐND"
+    world.agreement.save()
+    data = typed_in_a_legacy_font(dress_as_office_list(export(kind)), encode)
+    before = db_state()
+    report = run(kind, data=data, file_name=f"{kind}.xlsx", dry_run=False)
+    total = kinds.get(kind).resource._meta.model.objects.count()
+    assert report.file_errors == [] and problems(report) == []
+    assert report.summary_line() == f"new=0 updated=0 unchanged={total} errors=0"
+    assert db_state() == before

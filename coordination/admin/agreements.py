@@ -2,11 +2,14 @@
 signatories and indicators."""
 
 from django.contrib import admin
+from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from coordination import programme
 from coordination.admin.base import HistoryAdmin, RecordAdmin, ScopedInline
 from coordination.admin.filters import AgreementYearLinks, UnitLinks, choice_links
+from coordination.admin.programme import next_year_view
 from coordination.admin.spreadsheets import SpreadsheetAdminMixin
 from coordination.choices import AgreementKind, AgreementStatus
 from coordination.models import Agreement, AgreementParty, Indicator, Signatory, Task
@@ -62,6 +65,24 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     date_hierarchy = "signed_on"
     autocomplete_fields = ["parent", "supersedes"]
     inlines = [AgreementPartyInline, SignatoryInline, TaskInline, IndicatorInline]
+    # Adds the button “Next year's programme” to the change page.
+    change_form_template = "admin/coordination/agreement/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/next-year/",
+                self.admin_site.admin_view(
+                    lambda request, object_id: next_year_view(self, request, object_id)
+                ),
+                name="coordination_agreement_next_year",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_draft_next_year"] = obj is not None and programme.may_draft(request.user, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("years"), ordering="start_year")
     def period(self, obj):

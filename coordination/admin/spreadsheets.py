@@ -171,28 +171,42 @@ class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
                     )
         return self.render_import_page(request, form=form, **context)
 
-    def process_import(self, request, **kwargs):
-        """Import the previewed file for real: everything or, if any row is wrong, nothing."""
+    def posted_upload(self, request):
+        """The token and the stored upload a POST names, or the response when there is none
+        (not a POST, no permission, an unknown or another user's token)."""
         if request.method != "POST":
-            return HttpResponseRedirect(reverse(self.url_name("import")))
+            return None, HttpResponseRedirect(reverse(self.url_name("import")))
         if not self.has_import_permission(request):
             raise PermissionDenied
         token = request.POST.get("token", "")
         stored = self.stored_upload(request, token)
         if stored is None:
-            return HttpResponseRedirect(reverse(self.url_name("import")))
+            return None, HttpResponseRedirect(reverse(self.url_name("import")))
+        return (token, stored), None
+
+    def import_stored(self, request, token: str, stored, *, dry_run: bool):
+        """Run the import of the stored upload `token` on the cells its preview read (the
+        file is not parsed a second time), with the units picked for its names."""
         data, file_name = stored
+        return import_records(
+            kind=self.spreadsheet_kind,
+            data=data,
+            file_name=file_name,
+            user=request.user,
+            dry_run=dry_run,
+            sheets_data=uploads.load_sheets_data(request, token, kind=self.spreadsheet_kind),
+            unit_choices=self.unit_choices(request, token),
+        )
+
+    def process_import(self, request, **kwargs):
+        """Import the previewed file for real: everything or, if any row is wrong, nothing."""
+        posted, response = self.posted_upload(request)
+        if response is not None:
+            return response
+        token, stored = posted
+        file_name = stored[1]
         try:
-            report = import_records(
-                kind=self.spreadsheet_kind,
-                data=data,
-                file_name=file_name,
-                user=request.user,
-                dry_run=False,
-                # The cells the preview read: the file is not parsed a second time.
-                sheets_data=uploads.load_sheets_data(request, token, kind=self.spreadsheet_kind),
-                unit_choices=self.unit_choices(request, token),
-            )
+            report = self.import_stored(request, token, stored, dry_run=False)
         except Exception:
             logger.exception("Import of %s failed", file_name)
             messages.error(request, _("The import failed unexpectedly. Nothing was written."))
@@ -270,17 +284,9 @@ class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
 
     def preview_stored(self, request, token: str, stored, **page):
         """Preview the stored upload `token` again, with the units picked for its names."""
-        data, file_name = stored
+        file_name = stored[1]
         try:
-            report = import_records(
-                kind=self.spreadsheet_kind,
-                data=data,
-                file_name=file_name,
-                user=request.user,
-                dry_run=True,
-                sheets_data=uploads.load_sheets_data(request, token, kind=self.spreadsheet_kind),
-                unit_choices=self.unit_choices(request, token),
-            )
+            report = self.import_stored(request, token, stored, dry_run=True)
         except Exception:
             logger.exception("Preview of %s failed", file_name)
             messages.error(

@@ -41,7 +41,15 @@ class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     ]
     # No date hierarchy: on a large table it costs two full scans on every page (MIN/MAX
     # and the distinct years of the due date); year links and due_after/due_before remain.
-    autocomplete_fields = ["agreement", "lead_unit", "coordinating_units", "assignee", "meeting"]
+    autocomplete_fields = [
+        "agreement",
+        "lead_unit",
+        "coordinating_units",
+        "assignee",
+        "meeting",
+        "repeats",
+        "carried_over_from",
+    ]
     actions = ["mark_done"]
 
     @admin.display(description=_("agreement number"), ordering="agreement__number")

@@ -3,9 +3,6 @@ unit, picked by the user (the rule: `coordination.importing.choices`)."""
 
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from coordination import uploads
@@ -107,14 +104,10 @@ class UnitPickAdminMixin:
     def import_units_view(self, request):
         """Apply the units picked in the preview, keep the aliases asked for, and preview the
         stored upload again with those choices."""
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse(self.url_name("import")))
-        if not self.has_import_permission(request):
-            raise PermissionDenied
-        token = request.POST.get("token", "")
-        stored = self.stored_upload(request, token)
-        if stored is None:
-            return HttpResponseRedirect(reverse(self.url_name("import")))
+        posted, response = self.posted_upload(request)
+        if response is not None:
+            return response
+        token, stored = posted
         entry = uploads.load_entry(request, token, kind=self.spreadsheet_kind)
         names = choices.names_from_store(entry.get("names"))
         form = self.pick_form(request, names, request.POST)

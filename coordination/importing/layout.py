@@ -140,11 +140,17 @@ class HeaderCells:
 
     def __init__(self, sheet: Sheet, rows: int):
         self.sheet = sheet
+        self.encodings = [row_encoding(row) for row in sheet.rows[:rows]]
         self.texts = [
             [header_text(cell, encoding) for cell in row]
-            for row, encoding in ((row, row_encoding(row)) for row in sheet.rows[:rows])
+            for row, encoding in zip(sheet.rows[:rows], self.encodings, strict=True)
         ]
         self.covered = merge_anchors(sheet, 0, len(self.texts) - 1)
+
+    def encoding(self, top: int, bottom: int):
+        """The legacy encoding the header rows `top`..`bottom` are typed in, if any: the
+        font of the whole sheet."""
+        return next((e for e in self.encodings[top : bottom + 1] if e is not None), None)
 
     def text(self, row: int, col: int) -> str | None:
         line = self.texts[row] if row < len(self.texts) else []

@@ -1,5 +1,6 @@
 """Matching rows to records (record number, else natural key) and building the records."""
 
+import functools
 from collections import defaultdict
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -10,6 +11,7 @@ from coordination.constraints import violated_checks
 from coordination.importing.checks import VERSION
 from coordination.importing.report import UNCHANGED, UPDATED, ParsedRow, Problem
 from coordination.resources import Column
+from coordination.widgets import CaselessText, caseless_value
 
 LABELLED_ROWS = 200
 
@@ -178,6 +180,15 @@ class Matching:
         self.check_unique(live)
         self.describe_changes(live, current_many)
 
+    @functools.cached_property
+    def not_null(self) -> dict[str, bool]:
+        """The model's columns that cannot hold NULL → whether they have a default."""
+        return {
+            field.name: field.has_default()
+            for field in self.model._meta.concrete_fields
+            if not field.null and not field.primary_key
+        }
+
     def apply(self, row: ParsedRow, current_many, numbered):
         instance = row.instance
         for attribute, value in row.values.items():
@@ -203,6 +214,15 @@ class Matching:
                     )
                     continue
                 value = source
+            if value is None and attribute in self.not_null:
+                if self.not_null[attribute]:
+                    continue  # an empty cell keeps the record's value (a new one: the default)
+                row.outcome.problems.append(
+                    Problem(_("Required, but empty."), row.outcome.row, self.header_for(attribute))
+                )
+                continue
+            if isinstance(value, CaselessText):
+                value = caseless_value(value, getattr(instance, attribute, None))
             setattr(instance, attribute, value)
         for attribute, message in self.resource_class.row_problems(row.values):
             row.outcome.problems.append(

@@ -26,7 +26,7 @@ from coordination.importing.report import (
     RowOutcome,
     shown,
 )
-from coordination.legacy_text import detect_legacy
+from coordination.legacy_text import detect_legacy, reads_better_in
 from coordination.resources import EXAMPLE_MARKER, Column
 from coordination.spreadsheets import (
     Sheet,
@@ -70,6 +70,8 @@ class Table:
     matched: dict[int, Column]
     #: Top-left cell of each merge → the merge (section rows are told by them).
     starts: dict = field(default_factory=dict)
+    #: The legacy encoding (TCVN3, VNI) the header is typed in: the sheet's font.
+    legacy: object = None
 
     def data_rows(self):
         """(index, own cells, cells with merges filled) of each row below the header that
@@ -116,7 +118,8 @@ class Reading:
                     # sub-header rows (a data row under a header names fewer columns).
                     rank = (score, -top, height)
                     if best is None or rank > best[0]:
-                        best = (rank, sheet, top + height - 1, labels, matched)
+                        last = top + height - 1
+                        best = (rank, sheet, last, labels, matched, cells.encoding(top, last))
             if best is not None and best[1] is sheet:
                 best = ((best[0][0], 1, 0), *best[1:])  # a later sheet must name more
         required = [column for column in self.columns if column.required]
@@ -129,7 +132,7 @@ class Reading:
                 % {"headers": ", ".join(str(column.column_name) for column in self.columns)}
             )
             return None
-        _rank, sheet, header_row, labels, matched = best
+        _rank, sheet, header_row, labels, matched, legacy = best
         report.sheet_name, report.header_row = sheet.name, header_row
         by_attribute = defaultdict(list)
         for col, column in matched.items():
@@ -157,6 +160,7 @@ class Reading:
             end=len(sheet.rows),
             matched=matched,
             starts=merge_starts(sheet),
+            legacy=legacy,
         )
         end = list_end(sheet.rows, header_row + 1)
         if end is not None:
@@ -325,7 +329,15 @@ class Reading:
             sample = [
                 row[col] for row in sample_rows if col < len(row) and isinstance(row[col], str)
             ]
-            encoding = detect_legacy(" ".join(sample)) if sample else None
+            text = " ".join(sample)
+            encoding = detect_legacy(text) if sample else None
+            if encoding is None and table.legacy is not None:
+                # The header is in a legacy font, so the sheet is: short or plain columns
+                # (“01/CTPH-§H-2022”, “Cã”) convert when they read better for it.
+                encoding = table.legacy if reads_better_in(text, table.legacy) else None
+            widget = table.matched[col].widget
+            if encoding is None and table.legacy is not None and widget.takes_sheet_font:
+                encoding = table.legacy  # tried only when the cell is no word as it is
             if encoding is not None:
                 found[col] = encoding
         return found

@@ -27,12 +27,14 @@ from coordination.tables import (
 )
 from coordination.widgets import (
     AgreementWidget,
+    BooleanWidget,
     ChoiceWidget,
     DateWidget,
     IntegerWidget,
     ManyWidget,
     MeetingWidget,
     PersonWidget,
+    RecordIdWidget,
     UnitWidget,
 )
 
@@ -82,6 +84,23 @@ class TaskResource(RecordResource):
     completed_on = Column("completed_on", DateWidget())
     result = text("result", multiline=True, aliases=("Kết quả thực hiện",))
     meeting = Column("meeting", MeetingWidget(), aliases=("Hội nghị",))
+    recurring = Column(
+        "recurring",
+        BooleanWidget(default=False),
+        aliases=("Lặp lại hằng năm", "Hằng năm", "Thường xuyên"),
+    )
+    repeats = Column(
+        "repeats",
+        RecordIdWidget(),
+        header=_("Repeated from record no."),
+        help_text=_("The record number of last year's recurring task this one repeats."),
+    )
+    carried_over_from = Column(
+        "carried_over_from",
+        RecordIdWidget(),
+        header=_("Carried over from record no."),
+        help_text=_("The record number of last year's open task this one continues."),
+    )
 
     EXAMPLE = {
         "agreement": "01/QCPH-UBND-MTTQ",
@@ -171,11 +190,12 @@ KIND = registry.RecordKind(
     report_unit="lead_unit",
     report_unit_params={"unit_role": "lead"},
     sections=(
-        (None, ("agreement", "year", "content")),
+        (None, ("agreement", "year", "content", "recurring")),
         (_("Responsibility"), ("lead_unit", "coordinating_units", "assignee", "meeting")),
         (
             _("Progress"),
             ("start_date", "due_date", "status", "progress", "completed_on", "result"),
         ),
+        (_("Source"), ("repeats", "carried_over_from")),
     ),
 )

@@ -58,6 +58,14 @@ def clean_field_value(field: models.Field, value):
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class DerivedInputs:
+    """What a model's derived fields are computed from (`Record.derived_inputs`)."""
+
+    links: tuple[str, ...] = ()
+    fields: frozenset[str] = frozenset()
+
+
 class RecordQuerySet(models.QuerySet):
     """A queryset whose bulk writes clean text exactly as `Model.save()` does."""
 
@@ -122,6 +130,11 @@ class Record(models.Model):
         # Validate what will be stored, so uniqueness is checked on the cleaned text.
         self.prepare_for_save()
         super().full_clean(*args, **kwargs)
+
+    #: What the derived fields depend on: `links`, the attnames of the links that make a
+    #: new record's values depend on another (refreshed after a bulk write when set), and
+    #: `fields`, the attnames whose change affects them or other records' (see `FollowUp`).
+    derived_inputs = DerivedInputs()
 
     @classmethod
     def refresh_derived(cls, pks) -> None:

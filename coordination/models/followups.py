@@ -12,6 +12,7 @@ from coordination.models.base import (
     DeadlineMixin,
     DeadlineQuerySet,
     DeadlineRules,
+    DerivedInputs,
     Record,
     SearchableMixin,
     import_export_permissions,
@@ -346,6 +347,11 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
         )
         values = thread_values(self.year, carried, repeated)
         self.first_raised_year, self.times_carried, self.times_raised = values
+
+    derived_inputs = DerivedInputs(
+        links=("carried_over_from_id", "repeats_id"),
+        fields=frozenset({"year", "carried_over_from_id", "repeats_id"}),
+    )
 
     @classmethod
     def refresh_derived(cls, pks) -> None:

@@ -80,6 +80,31 @@ class Task(DeadlineMixin, SearchableMixin, Record):
         blank=True,
         related_name="tasks",
     )
+    recurring = models.BooleanField(
+        _("recurring every year"),
+        default=False,
+        help_text=_("Repeated in next year's programme, with its dates moved a year."),
+    )
+    # Where next year's programme took the task from (`coordination.programme`): one
+    # successor per task and year, so a second run finds it and creates nothing.
+    repeats = models.OneToOneField(
+        "self",
+        verbose_name=_("repeats the task of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="repeated_by",
+        error_messages={"unique": _("This task has already been repeated.")},
+    )
+    carried_over_from = models.OneToOneField(
+        "self",
+        verbose_name=_("carried over from"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carried_over_to",
+        error_messages={"unique": _("This task has already been carried over.")},
+    )
 
     objects = TaskQuerySet.as_manager()
     # Each history entry keeps the coordinating units as they were.
@@ -114,6 +139,14 @@ class Task(DeadlineMixin, SearchableMixin, Record):
                 name="coordination_task_completion_date_only_when_done",
                 error_field="completed_on",
                 violation_error_message=_("Only a done task has a completion date."),
+            ),
+            FieldCheckConstraint(
+                condition=models.Q(repeats__isnull=True) | models.Q(carried_over_from__isnull=True),
+                name="coordination_task_one_predecessor",
+                error_field="carried_over_from",
+                violation_error_message=_(
+                    "A task either repeats a recurring task or continues an open one, not both."
+                ),
             ),
         ]
         indexes = [

@@ -30,7 +30,7 @@ from coordination.spreadsheets.errors import (
 )
 from coordination.spreadsheets.sheets import Sheet
 from coordination.spreadsheets.xmlscan import _XmlFeed
-from coordination.spreadsheets.zipsafety import _inflate, _open_zip
+from coordination.spreadsheets.zipsafety import _inflate, _open_zip, inflate_members
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _COUNT = re.compile(r"\+?[0-9]+")
@@ -104,26 +104,23 @@ def _member(data: bytes, archive: zipfile.ZipFile, name: str, limit: int) -> byt
 
 def _inspect_members(data: bytes, archive: zipfile.ZipFile, max_unpacked_bytes: int):
     """Inflate every member once: real sizes, no DTD in any XML member, content.xml scanned."""
-    total = 0
     scan = None
-    for member in archive.infolist():
-        is_xml = member.filename.endswith((".xml", ".rdf"))
+    for member, chunks in inflate_members(
+        data,
+        archive,
+        max_unpacked_bytes,
+        xml_suffixes=(".xml", ".rdf"),
+        on_dtd=_refuse_dtd,
+        unreadable=_unreadable_ods,
+    ):
         if member.filename == "content.xml":
             scan = _ContentScan()
-        tail = b""
-        for chunk in _inflate(data, member, _unreadable_ods):
-            total += len(chunk)
-            if total > max_unpacked_bytes:
-                raise _zip_bomb(max_unpacked_bytes)
-            if is_xml:
-                window = tail + chunk
-                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                    _refuse_dtd()
-                tail = chunk[-16:]
-            if member.filename == "content.xml":
+            for chunk in chunks:
                 scan.feed(chunk)
-        if member.filename == "content.xml":
             scan.feed(b"", final=True)
+        else:
+            for _chunk in chunks:
+                pass
     return scan
 
 

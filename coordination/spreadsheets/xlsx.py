@@ -24,7 +24,6 @@ from coordination.spreadsheets.errors import (
     _row_span_limit,
     _sheet_too_large,
     _too_much_text,
-    _zip_bomb,
     too_many_rows,
 )
 from coordination.spreadsheets.sheets import Sheet
@@ -36,7 +35,7 @@ from coordination.spreadsheets.xmlscan import (
     _TokenCheck,
     _XmlFeed,
 )
-from coordination.spreadsheets.zipsafety import _inflate, _open_zip
+from coordination.spreadsheets.zipsafety import _inflate, _open_zip, inflate_members
 
 
 def _read_xlsx(
@@ -237,23 +236,18 @@ def _inspect_members(
     with `check_every_member`, no over-long XML token in any member either."""
     worksheets = set(paths.values())
     scans: dict[str, _SheetScan] = {}
-    total = 0
-    for member in archive.infolist():
-        is_xml = member.filename.endswith((".xml", ".rels", ".vml"))
+    for member, chunks in inflate_members(
+        data,
+        archive,
+        max_unpacked_bytes,
+        xml_suffixes=(".xml", ".rels", ".vml"),
+        on_dtd=_refuse_dtd,
+    ):
         if member.filename in worksheets:
             scan = _SheetScan(shared)
         else:
             scan = _TokenCheck() if check_every_member else _Skip()
-        tail = b""
-        for chunk in _inflate(data, member):
-            total += len(chunk)
-            if total > max_unpacked_bytes:
-                raise _zip_bomb(max_unpacked_bytes)
-            if is_xml:
-                window = tail + chunk
-                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                    _refuse_dtd()
-                tail = chunk[-16:]
+        for chunk in chunks:
             scan.feed(chunk)
         scan.feed(b"", final=True)
         if isinstance(scan, _SheetScan):

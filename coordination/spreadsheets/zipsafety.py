@@ -125,3 +125,37 @@ def _inflate(
             raise unreadable() from exc
     if produced != member.file_size or crc != member.CRC:
         raise unreadable()
+
+
+def inflate_members(
+    data: bytes,
+    archive: zipfile.ZipFile,
+    limit: int,
+    *,
+    xml_suffixes: tuple[str, ...],
+    on_dtd: Callable[[], None],
+    unreadable: Callable[[], SpreadsheetError] = _bad_xlsx,
+) -> Iterator[tuple[zipfile.ZipInfo, Iterator[bytes]]]:
+    """Each member of `archive` with its chunks, inflated once (`_inflate`): the running
+    total of every member held to `limit` (a zip bomb), and `on_dtd()` called for a DTD or
+    an entity declaration in an XML member. Read each member's chunks to the end before the
+    next member."""
+    total = 0
+
+    def chunks(member: zipfile.ZipInfo) -> Iterator[bytes]:
+        nonlocal total
+        is_xml = member.filename.endswith(xml_suffixes)
+        tail = b""
+        for chunk in _inflate(data, member, unreadable):
+            total += len(chunk)
+            if total > limit:
+                raise _zip_bomb(limit)
+            if is_xml:
+                window = tail + chunk
+                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                    on_dtd()
+                tail = chunk[-16:]
+            yield chunk
+
+    for member in archive.infolist():
+        yield member, chunks(member)

@@ -12,7 +12,15 @@ unchanged. `allowed_text()` says what a cell may hold, for the template's guide.
 - `names`: how names compare (agreement numbers; unit names: `coordination.unit_names`).
 """
 
-from coordination.widgets.base import SHOWN_CHARS, CellError, CellWidget, is_empty, shorten
+from coordination.widgets.base import (
+    SHOWN_CHARS,
+    CaselessText,
+    CellError,
+    CellWidget,
+    caseless_value,
+    is_empty,
+    shorten,
+)
 from coordination.widgets.names import agreement_key, unit_key
 from coordination.widgets.references import (
     MAX_CELL_ERRORS,
@@ -40,6 +48,7 @@ __all__ = [
     "SHOWN_CHARS",
     "AgreementWidget",
     "BooleanWidget",
+    "CaselessText",
     "CellError",
     "CellWidget",
     "ChoiceWidget",
@@ -56,6 +65,7 @@ __all__ = [
     "UnitWidget",
     "VersionWidget",
     "agreement_key",
+    "caseless_value",
     "is_empty",
     "shorten",
     "unit_key",

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import widgets
 
-from coordination.legacy_text import convert_legacy, fix_legacy
+from coordination.legacy_text import LegacyEncoding, convert_legacy, fix_legacy
 
 #: Values quoted in a message are cut to this length.
 SHOWN_CHARS = 100
@@ -24,8 +24,25 @@ def is_empty(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+class CaselessText(str):
+    """Text converted from TCVN3, whose fonts have no toned capitals (“Ủ” is typed as “ủ”
+    or in another font): its case says nothing, so it does not change a record's text that
+    differs from it in case alone (`caseless_value`)."""
+
+
+def caseless_value(value, current):
+    """`value` for a field holding `current`: the current text when `value` is
+    `CaselessText` equal to it but for case; a plain value otherwise."""
+    if isinstance(value, CaselessText):
+        if isinstance(current, str) and current.casefold() == value.casefold():
+            return current
+        return str(value)
+    return value
+
+
 def to_unicode(text: str, notes: list | None, legacy=None) -> str:
-    """`text` with legacy TCVN3/VNI text converted, noting the conversion once per row.
+    """`text` with legacy TCVN3/VNI text converted, noting the conversion once per row;
+    TCVN3 text comes back as `CaselessText`.
 
     `legacy` is the encoding found for the whole column, which a short cell alone lacks.
     """
@@ -42,11 +59,17 @@ def to_unicode(text: str, notes: list | None, legacy=None) -> str:
         }
         if note not in notes:
             notes.append(note)
+    if legacy is LegacyEncoding.TCVN3:
+        return CaselessText(text)
     return text
 
 
 class CellWidget(widgets.Widget):
     """Base of the project's widgets: empty cells become `empty_value`."""
+
+    #: Whether a cell is also tried in the legacy font of its sheet (found in the header)
+    #: when its column alone says nothing: widgets with a closed list of words.
+    takes_sheet_font = False
 
     empty_value = None
     #: What a cell may hold, as the template workbook's guide explains it.

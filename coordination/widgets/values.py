@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from coordination.spreadsheets import unescape_formula
 from coordination.text import clean_text, fold
-from coordination.widgets.base import CellError, CellWidget, shorten, to_unicode
+from coordination.widgets.base import CaselessText, CellError, CellWidget, shorten, to_unicode
 from coordination.widgets.names import agreement_key
 
 # Excel counts days from 30/12/1899 (its serial 60 is the non-existent 29/02/1900).
@@ -47,13 +47,14 @@ class TextWidget(CellWidget):
         elif isinstance(value, float) and value.is_integer():
             value = str(int(value))
         text = to_unicode(unescape_formula(str(value)), notes, legacy)
+        caseless = isinstance(text, CaselessText)
         text = clean_text(text, multiline=self.multiline)
         if self.max_length and len(text) > self.max_length:
             raise CellError(
                 _("Too long: %(length)d characters (at most %(limit)d).")
                 % {"length": len(text), "limit": self.max_length}
             )
-        return text
+        return CaselessText(text) if caseless else text
 
     def render(self, value, obj=None, **kwargs):
         return value or None
@@ -89,17 +90,24 @@ class BooleanWidget(CellWidget):
         super().__init__()
         self.empty_value = default
 
-    def parse(self, value, **kwargs):
+    #: A closed list of words: a cell of a sheet typed in a legacy font is tried in it.
+    takes_sheet_font = True
+
+    def parse(self, value, notes=None, legacy=None, **kwargs):
         if isinstance(value, bool):
             return value
+        found = self.word(value)
+        if found is None and isinstance(value, str) and not value.isascii():
+            found = self.word(to_unicode(value, notes, legacy))  # “Cã” in a .VnTime font
+        if found is None:
+            raise CellError(_("Write “Có” or “Không”."))
+        return found
+
+    def word(self, value) -> bool | None:
         key = fold(str(value))
         if isinstance(value, int | float):
             key = str(int(value)) if float(value).is_integer() else key
-        if key in self.TRUE:
-            return True
-        if key in self.FALSE:
-            return False
-        raise CellError(_("Write “Có” or “Không”."))
+        return True if key in self.TRUE else False if key in self.FALSE else None
 
     def render(self, value, obj=None, **kwargs):
         if value is None:
@@ -240,10 +248,19 @@ class ChoiceWidget(CellWidget):
             }
         return self._keys[language]
 
+    #: A closed list of labels: a cell of a sheet typed in a legacy font is tried in it.
+    takes_sheet_font = True
+
     def parse(self, value, notes=None, legacy=None, **kwargs):
-        if isinstance(value, str) and not value.isascii():
+        try:
+            return self.code(value)
+        except CellError:
+            if not isinstance(value, str) or value.isascii():
+                raise
             # A label typed with a .VnTime or VNI font, as the rest of its sheet.
-            value = to_unicode(value, notes, legacy)
+            return self.code(to_unicode(value, notes, legacy))
+
+    def code(self, value):
         # A column repeats a handful of values: remember what each cell text (in this
         # language) came to, rather than folding it again on every row.
         memo = (translation.get_language(), type(value), value)
