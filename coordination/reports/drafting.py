@@ -217,7 +217,8 @@ def _summary_table(title: str, key: str, columns, lines: list[tuple[str, StatusC
             ]
             for number, item in lines
         ],
-        widths=[5, 18, 8, *[9] * len(labels), 8, 9],
+        # The number column holds “1.3”, the statuses' labels wrap: 16.5 cm in all.
+        widths=[8, 27 - 2 * len(labels), 8, *[9] * len(labels), 8, 9],
         numeric=[True, False, True, *[True] * len(labels), True, True],
         key=key,
         groups=[
@@ -297,7 +298,7 @@ def annex_tables(report: YearlyReport) -> list[AnnexTable]:
             title="Biểu 4. Nhiệm vụ chưa hoàn thành",
             headers=outstanding_headers,
             rows=outstanding_rows(report.outstanding_tasks),
-            widths=[6, 33, 14, 12, 11, 8],
+            widths=[7, 32, 14, 12, 11, 8],
             numeric=[True, False, False, False, False, True],
             key="outstanding_tasks",
         ),
@@ -309,7 +310,7 @@ def annex_tables(report: YearlyReport) -> list[AnnexTable]:
                 outstanding_headers[5],
             ],
             rows=outstanding_rows(report.outstanding_followups, threads=True),
-            widths=[6, 29, 13, 11, 10, 8, 8, 8],
+            widths=[7, 23, 12, 12, 10, 7, 7, 7],  # a date on one line
             numeric=[True, False, False, False, False, True, True, True],
             key="outstanding_followups",
         ),
