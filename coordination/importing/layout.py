@@ -210,8 +210,8 @@ def total_row(values: list) -> bool:
     first, rest = values[0], values[1:]
     return (
         isinstance(first, str)
-        and TOTAL_ROW.match(fold(clean_text(first))) is not None
         and all(isinstance(value, int | float) for value in rest)
+        and TOTAL_ROW.match(fold(clean_text(first))) is not None
     )
 
 

@@ -211,13 +211,16 @@ class Reading:
     def refuse_unheaded(self, table: Table, labels, report: ImportReport) -> None:
         """Values in a column with no header would be lost without a word: an error."""
         headed = {col for col, (lowest, _joined) in enumerate(labels) if lowest}
+        width = max((len(row) for row in table.sheet.rows), default=0)
+        unheaded = [col for col in range(width) if col not in headed]
         found = defaultdict(list)
-        for index in range(table.header_row + 1, table.end):
+        for index in range(table.header_row + 1, table.end) if unheaded else ():
             own = table.sheet.rows[index]
-            if section_row(own, table.rows[index], index, table.starts):
+            cols = [col for col in unheaded if col < len(own) and not is_empty(own[col])]
+            if not cols or section_row(own, table.rows[index], index, table.starts):
                 continue
-            for col, cell in enumerate(own):
-                if col not in headed and not is_empty(cell) and len(found[col]) <= ROWS_LISTED:
+            for col in cols:
+                if len(found[col]) <= ROWS_LISTED:
                     found[col].append(index + 1)
         for col, rows in sorted(found.items()):
             listed = ", ".join(str(row) for row in rows[:ROWS_LISTED])
