@@ -126,8 +126,6 @@ def _annotate_sheet(
 ) -> bytes:
     """A new .xlsx of the sheet's cells as read, with the error column."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
 
     rows = [list(row) for row in sheet.rows]
     for row, col in sheet.formula_without_value:
@@ -157,23 +155,7 @@ def _annotate_sheet(
             worksheet.merge_cells(
                 start_row=top + 1, start_column=left + 1, end_row=bottom + 1, end_column=right + 1
             )
-    header_cell = worksheet.cell(row=header_row + 1, column=column + 1)
-    header_cell.value = _xlsx_text(error_header)
-    header_cell.font = Font(bold=True)
-    fill = PatternFill(fill_type="solid", fgColor=_ERROR_FILL_COLOUR)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for index, message in sorted(errors.items()):
-        if index <= header_row:
-            continue
-        cell = worksheet.cell(row=index + 1, column=column + 1)
-        cell.value = _xlsx_text(str(message))
-        cell.data_type = "s"
-        cell.fill = fill
-        cell.alignment = wrap
-    worksheet.column_dimensions[get_column_letter(column + 1)].width = _ERROR_COLUMN_WIDTH
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    return _with_error_column(workbook, worksheet, header_row, column, errors, error_header)
 
 
 def _annotate_xlsx(
@@ -186,8 +168,7 @@ def _annotate_xlsx(
     max_unpacked_bytes: int,
 ) -> bytes:
     from openpyxl import load_workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import PatternFill
 
     # The same checks as on import, and calamine's view of the sheet (openpyxl would walk
     # every formatted blank cell down to row 1,048,576 to find free columns).
@@ -215,19 +196,28 @@ def _annotate_xlsx(
         worksheet = workbook[sheet_name]
     except Exception as exc:  # openpyxl raises many types on files calamine accepted
         raise _bad_xlsx() from exc
-    fill = PatternFill(fill_type="solid", fgColor=_ERROR_FILL_COLOUR)
     no_fill = PatternFill(fill_type=None)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    header_cell = worksheet.cell(row=header_row + 1, column=column + 1)
-    header_cell.value = _xlsx_text(error_header)
-    header_cell.data_type = "s"
-    header_cell.font = Font(bold=True)
     # Clear what an earlier round wrote in this column, then write this round's errors.
     for index in range(header_row + 1, len(rows)):
         if column < len(rows[index]) and rows[index][column] is not None:
             cell = worksheet.cell(row=index + 1, column=column + 1)
             cell.value = None
             cell.fill = no_fill
+    return _with_error_column(workbook, worksheet, header_row, column, errors, error_header)
+
+
+def _with_error_column(workbook, worksheet, header_row, column, errors, error_header) -> bytes:
+    """The workbook saved with the error column: its bold header, and each refused row's
+    message, shaded and wrapped."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    header_cell = worksheet.cell(row=header_row + 1, column=column + 1)
+    header_cell.value = _xlsx_text(error_header)
+    header_cell.data_type = "s"
+    header_cell.font = Font(bold=True)
+    fill = PatternFill(fill_type="solid", fgColor=_ERROR_FILL_COLOUR)
+    wrap = Alignment(wrap_text=True, vertical="top")
     for index, message in sorted(errors.items()):
         if index <= header_row:
             continue
