@@ -307,13 +307,14 @@ class Measure:
         try:
             if counter is not None:
                 with connection.execute_wrapper(counter):
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     result = profiler.runcall(call) if profiler else call()
                     seconds = time.perf_counter() - started
             else:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 result = profiler.runcall(call) if profiler else call()
                 seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
         finally:
             if captured is not None:
                 captured.__exit__(None, None, None)
@@ -321,6 +322,7 @@ class Measure:
                 profiler.dump_stats(self.profile)
         self.figures = {
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "rss_before_kb": rss_before,
             "peak_rss_kb": peak_rss_kb(),
         }

@@ -48,6 +48,9 @@ class TaskStatus(models.TextChoices):
     NOT_STARTED = "not_started", _("Not started")
     IN_PROGRESS = "in_progress", _("In progress")
     DONE = "done", _("Done")
+    # Not finished this year and carried into next year's programme, where its successor
+    # (`Task.carried_over_to`) goes on: no longer outstanding this year.
+    CARRIED_OVER = "carried_over", _("Carried over to next year")
     CANCELLED = "cancelled", _("Cancelled")
 
 

@@ -44,7 +44,7 @@ def record_history(
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     for start in range(0, len(pks), BATCH):
         batch = pks[start : start + BATCH]
-        placeholders = ", ".join(["%s"] * len(batch))
+        in_batch, batch_params = pk_in(batch)
         sql = (
             f"INSERT INTO {quote(history_model._meta.db_table)} "
             f"({', '.join(map(quote, columns))}, {quote('history_date')}, "
@@ -52,20 +52,29 @@ def record_history(
             f"{quote('history_user_id')}) "
             f"SELECT {', '.join(map(quote, columns))}, %s, %s, %s, %s "
             f"FROM {quote(model._meta.db_table)} "
-            f"WHERE {quote(model._meta.pk.column)} IN ({placeholders})"
+            f"WHERE {quote(model._meta.pk.column)} {in_batch}"
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                sql, [now, reason[:100], history_type, getattr(user, "pk", None), *batch]
+                sql, [now, reason[:100], history_type, getattr(user, "pk", None), *batch_params]
             )
         for m2m_field in m2m_fields(model):
             copy_links(
                 history_model,
                 HistoricalRecords.m2m_models[m2m_field],
                 m2m_field,
-                f"h.{quote('history_date')} = %s AND h.{quote('id')} IN ({placeholders})",
-                [now, *batch],
+                f"h.{quote('history_date')} = %s AND h.{quote('id')} {in_batch}",
+                [now, *batch_params],
             )
+
+
+def pk_in(pks: list[int]) -> tuple[str, list]:
+    """SQL and parameters for "column is one of `pks`": one array parameter on PostgreSQL
+    (psycopg would otherwise parse a statement of thousands of placeholders on every call),
+    a list of placeholders elsewhere."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [list(pks)]
+    return f"IN ({', '.join(['%s'] * len(pks))})", list(pks)
 
 
 @contextmanager

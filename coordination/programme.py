@@ -7,14 +7,19 @@ tasks again, the open ones carried, the meeting's conclusions turned into tasks.
   cancelled): dates moved a year (29 February → 28 February), not started, no progress, no
   result, linked through `repeats`. It is never carried as well: next year's copy starts afresh.
 - Every other outstanding task is carried: the same work, status and progress, dates moved a
-  year, linked through `carried_over_from`. The source keeps its status and result (what was
-  done this year stays as it was); its successor says where it went.
+  year, linked through `carried_over_from`. The source becomes "carried over to next year"
+  (`TaskStatus.CARRIED_OVER`) and keeps its progress and result (what was done this year stays
+  as it was): it is no longer outstanding this year, so the year's report counts it in its
+  own column and the outstanding table does not count it twice. A task someone marked carried
+  over by hand, not yet in next year's programme, is carried too.
 - Each conclusion (a follow-up item of kind conclusion) of the chosen meeting that is not
   resolved or closed becomes a task: its content, its responsible unit as lead, its
   co-responsible units as coordinating units, due at the end of the next year, `meeting` the
-  meeting.
-- Nothing is created twice: a task already repeated or carried, or whose content a task of the
-  next year already has (the import's natural key), is skipped, and the draft says why.
+  meeting; the conclusion then names it (`FollowUp.task`, its history saying so) and stays
+  open until it is resolved.
+- Nothing is created twice: a task already repeated or carried, a conclusion that already
+  names its task, or whose content a task of the next year already has (the import's natural
+  key), is skipped, and the draft says why.
 - The next year must fall within the agreement's years; past its end year, the tasks go to the
   one agreement superseding it that covers the next year, or the draft is refused.
 - Unit staff draft only the tasks and conclusions their units lead, and only for an agreement
@@ -28,12 +33,13 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coordination import scoping
 from coordination.choices import FollowUpKind, FollowUpStatus, PartyRole, TaskStatus
-from coordination.history import CREATED, record_history
+from coordination.history import CHANGED, CREATED, record_history
 from coordination.models import Agreement, FollowUp, Meeting, Task
 from coordination.models.base import YEAR_MAX
 
@@ -250,7 +256,7 @@ def draft_next_year(
             if source.status == TaskStatus.CANCELLED:
                 skipped.append(Skipped(group, source, _("cancelled this year")))
                 continue
-        elif source.is_outstanding:
+        elif source.is_outstanding or source.status == TaskStatus.CARRIED_OVER:
             group = CARRIED
             done = getattr(source, "carried_over_to", None)
         else:
@@ -276,6 +282,8 @@ def draft_next_year(
         else:
             task.carried_over_from = source
             task.status, task.progress = source.status, source.progress
+            if source.status == TaskStatus.CARRIED_OVER:  # marked by hand, not yet carried
+                task.status = TaskStatus.IN_PROGRESS if source.progress else TaskStatus.NOT_STARTED
         plan(group, source, task, coordinating.get(source.pk, []))
 
     if meeting is not None:
@@ -285,14 +293,26 @@ def draft_next_year(
                 meeting=meeting,
                 kind=FollowUpKind.CONCLUSION,
             )
-            .select_related("responsible_unit")
+            .select_related("responsible_unit", "task")
             .prefetch_related("co_responsible_units")
         )
         if allowed is not None:
             conclusions = conclusions.filter(responsible_unit__in=allowed)
+        if lock:
+            conclusions = conclusions.select_for_update(of=("self",))
         for item in conclusions.order_by("pk"):
             if item.status in (FollowUpStatus.RESOLVED, FollowUpStatus.CLOSED):
                 skipped.append(Skipped(CONCLUSION, item, _("already resolved or closed")))
+                continue
+            if item.task is not None:
+                skipped.append(
+                    Skipped(
+                        CONCLUSION,
+                        item,
+                        _("already carried out by a task of %(year)s") % {"year": item.task.year},
+                        item.task,
+                    )
+                )
                 continue
             task = Task(
                 agreement=target,
@@ -333,6 +353,31 @@ def create_next_year(draft: Draft, user=None) -> Created:
             )
             pks = [task.pk for task in tasks]
             record_history(Task, pks, history_type=CREATED, user=user, reason=fresh.reason)
+            # The carried sources are no longer outstanding this year: their successors are.
+            carried = [
+                item.source.pk
+                for item in fresh.planned
+                if item.group == CARRIED and item.source.status != TaskStatus.CARRIED_OVER
+            ]
+            Task.objects.filter(pk__in=carried).update(
+                status=TaskStatus.CARRIED_OVER, updated_at=timezone.now()
+            )
+            record_history(Task, carried, history_type=CHANGED, user=user, reason=fresh.reason)
+            # Each conclusion names the task that carries it out.
+            now = timezone.now()
+            conclusions = []
+            for item, task in zip(fresh.planned, tasks, strict=True):
+                if item.group == CONCLUSION:
+                    item.source.task, item.source.updated_at = task, now
+                    conclusions.append(item.source)
+            FollowUp.objects.bulk_update(conclusions, ["task", "updated_at"], batch_size=1000)
+            record_history(
+                FollowUp,
+                [item.pk for item in conclusions],
+                history_type=CHANGED,
+                user=user,
+                reason=fresh.reason,
+            )
     except IntegrityError:
         # Another run linked the same sources meanwhile.
         raise ValidationError(

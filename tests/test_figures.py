@@ -59,6 +59,7 @@ def every_status():
         (TaskStatus.IN_PROGRESS, {"due_date": days(-40)}),
         (TaskStatus.DONE, {"due_date": days(-5), "completed_on": days(-6)}),
         (TaskStatus.DONE, {"due_date": days(-50), "completed_on": days(-20)}),
+        (TaskStatus.CARRIED_OVER, {"due_date": days(-30), "progress": 40}),
         (TaskStatus.CANCELLED, {"due_date": days(-100)}),
     ]
     for status, fields in tasks:
@@ -103,8 +104,9 @@ def test_each_row_of_the_yearly_report_adds_up_to_its_total(auditor_client, ever
     )
     assert response.status_code == 200
     report = response.context["report"]
-    assert report.tasks.statuses == [2, 1, 2, 1]  # not started, in progress, done, cancelled
-    assert report.tasks.total == 6 and report.tasks.overdue == 2
+    # not started, in progress, done, carried over, cancelled
+    assert report.tasks.statuses == [2, 1, 2, 1, 1]
+    assert report.tasks.total == 7 and report.tasks.overdue == 2
     assert report.followups.statuses == [2, 1, 1, 1, 2]  # open … closed
     assert report.followups.total == 7 and report.followups.overdue == 2
     for row in [*report.task_rows, *report.followup_rows]:
@@ -123,10 +125,11 @@ def test_each_row_of_the_yearly_workbook_adds_up_to_its_total(auditor_client, ev
     headers = [row for row in rows if row[:3] == ["STT", "Loại hồ sơ", "Tổng số"]]
     assert len(headers) == 2
     task_header, followup_header = headers
-    assert task_header[3:9] == [
+    assert task_header[3:10] == [
         "Chưa thực hiện",
         "Đang thực hiện",
         "Đã hoàn thành",
+        "Chuyển năm sau",
         "Đã hủy",
         "Quá hạn",
         "Tỷ lệ đúng hạn",
@@ -159,7 +162,7 @@ def test_each_row_of_the_outstanding_table_adds_up_to_its_total(
         "Theo trạng thái (cộng lại bằng tổng số)",
         "Số liệu tính thêm (không cộng vào tổng số)",
     )
-    assert width == (4 if records == "tasks" else 5)
+    assert width == 5  # the tasks' statuses and the items' both have five
     # Unit, year, total; the statuses; outstanding, overdue, three ages, on-time rate (and
     # for items, the outstanding ones raised more than once).
     assert derived_width == (6 if records == "tasks" else 7)

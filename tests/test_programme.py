@@ -121,7 +121,7 @@ def test_creation_writes_exactly_the_draft_with_links_dates_and_history(year_wor
     assert (carried.status, carried.progress) == (TaskStatus.IN_PROGRESS, 60)
     assert (carried.start_date, carried.due_date) == (D(2026, 3, 1), D(2026, 12, 31))
     w.open.refresh_from_db()
-    assert w.open.status == TaskStatus.IN_PROGRESS  # the source keeps its status
+    assert (w.open.status, w.open.progress) == (TaskStatus.CARRIED_OVER, 60)
 
     task = new.get(content=w.conclusion.content)
     assert (task.lead_unit, task.meeting, task.due_date) == (w.front, w.review, D(2026, 12, 31))
@@ -290,3 +290,80 @@ def test_the_admin_page_gives_unit_staff_their_units_tasks(year_world, client):
     assert [item.source for item in draft.planned] == [w.open]
     client.post(_url(w), {"year": 2025, "meeting": w.review.pk, "fingerprint": draft.fingerprint})
     assert list(Task.objects.filter(year=2026)) == [w.open.carried_over_to]
+
+
+def test_carried_tasks_leave_this_years_outstanding_with_their_progress(year_world):
+    w = year_world
+    user = make_user(is_superuser=True)
+    draft = _draft(w)
+    programme.create_next_year(draft, user)
+    w.open.refresh_from_db()
+    assert (w.open.status, w.open.progress) == (TaskStatus.CARRIED_OVER, 60)
+    assert not w.open.is_outstanding
+    assert not Task.objects.filter(year=2025).outstanding().filter(pk=w.open.pk).exists()
+    # Outstanding once: next year's task carries it on.
+    assert Task.objects.outstanding().filter(content=w.open.content).count() == 1
+    entry = w.open.history.latest()
+    assert (entry.history_type, entry.history_change_reason) == ("~", draft.reason)
+    assert (entry.status, entry.history_user_id) == (TaskStatus.CARRIED_OVER, user.pk)
+    # Done and recurring tasks keep their status.
+    w.recurring.refresh_from_db()
+    w.done.refresh_from_db()
+    assert w.recurring.status == w.done.status == TaskStatus.DONE
+
+
+def test_a_task_marked_carried_over_by_hand_is_carried_once(year_world):
+    w = year_world
+    Task.objects.filter(pk=w.open.pk).update(status=TaskStatus.CARRIED_OVER)
+    programme.create_next_year(_draft(w))
+    carried = Task.objects.get(carried_over_from=w.open)
+    assert (carried.status, carried.progress) == (TaskStatus.IN_PROGRESS, 60)
+    again = _draft(w)
+    assert [s.source for s in again.skipped_in(programme.CARRIED)] == [w.open]
+    assert again.skipped_in(programme.CARRIED)[0].existing == carried
+
+
+def test_a_task_made_from_a_conclusion_is_named_by_it_and_not_made_twice(year_world):
+    w = year_world
+    user = make_user(is_superuser=True)
+    draft = _draft(w)
+    programme.create_next_year(draft, user)
+    task = Task.objects.get(year=2026, content=w.conclusion.content)
+    w.conclusion.refresh_from_db()
+    assert w.conclusion.task == task and list(task.followups.all()) == [w.conclusion]
+    assert w.conclusion.status == FollowUpStatus.OPEN  # open until resolved
+    entry = w.conclusion.history.latest()
+    assert (entry.history_type, entry.history_change_reason) == ("~", draft.reason)
+    assert (entry.task_id, entry.history_user_id) == (task.pk, user.pk)
+    # Even with its content reworded next year, the conclusion is not turned into a task again.
+    Task.objects.filter(pk=task.pk).update(content="Nâng cao chất lượng giám sát (đã sửa)")
+    again = _draft(w)
+    assert again.group(programme.CONCLUSION) == []
+    skipped = again.skipped_in(programme.CONCLUSION)
+    assert [(s.source, s.existing) for s in skipped] == [(w.conclusion, task), (w.resolved, None)]
+    assert "2026" in skipped[0].reason
+
+
+def test_an_item_names_its_task_in_a_sheet_by_the_tasks_number(year_world, vi):
+    from coordination.importing import import_records
+    from tests.factories import xlsx_bytes
+
+    w = year_world
+    task = make_task(agreement=w.agreement, year=2026, content="Khắc phục hạn chế")
+    rows = [
+        ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Nhiệm vụ thực hiện (mã)"],
+        ["Hạn chế", 2025, "Hạn chế về giám sát", w.front.full_name, task.pk],
+        ["Hạn chế", 2025, "Hạn chế khác", w.front.full_name, 999999],
+    ]
+    report = import_records(
+        kind="followups", data=xlsx_bytes(rows), file_name="h.xlsx", dry_run=False
+    )
+    assert [(p.row, p.column) for p in report.problems] == [(3, "Nhiệm vụ thực hiện (mã)")]
+    assert not task.followups.exists()  # nothing written
+    del rows[2]
+    report = import_records(
+        kind="followups", data=xlsx_bytes(rows), file_name="h.xlsx", dry_run=False
+    )
+    assert report.count_new == 1 and [f.content for f in task.followups.all()] == [
+        "Hạn chế về giám sát"
+    ]

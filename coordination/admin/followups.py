@@ -65,6 +65,7 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         "meeting",
         "carried_over_from",
         "repeats",
+        "task",
     ]
     # The thread, computed from the links: shown, never edited.
     readonly_fields = [*RecordAdmin.readonly_fields, *THREAD_FIELDS]

@@ -1,5 +1,6 @@
 """Writing an import: bulk inserts and updates, related sets, history and the admin log."""
 
+import functools
 import zlib
 from collections import defaultdict
 
@@ -107,8 +108,12 @@ class Writing:
             self.log(new, updated)
 
     def is_many(self, attribute) -> bool:
-        column = self.column_for(attribute)
-        return column is not None and column.is_many
+        return attribute in self.many_attributes
+
+    @functools.cached_property
+    def many_attributes(self) -> frozenset[str]:
+        """The attributes of the columns that hold a related set (asked for every cell)."""
+        return frozenset(column.attribute for column in self.columns if column.is_many)
 
     def write_many(self, rows, present):
         """Replace the related sets a row changed (coordinating units, parties, ...)."""

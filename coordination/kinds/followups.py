@@ -127,6 +127,13 @@ class FollowUpResource(RecordResource):
             "raised again, a limitation that recurs)."
         ),
     )
+    task = Column(
+        "task",
+        RecordIdWidget(),
+        header=_("Carried out by task no."),
+        aliases=("Nhiệm vụ thực hiện (mã)",),
+        help_text=_("The record number of the task that carries this item out."),
+    )
     # The thread, computed from the two links above: exported, never imported as truth.
     first_raised_year = Column(
         "first_raised_year", IntegerWidget(), readonly=True, help_text=COMPUTED
@@ -277,7 +284,7 @@ KIND = registry.RecordKind(
                 "repeats",
             ),
         ),
-        (_("Handling"), ("due_date", "status", "resolution", "resolved_on")),
+        (_("Handling"), ("due_date", "status", "resolution", "resolved_on", "task")),
     ),
     also_shown=THREAD_FIELDS,
 )

@@ -73,6 +73,12 @@ class TaskResource(RecordResource):
                 TaskStatus.NOT_STARTED: ("Chưa triển khai", "Chưa làm"),
                 TaskStatus.IN_PROGRESS: ("Đang triển khai", "Đang làm", "Đang tiến hành"),
                 TaskStatus.DONE: ("Hoàn thành", "Đã xong", "Xong", "Đã thực hiện"),
+                TaskStatus.CARRIED_OVER: (
+                    "Chuyển năm sau",
+                    "Chuyển sang năm sau",
+                    "Chuyển tiếp",
+                    "Chuyển kỳ sau",
+                ),
                 TaskStatus.CANCELLED: ("Hủy", "Hủy bỏ", "Không thực hiện"),
             },
         ),

@@ -19,6 +19,7 @@ from coordination.models.base import (
     year_range_constraint,
 )
 from coordination.models.meetings import Meeting
+from coordination.models.tasks import Task
 from coordination.models.units import Unit
 
 #: The fields an item derives from the items it continues (`carried_over_from`) and repeats
@@ -197,6 +198,17 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
             "An earlier item this one raises again: a voter petition raised again (tái kiến "
             "nghị), a limitation that recurs."
         ),
+    )
+    # The task that carries the item out: next year's programme makes one for each open
+    # conclusion of the review meeting (`coordination.programme`); any item may name one.
+    task = models.ForeignKey(
+        Task,
+        verbose_name=_("carried out by task"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="followups",
+        help_text=_("The task of a programme that carries this item out."),
     )
     # The item's thread, derived from the two links above (`set_thread`, `refresh_threads`):
     # stored so that lists and reports read it without walking chains.
