@@ -249,9 +249,10 @@ class TestOutstanding:
         rows = {
             row.unit.pk: [cell.text for cell in row.cells] for row in response.context["table"].rows
         }
-        # Total; not started, in progress, done, cancelled; outstanding, overdue, ageing.
-        assert rows[world["a"].pk][:10] == ["1", "1", "0", "0", "0", "1", "1", "0", "0", "1"]
-        assert rows[world["b"].pk][:7] == ["1", "1", "0", "0", "0", "1", "0"]
+        # Total; not started, in progress, done, carried over, cancelled; outstanding,
+        # overdue, ageing.
+        assert rows[world["a"].pk][:11] == ["1", "1", "0", "0", "0", "0", "1", "1", "0", "0", "1"]
+        assert rows[world["b"].pk][:8] == ["1", "1", "0", "0", "0", "0", "1", "0"]
 
 
 class TestReport:

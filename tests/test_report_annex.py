@@ -32,15 +32,21 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 AUDITOR_GROUP = "Kiểm tra – giám sát"
-TASK_STATUSES = ["Chưa thực hiện", "Đang thực hiện", "Đã hoàn thành", "Đã hủy"]
+TASK_STATUSES = [
+    "Chưa thực hiện",
+    "Đang thực hiện",
+    "Đã hoàn thành",
+    "Chuyển năm sau",
+    "Đã hủy",
+]
 ITEM_STATUSES = ["Chưa giải quyết", "Đang thực hiện", "Đã giải quyết", "Chuyển năm sau", "Đã đóng"]
 GROUPS = ["Theo trạng thái (cộng lại bằng tổng số)", "Số liệu tính thêm (không cộng vào tổng số)"]
 
 
 @pytest.fixture
 def every_status():
-    """One unit's tasks and items of 2025 in every status, some overdue: 6 tasks (2 not
-    started, 1 in progress, 2 done, 1 cancelled; 2 overdue) and 7 items (2 open, 1 in progress,
+    """One unit's tasks and items of 2025 in every status, some overdue: 7 tasks (2 not
+    started, 1 in progress, 2 done, 1 carried over, 1 cancelled; 2 overdue) and 7 items (2 open, 1 in progress,
     1 resolved, 1 carried over, 2 closed; 2 overdue)."""
     unit = make_unit(full_name="Ủy ban nhân dân xã Tân Phúc", short_name="UBND xã Tân Phúc")
     agreement = make_agreement(parties=[unit], start_year=2024, end_year=2026)
@@ -50,6 +56,7 @@ def every_status():
         (TaskStatus.IN_PROGRESS, {"due_date": days(-40)}),
         (TaskStatus.DONE, {"due_date": days(-5), "completed_on": days(-6)}),
         (TaskStatus.DONE, {"due_date": days(-50), "completed_on": days(-20)}),
+        (TaskStatus.CARRIED_OVER, {"due_date": days(-300)}),
         (TaskStatus.CANCELLED, {"due_date": days(-100)}),
     ]:
         make_task(lead_unit=unit, agreement=agreement, year=2025, status=status, **fields)
@@ -98,7 +105,7 @@ class TestAnnex:
         report = live_report(every_status)
         document = docx_of(report)
         for title, statuses, expected in [
-            ("Biểu 1. Tổng hợp kết quả thực hiện nhiệm vụ", TASK_STATUSES, [["1", "6"]]),
+            ("Biểu 1. Tổng hợp kết quả thực hiện nhiệm vụ", TASK_STATUSES, [["1", "7"]]),
             (
                 "Biểu 2. Tổng hợp kết quả giải quyết nội dung theo dõi",
                 ITEM_STATUSES,
@@ -148,8 +155,8 @@ class TestAnnex:
 def test_the_drafted_text_says_the_figures_so_that_they_add_up(every_status):
     document = build_document(live_report(every_status))
     assert document.section("results").paragraphs[:5] == [
-        "1. Nhiệm vụ phối hợp: 2/6 nhiệm vụ hoàn thành (33,3%), 1 đã hủy; còn 3 chưa hoàn thành "
-        "(2 chưa thực hiện, 1 đang thực hiện), trong đó 2 quá hạn.",
+        "1. Nhiệm vụ phối hợp: 2/7 nhiệm vụ hoàn thành (28,6%), 1 chuyển năm sau, 1 đã hủy; còn 3 "
+        "chưa hoàn thành (2 chưa thực hiện, 1 đang thực hiện), trong đó 2 quá hạn.",
         "2. Nội dung theo dõi: 1/7 nội dung đã giải quyết (14,3%), 1 chuyển năm sau, 2 đã "
         "đóng; còn 3 chưa giải quyết xong (2 chưa giải quyết, 1 đang thực hiện), trong đó 2 "
         "quá hạn.",
@@ -184,7 +191,7 @@ class TestIssued:
         kept = issuing.issued_figures(issued)
         assert kept.task_statuses == TASK_STATUSES
         assert kept.followup_statuses == ITEM_STATUSES
-        assert kept.tasks.statuses == [2, 1, 2, 1]
+        assert kept.tasks.statuses == [2, 1, 2, 1, 1]
         assert kept.followups.statuses == [2, 1, 1, 1, 2]
         assert issuing.issued_document(issued).counted_on in (datetime.date.today(), days(0))
 
