@@ -21,14 +21,20 @@ def blank_records(model):
     """A maker of new unsaved `model` records holding the field defaults, each a copy of one
     made with `model()`: Model.__init__ asks every field for its default, a cost paid 10,000
     times for a 10,000-row file. The models' defaults are immutable values (no JSON or list
-    field is imported), so the copies share nothing that changes."""
+    field is imported), so the copies share nothing that changes.
+
+    The attributes are set one by one, in the order `model()` sets them, so that each record
+    keeps CPython's compact shared-key attribute storage: `record.__dict__.update(values)`
+    is no faster and makes each record twice as large (970 bytes instead of 424 for a
+    follow-up item, 55 MB more for a 100,000-row file)."""
     template = model()
-    values = {name: value for name, value in template.__dict__.items() if name != "_state"}
+    values = [(name, value) for name, value in template.__dict__.items() if name != "_state"]
 
     def new_record():
         record = model.__new__(model)
-        record.__dict__.update(values)
         record._state = ModelState()
+        for name, value in values:
+            setattr(record, name, value)
         return record
 
     return new_record
