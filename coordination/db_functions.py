@@ -2,6 +2,7 @@
 
 from django.db.models import CharField, Func, TextField, Transform
 
+from coordination import collation
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, fold
 
 SQLITE_FOLD_FUNCTION = "coordination_fold"
@@ -51,8 +52,10 @@ def _lower(value):
 
 
 def register_functions(sender, connection, **kwargs):
-    """Give each new SQLite connection the SQL functions `Fold` and `UnicodeLower` call."""
+    """Give each new SQLite connection the SQL functions `Fold` and `UnicodeLower` call, and
+    the Vietnamese collation (`coordination.collation`)."""
     if connection.vendor == "sqlite":
+        connection.connection.create_collation(collation.COLLATION, collation.compare)
         connection.connection.create_function(SQLITE_FOLD_FUNCTION, 1, fold, deterministic=True)
         connection.connection.create_function(SQLITE_LOWER_FUNCTION, 1, _lower, deterministic=True)
 

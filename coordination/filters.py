@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coordination import scoping
+from coordination.collation import vietnamese
 from coordination.models import Agreement, Unit
 from coordination.models.base import SEARCH_TEXT, YEAR_MAX, YEAR_MIN, search_document_fields
 from coordination.text import fold
@@ -97,7 +98,7 @@ def date_filter(label, lookup):
 
 def unit_queryset(request) -> QuerySet[Unit]:
     """The units a user may filter by: every unit, or their own units and their predecessors."""
-    units = Unit.objects.order_by("full_name")
+    units = Unit.objects.order_by(vietnamese("full_name"), "pk")
     choosable = choosable_unit_ids(request.user) if request is not None else None
     return units if choosable is None else units.filter(pk__in=choosable)
 

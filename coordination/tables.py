@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from coordination.unit_names import display_name
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -43,7 +45,9 @@ def show_datetime(moment: datetime.datetime | None) -> str:
 
 
 def unit_name(unit) -> str:
-    return unit.short_name or unit.full_name if unit else ""
+    """A unit as lists, charts and reports name it: short, and never ambiguous
+    (`unit_names.display_name`)."""
+    return display_name(unit.full_name, unit.short_name, unit.locality) if unit else ""
 
 
 def overdue_cell(record, today) -> Cell:

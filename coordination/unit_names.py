@@ -212,6 +212,23 @@ def _without_levels(key: str) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
+def display_name(full_name: str, short_name: str, locality: str) -> str:
+    """The name a unit is shown by in lists, charts and reports: its short name with its
+    place, so that no two units read alike (“UBND huyện” of huyện Hàm Tân is “UBND huyện Hàm
+    Tân”; “Phòng TC-KH”, a short name without a level, “Phòng TC-KH huyện A”); the short name
+    as written when it names the place already; the full name when there is no short name."""
+    if not short_name.strip():
+        return full_name
+    first, place = locality_parts(locality)
+    short, place_of = unit_key(short_name), unit_key(place)
+    if not place_of or short.endswith(f" {place_of}") or short == place_of:
+        return short_name
+    words = short.split()
+    has_level = any(_level_words(words[index:]) for index in range(len(words)))
+    return f"{short_name} {place if has_level else first}"
+
+
+@functools.lru_cache(maxsize=16384)
 def unit_name_keys(full_name: str, short_name: str, locality: str) -> dict[str, int]:
     """Every key a unit of these names answers to, with its rank (best rank kept).
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from coordination import scoping, services
+from coordination.collation import vietnamese
 from coordination.models import FollowUp, Task, Unit
 
 
@@ -72,7 +73,7 @@ def merge_preview(selected):
             ),
             followup_count=_outstanding_count(FollowUp.objects.outstanding(), "responsible_unit"),
         )
-        .order_by("locality", "full_name")
+        .order_by(vietnamese("locality"), vietnamese("full_name"), "pk")
     )
 
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from coordination.choices import UnitKind, UnitLevel
+from coordination.collation import vietnamese
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
 from coordination.db_functions import UnicodeLower
 from coordination.models.base import Record, import_export_permissions
@@ -52,7 +53,8 @@ class Unit(Record):
     class Meta:
         verbose_name = _("unit")
         verbose_name_plural = _("units")
-        ordering = ["locality", "full_name"]
+        # Vietnamese alphabetical order (`coordination.collation`), place by place.
+        ordering = [vietnamese("locality"), vietnamese("full_name"), "pk"]
         constraints = [
             FieldUniqueConstraint(
                 UnicodeLower("locality"),
@@ -214,7 +216,7 @@ class Person(Record):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
-        ordering = ["full_name", "pk"]
+        ordering = [vietnamese("full_name"), "pk"]
         permissions = import_export_permissions("person", "people")
 
     def __str__(self):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from coordination.choices import FollowUpKind, FollowUpStatus
+from coordination.collation import sort_key
 from coordination.models import FollowUp, Task
 from coordination.reports.counts import StatusCount, show_rate
 from coordination.reports.yearly import YearlyReport
@@ -146,7 +147,7 @@ def limitation_lines(report: YearlyReport) -> list[str]:
     if not by_unit:
         return ["Không có nhiệm vụ, nội dung nào còn tồn đọng."]
     lines = []
-    for name, records in sorted(by_unit.items()):
+    for name, records in sorted(by_unit.items(), key=lambda item: sort_key(item[0])):
         overdue = [r for r in records if r.days_overdue(report.today)]
         line = f"- {name}: còn {len(records)} nội dung chưa hoàn thành"
         lines.append(f"{line}, trong đó {len(overdue)} quá hạn." if overdue else f"{line}.")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coordination import registry
+from coordination.collation import sort_key
 from coordination.filters import ageing_dates
 from coordination.models import Unit
 from coordination.reports.counts import (
@@ -180,7 +181,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
                 overdue=group["overdue"],
             )
         )
-    table.rows.sort(key=lambda row: (row.unit.full_name.casefold(), -row.year))
+    table.rows.sort(key=lambda row: (sort_key(unit_name(row.unit)), -row.year))
     totals = add_counts(groups, kind.model, today, kind.report_counts)
     unit = data.get("unit")
     table.total = OutstandingRow(
@@ -205,7 +206,9 @@ def bar_chart(items) -> dict | None:
     """Geometry of an SVG bar chart: outstanding and overdue per unit, largest first."""
     if not items:
         return None
-    items = sorted(items, key=lambda item: (-item[1][0], -item[1][1], item[0].full_name))[:30]
+    items = sorted(
+        items, key=lambda item: (-item[1][0], -item[1][1], sort_key(unit_name(item[0])))
+    )[:30]
     largest = max(max(sums) for _unit, sums in items) or 1
     label_width, bar_area, row_height = 260, 420, 34
     bars = []

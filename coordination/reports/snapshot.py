@@ -31,6 +31,9 @@ FORMAT = 2
 class FrozenUnit:
     full_name: str
     short_name: str = ""
+    #: Kept since the units are shown with their place (“UBND huyện Hàm Tân”); a snapshot
+    #: without it shows the short name, as it was issued.
+    locality: str = ""
 
     def __str__(self):
         return self.full_name
@@ -88,8 +91,16 @@ def _count(count: StatusCount) -> dict:
     return {f.name: _plain(getattr(count, f.name)) for f in dataclasses.fields(StatusCount)}
 
 
+def _known(cls, data: dict) -> dict:
+    """The keys of `data` that dataclass `cls` has: a snapshot read by an older release."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
 def _unit(unit) -> dict:
-    return {"full_name": unit.full_name, "short_name": unit.short_name} if unit else None
+    if unit is None:
+        return None
+    return {"full_name": unit.full_name, "short_name": unit.short_name, "locality": unit.locality}
 
 
 def _record(record, today) -> dict:
@@ -201,7 +212,7 @@ def thaw(data: dict) -> FrozenReport:
         indicators=[
             FrozenIndicator(
                 name=item["name"],
-                unit=FrozenUnit(**item["unit"]),
+                unit=FrozenUnit(**_known(FrozenUnit, item["unit"])),
                 measure=item["measure"],
                 target=_value(item["target"]),
                 actual=_value(item["actual"]),
@@ -218,7 +229,7 @@ def thaw(data: dict) -> FrozenReport:
 
 
 def _thaw_record(item: dict) -> FrozenRecord:
-    unit = FrozenUnit(**item["unit"]) if item["unit"] else FrozenUnit("")
+    unit = FrozenUnit(**_known(FrozenUnit, item["unit"])) if item["unit"] else FrozenUnit("")
     return FrozenRecord(
         pk=item["pk"],
         content=item["content"],

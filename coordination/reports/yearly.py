@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from coordination import registry, scoping
 from coordination.choices import FollowUpKind, PartyRole
+from coordination.collation import vietnamese
 from coordination.models import Agreement, FollowUp, Indicator, Task, Unit
 from coordination.reports.counts import (
     StatusCount,
@@ -216,7 +217,9 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
             report.followup_kinds.append(
                 StatusCount.of(str(kind.label), by_kind[kind.value], FollowUp)
             )
-    report.indicators = list(indicators.order_by("unit__full_name", "name"))
+    report.indicators = list(
+        indicators.order_by(vietnamese("unit__full_name"), vietnamese("name"), "pk")
+    )
     report.outstanding_tasks = list(tasks.outstanding().order_by("due_date", "pk"))
     report.outstanding_followups = list(followups.outstanding().order_by("due_date", "pk"))
     return report

@@ -14,6 +14,12 @@ def record_unit(record) -> str:
     return unit_name(unit)
 
 
+@register.filter
+def unit_label(unit) -> str:
+    """`unit` as lists and reports name it (`tables.unit_name`)."""
+    return unit_name(unit)
+
+
 @register.simple_tag
 def days_overdue(record, today) -> str:
     return str(record.days_overdue(today) or "")
