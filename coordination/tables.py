@@ -3,6 +3,7 @@
 Each kind lists its columns in its module of `coordination/kinds/`; the views render them.
 """
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -29,6 +30,14 @@ class ListColumn:
     value: Any  # function(record, today) -> str or Cell
     sort: str | None = None  # the `sort` parameter value ordering by this column
     css: str = ""
+
+
+def column_cell(value, css: str) -> Cell:
+    """A list's cell: the column's value as a `Cell`, styled as its column unless it says
+    otherwise (`overdue_cell`)."""
+    if isinstance(value, Cell):
+        return value if value.css else dataclasses.replace(value, css=css)
+    return Cell(value, css=css)
 
 
 def show_date(day: datetime.date | None) -> str:
@@ -62,7 +71,7 @@ def last_change_cell(record, today) -> Cell:
     who = (getattr(record, "last_changed_by_name", "") or "").strip()
     who = who or getattr(record, "last_changed_by", "") or ""
     when = show_datetime(getattr(record, "last_changed_at", None))
-    return Cell(f"{when} · {who}" if who else when)
+    return Cell(f"{when} · {who}" if who else when, css="changed")
 
 
 def yes_no(value: bool | None) -> str:

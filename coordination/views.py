@@ -16,7 +16,7 @@ from coordination.filters import check_value
 from coordination.history import with_last_change
 from coordination.models import Agreement
 from coordination.scoping import visible_to
-from coordination.tables import Cell, field_display
+from coordination.tables import column_cell, field_display
 
 PAGE_SIZE = 50
 
@@ -93,10 +93,7 @@ def record_list(request, record_type):
     page = paginator.get_page(request.GET.get("page"))
     today = filterset.today
     rows = [
-        [
-            cell if isinstance(cell, Cell) else Cell(cell)
-            for cell in (column.value(record, today) for column in record_type.table)
-        ]
+        [column_cell(column.value(record, today), column.css) for column in record_type.table]
         for record in page.object_list
     ]
     current_sort = request.GET.get("sort", "")

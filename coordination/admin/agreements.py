@@ -58,9 +58,9 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     list_display_links = ["number", "title"]
     list_filter = [
         AgreementYearLinks,
+        UnitLinks,
         choice_links("kind", _("kind"), AgreementKind.choices),
         choice_links("status", _("status"), AgreementStatus.choices),
-        UnitLinks,
     ]
     date_hierarchy = "signed_on"
     autocomplete_fields = ["parent", "supersedes"]

@@ -4,8 +4,13 @@
 query, the FilterSet behind the list's filters and search box, and the change form's sections.
 """
 
+from collections.abc import Callable
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
@@ -22,6 +27,7 @@ from coordination.filters import (
 from coordination.history import CHANGED, CREATED, record_history
 from coordination.models import Unit
 from coordination.registry import RECORD_FIELDS
+from coordination.tables import unit_name
 from coordination.text import fold
 
 
@@ -44,6 +50,22 @@ class FoldedSearchMixin:
         return super().get_search_results(request, queryset, fold(search_term))
 
 
+class LongTextMixin:
+    """One-line texts long enough to wrap (an agreement's trích yếu, a meeting's title, an
+    indicator) are edited in a two-line text area that shows them whole."""
+
+    LONG_TEXT = 300
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        long_text = (db_field.max_length or 0) >= self.LONG_TEXT and not db_field.choices
+        one_line = isinstance(db_field, models.CharField) and not isinstance(
+            db_field, models.URLField
+        )
+        if one_line and long_text:
+            kwargs["widget"] = AdminTextareaWidget(attrs={"rows": 2})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 class ScopedChoicesMixin:
     """Unit staff pick only their own units as owners, and only records they may see."""
 
@@ -60,7 +82,7 @@ class ScopedChoicesMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
+class RecordAdmin(FoldedSearchMixin, LongTextMixin, ScopedChoicesMixin, admin.ModelAdmin):
     """Defaults for every coordination admin, and unit staff's scope on every page."""
 
     #: Reference data every user may look up (names of units and people) in autocomplete.
@@ -75,8 +97,28 @@ class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
     # A link typed without a scheme is taken as https:// (Django 6's default, without warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    class Media:
-        css = {"all": ["coordination/admin.css"]}
+    @property
+    def media(self):
+        """Django's, the project's style sheet, and select2 with Django's autocomplete for the
+        type-ahead unit filter of the lists (`filters.UnitLinks`), in Django's own order."""
+        suffix = "" if settings.DEBUG else ".min"
+        return super().media + forms.Media(
+            js=[
+                f"admin/js/vendor/jquery/jquery{suffix}.js",
+                f"admin/js/vendor/select2/select2.full{suffix}.js",
+                "admin/js/vendor/select2/i18n/vi.js",
+                "admin/js/jquery.init.js",
+                "admin/js/autocomplete.js",
+                "coordination/unit_filter.js",
+            ],
+            css={
+                "screen": [
+                    f"admin/css/vendor/select2/select2{suffix}.css",
+                    "admin/css/autocomplete.css",
+                ],
+                "all": ["coordination/admin.css"],
+            },
+        )
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
@@ -169,7 +211,7 @@ def keep_current_choices(form_class, obj, user):
         )
 
 
-class ScopedInline(ScopedChoicesMixin, admin.TabularInline):
+class ScopedInline(LongTextMixin, ScopedChoicesMixin, admin.TabularInline):
     """An inline list of a record's parts that shows unit staff only what they may see."""
 
     def get_queryset(self, request):
@@ -232,6 +274,19 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-@admin.display(description=_("days overdue"))
+@admin.display(description=_("days overdue"), empty_value="")
 def days_overdue(obj):
+    """Blank, not Django's red “-”, for a record that is not overdue (a closed one)."""
     return obj.days_overdue() or ""
+
+
+def unit_column(field: str, description) -> Callable:
+    """A list column naming the unit in `field` short and unambiguous (`tables.unit_name`:
+    “UBND huyện Hàm Tân”), sorted by its full name; its cells keep the class
+    `field-<field>` of the admin's own column."""
+
+    def column(obj):
+        return unit_name(getattr(obj, field))
+
+    column.__name__ = field
+    return admin.display(description=description, ordering=f"{field}__full_name")(column)

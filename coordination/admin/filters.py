@@ -13,9 +13,11 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Max, Min
 from django.db.models.constants import LOOKUP_SEP
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from coordination.filters import check_integer, check_value, unit_queryset, validate_search
+from coordination.tables import unit_name
 
 
 class FilterSetFilter(admin.ListFilter):
@@ -146,14 +148,59 @@ class OverdueLinks(LinksFilter):
 
 
 class UnitLinks(LinksFilter):
-    """The units the user may filter by (unit staff: their own units)."""
+    """The units the user may filter by (unit staff: their own units and predecessors).
+
+    A few units are links, as the other sections; more than `LINKS_AT_MOST` (an auditor's
+    forty, a province's four thousand) are a type-ahead box, which asks the admin's
+    autocomplete for the names typed (`unit_filter.html`, `unit_filter.js`): the sidebar
+    stays short and the page does not carry every unit's name.
+    """
 
     title = _("unit")
     parameter_name = "unit"
+    template = "admin/coordination/unit_filter.html"
+    LINKS_AT_MOST = 12
+    #: The autocomplete's source field: any foreign key to Unit gives the units the user may
+    #: look up (`UnitAdmin.get_search_results`, folded search on the names).
+    AUTOCOMPLETE_SOURCE = ("coordination", "task", "lead_unit")
+
+    def __init__(self, request, params, model, model_admin):
+        self.typeahead = False
+        self.selected_label = ""
+        super().__init__(request, params, model, model_admin)
+        if self.typeahead:
+            app_label, model_name, field_name = self.AUTOCOMPLETE_SOURCE
+            self.autocomplete = {
+                "url": reverse(f"{model_admin.admin_site.name}:autocomplete"),
+                "app_label": app_label,
+                "model_name": model_name,
+                "field_name": field_name,
+            }
+            # The other parameters of the list, kept when a unit is chosen.
+            self.kept = [
+                (name, value)
+                for name, values in request.GET.lists()
+                if name not in (self.parameter_name, "p")
+                for value in values
+            ]
 
     def lookups(self, request, model_admin):
-        # Full names: short names repeat across localities ("UBND huyện" of each district).
-        return [(unit.pk, unit.full_name) for unit in unit_queryset(request)]
+        units = list(unit_queryset(request)[: self.LINKS_AT_MOST + 1])
+        if len(units) <= self.LINKS_AT_MOST:
+            return [(unit.pk, unit_name(unit)) for unit in units]
+        self.typeahead = True
+        chosen = unit_queryset(request).filter(pk=self.value).first() if self.chosen_id() else None
+        self.selected_label = unit_name(chosen) if chosen else ""
+        return [(chosen.pk, self.selected_label)] if chosen else []
+
+    def chosen_id(self) -> int | None:
+        try:
+            return int(self.value) if self.value else None
+        except ValueError:
+            return None  # the FilterSet refuses it with its own message
+
+    def has_output(self):
+        return self.typeahead or super().has_output()
 
 
 def choice_links(name: str, title, choices) -> type[LinksFilter]:

@@ -23,8 +23,8 @@ class FollowUpInline(ScopedInline):
 class MeetingAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_display = ["title", "kind", "held_on", "venue", "period_from_year", "period_to_year"]
     list_filter = [
-        choice_links("kind", _("kind"), MeetingKind.choices),
         UnitLinks,
+        choice_links("kind", _("kind"), MeetingKind.choices),
     ]
     date_hierarchy = "held_on"
     autocomplete_fields = ["agreements", "co_chairs", "attending_units"]

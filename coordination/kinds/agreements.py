@@ -152,10 +152,10 @@ KIND = registry.RecordKind(
             "number",
         ),
         ListColumn(_("title"), lambda r, t: r.title),
-        ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
+        ListColumn(_("kind"), lambda r, t: r.get_kind_display(), None, "label"),
         ListColumn(_("years"), _years, "year"),
         ListColumn(_("signed on"), lambda r, t: show_date(r.signed_on), "signed_on", "date"),
-        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status"),
+        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status", "label"),
         ListColumn(
             _("parties"),
             lambda r, t: ", ".join(unit_name(link.unit) for link in r.party_links.all()),

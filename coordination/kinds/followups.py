@@ -247,7 +247,7 @@ KIND = registry.RecordKind(
     selector=followup_list,
     table=(
         ListColumn(_("content"), link_first("followups")),
-        ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
+        ListColumn(_("kind"), lambda r, t: r.get_kind_display(), None, "label"),
         ListColumn(_("year"), lambda r, t: str(r.year), "year", "number"),
         ListColumn(
             _("first raised in"), lambda r, t: str(r.first_raised_year), "first_raised", "number"
@@ -256,7 +256,7 @@ KIND = registry.RecordKind(
         ListColumn(_("times raised"), lambda r, t: count_cell(r.times_raised, 1), "raised"),
         ListColumn(_("responsible unit"), lambda r, t: unit_name(r.responsible_unit), "unit"),
         ListColumn(_("due date"), lambda r, t: show_date(r.due_date), "due_date", "date"),
-        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status"),
+        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status", "label"),
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),

@@ -104,7 +104,7 @@ KIND = registry.RecordKind(
     filterset=MeetingFilterSet,
     table=(
         ListColumn(_("title"), link_first("meetings"), "title"),
-        ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
+        ListColumn(_("kind"), lambda r, t: r.get_kind_display(), None, "label"),
         ListColumn(_("held on"), lambda r, t: show_date(r.held_on), "held_on", "date"),
         ListColumn(_("venue"), lambda r, t: r.venue),
     ),

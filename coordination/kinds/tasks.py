@@ -188,7 +188,7 @@ KIND = registry.RecordKind(
         ListColumn(_("agreement"), lambda r, t: r.agreement.number),
         ListColumn(_("lead unit"), lambda r, t: unit_name(r.lead_unit), "unit"),
         ListColumn(_("due date"), lambda r, t: show_date(r.due_date), "due_date", "date"),
-        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status"),
+        ListColumn(_("status"), lambda r, t: r.get_status_display(), "status", "label"),
         ListColumn(_("progress (%)"), lambda r, t: str(r.progress), None, "number"),
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),

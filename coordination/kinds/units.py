@@ -83,7 +83,7 @@ KIND = registry.RecordKind(
     table=(
         ListColumn(_("full name"), link_first("units"), "name"),
         ListColumn(_("short name"), lambda r, t: r.short_name),
-        ListColumn(_("kind"), lambda r, t: r.get_kind_display()),
+        ListColumn(_("kind"), lambda r, t: r.get_kind_display(), None, "label"),
         ListColumn(_("level"), lambda r, t: r.get_level_display(), "level"),
         ListColumn(_("locality"), lambda r, t: r.locality, "locality"),
         ListColumn(_("dissolved"), _dissolved),
