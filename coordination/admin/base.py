@@ -187,6 +187,9 @@ class HistoryAdmin(SimpleHistoryAdmin):
     one more for each set the form changes.
     """
 
+    # The authors by name, in the Vietnamese order (coordination.text.person_name).
+    object_history_list_template = "admin/coordination/object_history_list.html"
+
     def save_model(self, request, obj, form, change):
         obj.skip_history_when_saving = True
         super().save_model(request, obj, form, change)
