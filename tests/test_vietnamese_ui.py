@@ -79,6 +79,7 @@ ENGLISH = (
     "Groups",
     "Permissions",
     "Please",
+    "Can",
     "Using the URLconf",
     "the",
     "and",
@@ -196,7 +197,7 @@ def users(world):
     make_member(staff, world.committee)
     auditor = make_user(username="kiemtra", first_name="Văn Nam", last_name="Trần")
     auditor.groups.add(Group.objects.get(name=AUDITOR_GROUP))
-    superuser = make_superuser(username="quantri", first_name="Quản trị", last_name="Hệ thống")
+    superuser = make_superuser(username="quantri", first_name="Minh Quân", last_name="Phạm")
     return {"superuser": superuser, "staff": staff, "auditor": auditor}
 
 
@@ -316,3 +317,37 @@ def test_the_login_logout_and_lockout_pages_are_in_vietnamese(users, settings):
     assert_vietnamese(other.get(reverse("admin:password_change")), "password change")
     assert_vietnamese(other.get(reverse("admin:password_change_done")), "password changed")
     assert_vietnamese(other.post(reverse("admin:logout")), "logged out")
+
+
+# ---------------------------------------------------------------------------------------------
+# Names in the Vietnamese order
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pages_name_the_user_family_name_first(client, users, world):
+    """The /records/ header, the admin's welcome line and the history's author column say
+    "Nguyễn Thị Thu Hà", never Django's "Thu Hà Nguyễn Thị" or the login name."""
+    from coordination.history import CHANGED, record_history
+
+    staff = users["staff"]
+    record_history(type(world.task), [world.task.pk], history_type=CHANGED, user=staff)
+    client.force_login(staff)
+    for url in (
+        reverse("coordination:records"),
+        reverse("admin:index"),
+        reverse("admin:coordination_task_history", args=[world.task.pk]),
+        reverse("coordination:record-detail", args=["tasks", world.task.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert "Nguyễn Thị Thu Hà" in html, url
+        assert "Thu Hà Nguyễn Thị" not in html, url
+
+
+def test_a_history_entry_without_a_user_names_the_system(client, users, world):
+    """An entry no person made (a command, a migration) says "Hệ thống", not "Không"/"None"."""
+    client.force_login(users["superuser"])
+    world.task.history.update(history_user=None, history_change_reason=None)
+    html = client.get(reverse("admin:coordination_task_history", args=[world.task.pk])).content
+    visible = visible_text(html.decode())
+    assert "Hệ thống" in visible
+    assert "Không" not in visible and "None" not in visible

@@ -140,6 +140,9 @@ class RecordAdmin(FoldedSearchMixin, ScopedChoicesMixin, admin.ModelAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or VERSION_FIELD in flatten_fieldsets(fieldsets):
             return fieldsets
+        # A read-only page has no form to check: the version would show as a row "Version".
+        if not self.has_change_permission(request, obj):
+            return fieldsets
         # The hidden version of the record the page shows rides with its first fieldset.
         (name, options), *rest = fieldsets
         return [(name, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *rest]
