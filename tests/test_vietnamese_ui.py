@@ -2,6 +2,7 @@
 django-import-export's and django-axes' pages), /records/, and the error pages with DEBUG on
 and off. A page fails when its visible text holds an English word of the interface."""
 
+import contextlib
 import re
 from html.parser import HTMLParser
 
@@ -12,7 +13,8 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from coordination import kinds
-from tests.factories import make_member, make_superuser, make_user
+from coordination.history import CHANGED, record_history
+from tests.factories import make_followup, make_member, make_superuser, make_user
 
 AUDITOR_GROUP = "Kiểm tra – giám sát"
 STAFF_GROUP = "Cán bộ đơn vị"
@@ -205,7 +207,7 @@ def admin_pages() -> list[str]:
     """Every admin page of every registered model: list, add, and one record's change,
     history, a history version and delete pages, its import and export pages."""
     urls = [reverse("admin:index"), reverse("admin:password_change")]
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         info = model._meta.app_label, model._meta.model_name
         urls.append(reverse("admin:{}_{}_changelist".format(*info)))
         urls.append(reverse("admin:{}_{}_add".format(*info)))
@@ -223,10 +225,8 @@ def admin_pages() -> list[str]:
                     )
                 )
         for view in ("import", "export"):
-            try:
+            with contextlib.suppress(NoReverseMatch):
                 urls.append(reverse("admin:{}_{}_{}".format(*info, view)))
-            except NoReverseMatch:
-                pass
     return urls
 
 
@@ -274,8 +274,6 @@ def test_every_page_a_role_reaches_is_in_vietnamese(client, users, world, role, 
 def test_another_units_record_answers_the_vietnamese_404(client, users, world, debug, settings):
     """With DEBUG on too, unit staff opening another unit's record get the project's page,
     never Django's technical page listing the URL patterns."""
-    from tests.factories import make_followup
-
     settings.DEBUG = debug
     other = make_followup()
     client.force_login(users["staff"])
@@ -327,8 +325,6 @@ def test_the_login_logout_and_lockout_pages_are_in_vietnamese(users, settings):
 def test_pages_name_the_user_family_name_first(client, users, world):
     """The /records/ header, the admin's welcome line and the history's author column say
     "Nguyễn Thị Thu Hà", never Django's "Thu Hà Nguyễn Thị" or the login name."""
-    from coordination.history import CHANGED, record_history
-
     staff = users["staff"]
     record_history(type(world.task), [world.task.pk], history_type=CHANGED, user=staff)
     client.force_login(staff)
