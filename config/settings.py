@@ -92,6 +92,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The Vietnamese 404 and 403 pages under DEBUG too (`make demo`), never Django's English
+    # technical page that lists the URL patterns.
+    "coordination.middleware.ErrorPagesMiddleware",
     # Records which user made each change in the history of agreements, tasks and items.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -102,7 +105,9 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The project's overrides of Django's admin templates (admin/base_site.html), which
+        # the app directories cannot override: django.contrib.admin comes first there.
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

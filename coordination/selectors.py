@@ -12,6 +12,7 @@ from coordination import registry
 from coordination.history import m2m_fields
 from coordination.models.base import SEARCH_TEXT
 from coordination.scoping import visible_to
+from coordination.text import person_name
 
 
 def record_filterset(kind: str, data, *, request, today=None):
@@ -115,10 +116,8 @@ def record_history_entries(record) -> list[HistoryEntry]:
 
     entries = []
     for row, changes in raw_changes:
-        user = row.history_user
-        who = ""
-        if user is not None:
-            who = f"{user.last_name} {user.first_name}".strip() or user.get_username()
+        # No user: written by a command or a migration, not by a person.
+        who = person_name(row.history_user) or _("System")
         entries.append(
             HistoryEntry(
                 version=row.updated_at,

@@ -83,3 +83,14 @@ _FOLD_TABLE = {
     **str.maketrans(FOLD_SOURCE, FOLD_TARGET),
     **dict.fromkeys(range(0x0300, 0x0370), None),
 }
+
+
+def person_name(user) -> str:
+    """How a user is named on every page: the Vietnamese order, family name first
+    ("Nguyễn Thị Thu Hà": `last_name`, then `first_name`), else the login name; "" for none.
+
+    Django's `get_full_name()` puts the given name first, as English does.
+    """
+    if user is None:
+        return ""
+    return " ".join(f"{user.last_name} {user.first_name}".split()) or user.get_username()

@@ -182,6 +182,9 @@ class RecordAdmin(FoldedSearchMixin, LongTextMixin, ScopedChoicesMixin, admin.Mo
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or VERSION_FIELD in flatten_fieldsets(fieldsets):
             return fieldsets
+        # A read-only page has no form to check: the version would show as a row "Version".
+        if not self.has_change_permission(request, obj):
+            return fieldsets
         # The hidden version of the record the page shows rides with its first fieldset.
         (name, options), *rest = fieldsets
         return [(name, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *rest]
@@ -228,6 +231,9 @@ class HistoryAdmin(SimpleHistoryAdmin):
     are saved too: simple-history alone would write one on save() with the old sets, then
     one more for each set the form changes.
     """
+
+    # The authors by name, in the Vietnamese order (coordination.text.person_name).
+    object_history_list_template = "admin/coordination/object_history_list.html"
 
     def save_model(self, request, obj, form, change):
         obj.skip_history_when_saving = True

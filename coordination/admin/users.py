@@ -1,11 +1,13 @@
-"""Admin pages of users (with the units each works for) and of django-axes' login attempts."""
+"""Admin pages of users and groups (with the units each works for, the permissions named in
+Vietnamese) and of django-axes' login attempts."""
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from coordination.models import UnitMember
@@ -23,12 +25,57 @@ class UnitMemberInline(admin.TabularInline):
     verbose_name_plural = _("units this user works for")
 
 
+# Django names permissions in English in the database ("Can add unit"), as the project's own
+# do ("Can import tasks"): the permission lists of users and groups say them in Vietnamese.
+PERMISSION_ACTIONS = {
+    "add": _("Can add %(name)s"),
+    "change": _("Can change %(name)s"),
+    "delete": _("Can delete %(name)s"),
+    "view": _("Can view %(name)s"),
+    "import": _("Can import %(name)s"),
+    "export": _("Can export %(name)s"),
+}
+
+
+def permission_label(permission) -> str:
+    """ "application | model | permission", as Django shows it, in Vietnamese."""
+    model = permission.content_type.model_class()
+    action, _sep, model_name = permission.codename.partition("_")
+    if model is None:
+        return str(permission)
+    opts = model._meta
+    if model_name == opts.model_name and action in PERMISSION_ACTIONS:
+        name = opts.verbose_name_plural if action in ("import", "export") else opts.verbose_name
+        label = PERMISSION_ACTIONS[action] % {"name": name}
+    else:
+        label = gettext(permission.name)
+    return f"{opts.app_config.verbose_name} | {opts.verbose_name} | {label}"
+
+
+class PermissionLabels:
+    """The permission lists of a user or group labelled by `permission_label`."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request=request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions"):
+            field.label_from_instance = permission_label
+        return field
+
+
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class CoordinationUserAdmin(UserAdmin):
+class CoordinationUserAdmin(PermissionLabels, UserAdmin):
     inlines = [*UserAdmin.inlines, UnitMemberInline]
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class CoordinationGroupAdmin(PermissionLabels, GroupAdmin):
+    pass
 
 
 # ---------------------------------------------------------------------------

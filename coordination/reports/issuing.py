@@ -33,6 +33,7 @@ from coordination.reports.docx import TemplateProblem, render_docx, template_for
 from coordination.reports.snapshot import figures, freeze, thaw
 from coordination.reports.workbook import write_report_xlsx
 from coordination.reports.yearly import YearlyReport
+from coordination.text import person_name
 
 ISSUE_PERMISSION = "coordination.issue_report"
 VIEW_PERMISSION = "coordination.view_issuedreport"
@@ -153,7 +154,7 @@ def report_issue(
         docx=docx,
         xlsx=workbook.getvalue(),
         issued_by=user,
-        issued_by_name=(user.get_full_name() or user.get_username()) if user else "",
+        issued_by_name=person_name(user),
     )
 
 

@@ -1,8 +1,9 @@
-"""Small template helpers of the /records/ pages."""
+"""Small template helpers of the /records/ pages and the admin's."""
 
 from django import template
 
 from coordination.tables import unit_name
+from coordination.text import person_name as _person_name
 
 register = template.Library()
 
@@ -23,3 +24,9 @@ def unit_label(unit) -> str:
 @register.simple_tag
 def days_overdue(record, today) -> str:
     return str(record.days_overdue(today) or "")
+
+
+@register.filter
+def person_name(user) -> str:
+    """A user's name in the Vietnamese order (`coordination.text.person_name`)."""
+    return _person_name(user)

@@ -34,7 +34,7 @@ ROLES = importlib.import_module("coordination.migrations.0005_roles")
 STAFF_UNIT = "Ủy ban nhân dân huyện Hàm Tân"
 # username, password (README, "Demo logins"), first name, last name, role (none: superuser)
 USERS = [
-    ("admin", "admin-demo-2026", "Quản trị", "Hệ thống", None),
+    ("admin", "admin-demo-2026", "Minh Quân", "Phạm", None),
     ("canbo_hamtan", "canbo-demo-2026", "Thu Hà", "Nguyễn Thị", ROLES.UNIT_STAFF),
     ("kiemtra", "kiemtra-demo-2026", "Văn Nam", "Trần", ROLES.AUDITOR),
 ]
