@@ -181,7 +181,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
                 overdue=group["overdue"],
             )
         )
-    table.rows.sort(key=lambda row: (sort_key(unit_name(row.unit)), -row.year))
+    table.rows.sort(key=lambda row: (sort_key(row.unit.full_name), -row.year))
     totals = add_counts(groups, kind.model, today, kind.report_counts)
     unit = data.get("unit")
     table.total = OutstandingRow(
