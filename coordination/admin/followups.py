@@ -11,6 +11,7 @@ from coordination.admin.filters import (
     OutstandingLinks,
     OverdueLinks,
     UnitLinks,
+    UnitRoleLinks,
     YearLinks,
     choice_links,
 )
@@ -55,6 +56,7 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         choice_links("kind", _("kind"), FollowUpKind.choices),
         choice_links("status", _("status"), FollowUpStatus.choices),
         UnitLinks,
+        UnitRoleLinks,
     ]
     # No date hierarchy: on a large table it costs two full scans on every page (MIN/MAX
     # and the distinct years of the due date); year links and due_after/due_before remain.

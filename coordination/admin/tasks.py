@@ -11,6 +11,7 @@ from coordination.admin.filters import (
     OutstandingLinks,
     OverdueLinks,
     UnitLinks,
+    UnitRoleLinks,
     YearLinks,
     choice_links,
 )
@@ -37,6 +38,7 @@ class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
         OverdueLinks,
         choice_links("status", _("status"), TaskStatus.choices),
         UnitLinks,
+        UnitRoleLinks,
         "agreement__kind",
     ]
     # No date hierarchy: on a large table it costs two full scans on every page (MIN/MAX
