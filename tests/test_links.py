@@ -441,3 +441,28 @@ class TestReadOnlyReason:
         assert response.status_code == 200
         assert reason(response) is None
         assert FollowUp.objects.count() == 1
+
+
+def test_readme_how_to_names_what_the_admin_shows(superuser_client, roles, settings):
+    """Every filter and choice the README's how-to names in bold is on the admin screens."""
+    readme = (settings.BASE_DIR / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Finding a unit's tasks and open follow-ups for a year")
+    how_to = readme[start : readme.index("The search box ignores case", start)]
+    named = set(re.findall(r"\*\*([^*]+)\*\*", how_to))
+    screens = [
+        superuser_client.get(f"/admin/coordination/{model}/", {"unit": roles["unit"]})
+        for model in ("task", "followup")
+    ]
+    shown = " ".join(re.sub(r"\s+", " ", response.content.decode()) for response in screens)
+    records = superuser_client.get("/records/tasks/").content.decode()
+    assert "Theo vai trò của đơn vị" in named
+    for name in named - {"Xem trang web", "Nhiệm vụ", "Nội dung theo dõi"}:
+        if " → " in name:
+            title, choice = name.split(" → ")
+            assert f"{title} " in shown and f">{choice}</a>" in shown, name
+        elif name.startswith("Theo "):
+            assert f"{name} " in shown, name
+        elif name in ("Đơn vị", "Vai trò của đơn vị"):
+            assert f"<span>{name}</span>" in records, name
+        else:
+            assert f">{name}</a>" in shown, name
