@@ -63,6 +63,15 @@ class RecordKind:
     sections: tuple[tuple[Any, tuple[str, ...]], ...] = ()
     #: Fields the detail page shows besides the sections' (links edited in admin inlines).
     also_shown: tuple[str, ...] = ()
+    #: The records the detail page lists under the fields (`coordination.tables.RelatedTable`):
+    #: an agreement's tasks, a task's follow-up items...
+    related: tuple[Any, ...] = ()
+    #: Why a user whose unit takes part in a record without owning it (a task's
+    #: coordinating unit) may only read it; `%(owners)s` names the owning units.
+    read_only_note: Any = None
+    #: The columns of a compact table of such records on another record's detail page
+    #: (`coordination.tables.RelatedColumn`), the first naming and linking the record.
+    summary: tuple[Any, ...] = ()
     #: For kinds with deadlines (`deadline_rules` on the model): the unit the reports group
     #: by, and the list parameters under which `unit` means that unit.
     report_unit: str = ""

@@ -1,6 +1,7 @@
 """Which units' records a user may touch: everything, or the records of their own units."""
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from coordination import registry
 from coordination.models import Person, Unit, UnitMember
@@ -114,3 +115,43 @@ def may_view(user, record) -> bool:
     if visible_unit_ids(user) is None:
         return True
     return visible_to(type(record).objects.filter(pk=record.pk), user).exists()
+
+
+def owning_units_of(record) -> list:
+    """The units whose staff may change `record` (the kind's `owning_units`)."""
+    units = []
+    for path in owning_paths(type(record)):
+        if path == "pk":
+            units.append(record)
+        elif _is_multivalued(type(record), path):
+            units.extend(getattr(record, path).all())
+        elif (unit := getattr(record, path)) is not None:
+            units.append(unit)
+    return units
+
+
+def read_only_reason(user, record) -> str:
+    """Why `user`, who may read `record`, may not change it: no change permission, a unit
+    that only takes part (the kind's `read_only_note`), or another unit's record."""
+    kind = registry.for_model(record)
+    if kind is None:
+        return _("View only.")
+    if not user.has_perm(kind.permission("change")):
+        return _("View only: your account may read %(records)s but not change them.") % {
+            "records": kind.title
+        }
+    owners = ", ".join(str(unit) for unit in owning_units_of(record))
+    taking_part = [path for path in kind.involving if path not in kind.owning_units]
+    mine = allowed_unit_ids(user) or set()
+    model = type(record)
+    if (
+        kind.read_only_note
+        and taking_part
+        and involving_units(model.objects.filter(pk=record.pk), mine, taking_part).exists()
+    ):
+        return kind.read_only_note % {"owners": owners}
+    if not owners:
+        return _("View only: this record belongs to none of your units.")
+    return _("View only: this record belongs to %(owners)s; only that unit's staff update it.") % {
+        "owners": owners
+    }

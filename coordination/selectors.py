@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -165,3 +166,63 @@ def show_links(m2m_field, links, names) -> str:
             name = f"{name} ({dict(role.flatchoices).get(extra[0], extra[0])})"
         shown.append(name)
     return ", ".join(shown)
+
+
+#: How many related records a detail page lists in each table (the newest); the table's
+#: heading counts them all and links to the list of them all.
+RELATED_ROWS = 50
+
+
+@dataclass(frozen=True)
+class RelatedSection:
+    """One table of a detail page's related records, as the page shows it."""
+
+    label: str
+    count: int
+    headers: list
+    rows: list
+    #: The /records/ list of them all, when there are more than the table shows.
+    list_url: str | None
+
+
+def related_sections(record, kind, links) -> list[RelatedSection]:
+    """The related tables of `kind` for `record`, limited to what `links.user` may read:
+    two queries per table (the count and the newest rows), one per model linked in them."""
+    user = links.user
+    sections = []
+    for table in kind.related:
+        listed = registry.get(table.kind) if table.kind else None
+        if listed is not None and not user.has_perm(listed.permission("view")):
+            continue
+        columns = table.columns or listed.summary
+        queryset = table.rows(record)
+        # The records the cells link to come with the rows: no query per row.
+        joined = [column.link for column in columns if column.link]
+        if joined:
+            queryset = queryset.select_related(*joined)
+        scoped = registry.for_model(queryset.model) is not None
+        if scoped:
+            queryset = visible_to(queryset, user)
+        count = queryset.count()
+        rows = list(queryset[:RELATED_ROWS]) if count else []
+        if scoped:
+            links.grant(rows)
+        links.prime(
+            linked
+            for column in columns
+            for row in rows
+            if (linked := column.linked(row)) is not None
+        )
+        list_url = None
+        if count and listed is not None and table.list_params is not None:
+            list_url = f"{listed.list_url()}?{urlencode(table.list_params(record))}"
+        sections.append(
+            RelatedSection(
+                label=str(table.label),
+                count=count,
+                headers=[column.label for column in columns],
+                rows=[[column.cell(row, links) for column in columns] for row in rows],
+                list_url=list_url,
+            )
+        )
+    return sections

@@ -16,7 +16,7 @@ from coordination.filters import check_value
 from coordination.history import with_last_change
 from coordination.models import Agreement
 from coordination.scoping import visible_to
-from coordination.tables import column_cell, field_display
+from coordination.tables import Links, column_cell, detail_cells
 
 PAGE_SIZE = 50
 
@@ -161,14 +161,13 @@ def record_detail(request, record_type, pk):
     """One record with its fields and its history; another unit's record is not found."""
     queryset = record_type.records()
     record = get_object_or_404(visible_to(queryset, request.user), pk=pk)
-    fields = [
-        (record._meta.get_field(name).verbose_name, field_display(record, name))
-        for name in record_type.detail_fields
-    ]
+    # Every related record is a link to its own page when the user may read it.
+    links = Links(request.user)
     context = {
         "record_type": record_type,
         "record": record,
-        "fields": fields,
+        "fields": detail_cells(record, record_type.detail_fields, links),
+        "related": selectors.related_sections(record, record_type, links),
         "history": selectors.record_history_entries(record) if record_type.has_history else None,
         "admin_url": admin_change_url(request, record),
     }

@@ -46,8 +46,8 @@ GROUPS = ["Theo trạng thái (cộng lại bằng tổng số)", "Số liệu t
 @pytest.fixture
 def every_status():
     """One unit's tasks and items of 2025 in every status, some overdue: 7 tasks (2 not
-    started, 1 in progress, 2 done, 1 carried over, 1 cancelled; 2 overdue) and 7 items (2 open, 1 in progress,
-    1 resolved, 1 carried over, 2 closed; 2 overdue)."""
+    started, 1 in progress, 2 done, 1 carried over, 1 cancelled; 2 overdue) and 7 items (2
+    open, 1 in progress, 1 resolved, 1 carried over, 2 closed; 2 overdue)."""
     unit = make_unit(full_name="Ủy ban nhân dân xã Tân Phúc", short_name="UBND xã Tân Phúc")
     agreement = make_agreement(parties=[unit], start_year=2024, end_year=2026)
     for status, fields in [

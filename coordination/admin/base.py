@@ -161,6 +161,12 @@ class RecordAdmin(FoldedSearchMixin, LongTextMixin, ScopedChoicesMixin, admin.Mo
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or self.in_scope(request, obj, scoping.may_change))
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A page that opens read-only says why (the rule is scoping's).
+            context["read_only_reason"] = scoping.read_only_reason(request.user, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     @staticmethod
     def in_scope(request, obj, check) -> bool:
         """`check(user, obj)`, asked once per request: a change page asks several times."""

@@ -16,7 +16,13 @@ from django.db.models.constants import LOOKUP_SEP
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from coordination.filters import check_integer, check_value, unit_queryset, validate_search
+from coordination.filters import (
+    UnitRole,
+    check_integer,
+    check_value,
+    unit_queryset,
+    validate_search,
+)
 from coordination.tables import unit_name
 
 
@@ -201,6 +207,34 @@ class UnitLinks(LinksFilter):
 
     def has_output(self):
         return self.typeahead or super().has_output()
+
+
+class UnitRoleLinks(LinksFilter):
+    """Which of a record's units the chosen unit is: the lead (as the reports count a record,
+    once, under its lead unit), a coordinating unit, or either. Shown once a unit is chosen;
+    the choices are the kind's FilterSet's (`unit_role`)."""
+
+    title = _("unit's role")
+    parameter_name = "unit_role"
+
+    def lookups(self, request, model_admin):
+        if not request.GET.get("unit"):
+            return []
+        role = model_admin.search_filterset.base_filters["unit_role"]
+        return list(role.extra["choices"])
+
+    def choices(self, changelist):
+        # "Either" is the FilterSet's default: its link is the list without the parameter.
+        for value, label in self.links:
+            default = value == UnitRole.ANY
+            yield {
+                "selected": self.value == value or (default and not self.value),
+                "query_string": changelist.get_query_string(
+                    remove=[self.parameter_name] if default else [],
+                    new_params=None if default else {self.parameter_name: value},
+                ),
+                "display": label,
+            }
 
 
 def choice_links(name: str, title, choices) -> type[LinksFilter]:

@@ -11,6 +11,7 @@ from coordination.admin.filters import (
     OutstandingLinks,
     OverdueLinks,
     UnitLinks,
+    UnitRoleLinks,
     YearLinks,
     choice_links,
 )
@@ -50,6 +51,7 @@ class FollowUpAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     list_filter = [
         YearLinks,
         UnitLinks,
+        UnitRoleLinks,
         OutstandingLinks,
         OverdueLinks,
         choice_links("kind", _("kind"), FollowUpKind.choices),

@@ -12,6 +12,7 @@ from coordination.admin.filters import (
     OutstandingLinks,
     OverdueLinks,
     UnitLinks,
+    UnitRoleLinks,
     YearLinks,
     choice_links,
 )
@@ -36,6 +37,7 @@ class TaskAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
     list_filter = [
         YearLinks,
         UnitLinks,
+        UnitRoleLinks,
         OutstandingLinks,
         OverdueLinks,
         choice_links("status", _("status"), TaskStatus.choices),

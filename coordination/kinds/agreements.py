@@ -10,9 +10,25 @@ from django.utils.translation import gettext_lazy as _
 from coordination import registry
 from coordination.choices import AgreementKind, AgreementStatus, PartyRole
 from coordination.filters import RecordFilterSet, UnitRole, YearFilter, sort_filter
-from coordination.models import Agreement, AgreementParty
+from coordination.models import (
+    Agreement,
+    AgreementParty,
+    FollowUp,
+    Indicator,
+    Meeting,
+    Signatory,
+    Task,
+)
 from coordination.resources import YEAR, Column, Link, RecordResource, text
-from coordination.tables import Cell, ListColumn, last_change_cell, show_date, unit_name
+from coordination.tables import (
+    Cell,
+    ListColumn,
+    RelatedColumn,
+    RelatedTable,
+    last_change_cell,
+    show_date,
+    unit_name,
+)
 from coordination.widgets import (
     AgreementWidget,
     ChoiceWidget,
@@ -135,6 +151,10 @@ def _years(record, today) -> str:
     return f"{record.start_year}–{record.end_year}"
 
 
+def _of_agreement(record) -> dict:
+    return {"agreement": record.pk}
+
+
 KIND = registry.RecordKind(
     name="agreements",
     model=Agreement,
@@ -168,4 +188,55 @@ KIND = registry.RecordKind(
         (_("Document"), ("scan", "notes")),
     ),
     also_shown=("parties",),
+    related=(
+        RelatedTable(
+            _("parties"),
+            lambda r: AgreementParty.objects.filter(agreement=r).order_by(
+                "role", "unit__full_name"
+            ),
+            columns=(
+                RelatedColumn(_("unit"), "unit"),
+                RelatedColumn(_("role"), text=lambda row: row.get_role_display()),
+            ),
+        ),
+        RelatedTable(
+            _("signatories"),
+            lambda r: (
+                Signatory.objects.filter(agreement=r)
+                .select_related("person")
+                .order_by("-signed_on", "-pk")
+            ),
+            "signatories",
+            _of_agreement,
+        ),
+        RelatedTable(
+            _("tasks"),
+            lambda r: Task.objects.filter(agreement=r).order_by("-year", "-pk"),
+            "tasks",
+            _of_agreement,
+        ),
+        RelatedTable(
+            _("meetings"),
+            lambda r: Meeting.objects.filter(agreements=r).order_by("-held_on", "-pk"),
+            "meetings",
+            _of_agreement,
+        ),
+        RelatedTable(
+            _("follow-up items"),
+            lambda r: FollowUp.objects.filter(agreement=r).order_by("-year", "-pk"),
+            "followups",
+            _of_agreement,
+        ),
+        RelatedTable(
+            _("indicators"),
+            lambda r: Indicator.objects.filter(agreement=r).order_by("-year", "pk"),
+            "indicators",
+            _of_agreement,
+        ),
+    ),
+    summary=(
+        RelatedColumn(_("number"), "", lambda row: row.number),
+        RelatedColumn(_("title"), text=lambda row: row.title),
+        RelatedColumn(_("years"), text=lambda row: _years(row, None)),
+    ),
 )

@@ -22,6 +22,8 @@ from coordination.resources import (
 from coordination.tables import (
     Cell,
     ListColumn,
+    RelatedColumn,
+    RelatedTable,
     last_change_cell,
     link_first,
     overdue_cell,
@@ -260,6 +262,10 @@ KIND = registry.RecordKind(
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
+    read_only_note=_(
+        "View only: your unit only shares responsibility for this item; the responsible "
+        "unit (%(owners)s) updates it."
+    ),
     # The tables and reports count an item under its responsible unit only.
     report_unit="responsible_unit",
     report_unit_params={"unit_role": "lead"},
@@ -287,4 +293,19 @@ KIND = registry.RecordKind(
         (_("Handling"), ("due_date", "status", "resolution", "resolved_on", "task")),
     ),
     also_shown=THREAD_FIELDS,
+    related=(
+        RelatedTable(
+            _("carried over to"),
+            lambda r: FollowUp.objects.filter(carried_over_from=r).order_by("-year", "-pk"),
+            "followups",
+        ),
+    ),
+    summary=(
+        RelatedColumn(_("content"), ""),
+        RelatedColumn(_("kind"), text=lambda row: row.get_kind_display()),
+        RelatedColumn(_("year"), text=lambda row: str(row.year), css="number"),
+        RelatedColumn(_("responsible unit"), "responsible_unit"),
+        RelatedColumn(_("due date"), text=lambda row: show_date(row.due_date), css="date"),
+        RelatedColumn(_("status"), text=lambda row: row.get_status_display()),
+    ),
 )

@@ -15,7 +15,7 @@ from coordination.filters import (
 )
 from coordination.models import Indicator
 from coordination.resources import YEAR, Column, RecordResource, text
-from coordination.tables import ListColumn, link_first, unit_name, yes_no
+from coordination.tables import ListColumn, RelatedColumn, link_first, unit_name, yes_no
 from coordination.widgets import (
     AgreementWidget,
     ChoiceWidget,
@@ -96,6 +96,14 @@ KIND = registry.RecordKind(
         ListColumn(_("target"), lambda r, t: _number(r.target), None, "number"),
         ListColumn(_("actual"), lambda r, t: _number(r.actual), None, "number"),
         ListColumn(_("met"), lambda r, t: yes_no(r.is_met)),
+    ),
+    summary=(
+        RelatedColumn(_("indicator"), ""),
+        RelatedColumn(_("year"), text=lambda row: str(row.year), css="number"),
+        RelatedColumn(_("unit"), "unit"),
+        RelatedColumn(_("target"), text=lambda row: _number(row.target), css="number"),
+        RelatedColumn(_("actual"), text=lambda row: _number(row.actual), css="number"),
+        RelatedColumn(_("met"), text=lambda row: yes_no(row.is_met)),
     ),
     sections=(
         (

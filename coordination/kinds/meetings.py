@@ -14,9 +14,9 @@ from coordination.filters import (
     agreement_queryset,
     sort_filter,
 )
-from coordination.models import Meeting
+from coordination.models import FollowUp, Meeting, Task
 from coordination.resources import YEAR, Column, RecordResource, text
-from coordination.tables import ListColumn, link_first, show_date
+from coordination.tables import ListColumn, RelatedColumn, RelatedTable, link_first, show_date
 from coordination.widgets import (
     AgreementWidget,
     ChoiceWidget,
@@ -113,5 +113,22 @@ KIND = registry.RecordKind(
         (_("Reviewed"), ("agreements", "period_from_year", "period_to_year")),
         (_("Participants"), ("co_chairs", "attending_units")),
         (_("Content"), ("summary", "conclusions")),
+    ),
+    related=(
+        RelatedTable(
+            _("follow-up items"),
+            lambda r: FollowUp.objects.filter(meeting=r).order_by("-year", "-pk"),
+            "followups",
+        ),
+        RelatedTable(
+            _("tasks"),
+            lambda r: Task.objects.filter(meeting=r).order_by("-year", "-pk"),
+            "tasks",
+        ),
+    ),
+    summary=(
+        RelatedColumn(_("title"), ""),
+        RelatedColumn(_("held on"), text=lambda row: show_date(row.held_on), css="date"),
+        RelatedColumn(_("venue"), text=lambda row: row.venue),
     ),
 )

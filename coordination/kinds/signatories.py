@@ -15,7 +15,7 @@ from coordination.filters import (
 )
 from coordination.models import Signatory
 from coordination.resources import Column, RecordResource, text
-from coordination.tables import Cell, ListColumn, show_date, unit_name
+from coordination.tables import Cell, ListColumn, RelatedColumn, show_date, unit_name
 from coordination.widgets import AgreementWidget, DateWidget, PersonWidget, UnitWidget
 
 
@@ -72,6 +72,10 @@ KIND = registry.RecordKind(
     resource=SignatoryResource,
     owning_units=("unit",),
     involved_units=("unit", "agreement__parties"),
+    read_only_note=_(
+        "View only: your unit is a party to the agreement; the signatory's unit "
+        "(%(owners)s) updates this record."
+    ),
     filterset=SignatoryFilterSet,
     selector=lambda: Signatory.objects.select_related("person", "unit", "agreement"),
     table=(
@@ -82,4 +86,10 @@ KIND = registry.RecordKind(
         ListColumn(_("signed on"), lambda r, t: show_date(r.signed_on), "signed_on", "date"),
     ),
     sections=((None, ("agreement", "person", "unit", "position", "signed_on")),),
+    summary=(
+        RelatedColumn(_("person"), "", lambda row: row.person.full_name),
+        RelatedColumn(_("position"), text=lambda row: row.position),
+        RelatedColumn(_("unit"), "unit"),
+        RelatedColumn(_("signed on"), text=lambda row: show_date(row.signed_on), css="date"),
+    ),
 )

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from coordination import registry
 from coordination.choices import TaskStatus
 from coordination.filters import DeadlineFilterSet, UnitRole, sort_filter
-from coordination.models import Task
+from coordination.models import FollowUp, Task
 from coordination.resources import (
     DUE_DATE_ALIASES,
     STATUS_ALIASES,
@@ -19,6 +19,8 @@ from coordination.resources import (
 )
 from coordination.tables import (
     ListColumn,
+    RelatedColumn,
+    RelatedTable,
     last_change_cell,
     link_first,
     overdue_cell,
@@ -193,6 +195,9 @@ KIND = registry.RecordKind(
         ListColumn(_("days overdue"), overdue_cell, None, "number"),
         ListColumn(_("last changed"), last_change_cell, "updated"),
     ),
+    read_only_note=_(
+        "View only: your unit only coordinates this task; the lead unit (%(owners)s) updates it."
+    ),
     report_unit="lead_unit",
     report_unit_params={"unit_role": "lead"},
     sections=(
@@ -203,5 +208,24 @@ KIND = registry.RecordKind(
             ("start_date", "due_date", "status", "progress", "completed_on", "result"),
         ),
         (_("Source"), ("repeats", "carried_over_from")),
+    ),
+    related=(
+        RelatedTable(
+            _("follow-up items carried out by this task"),
+            lambda r: FollowUp.objects.filter(task=r).order_by("-year", "-pk"),
+            "followups",
+        ),
+        RelatedTable(
+            _("carried over to"),
+            lambda r: Task.objects.filter(carried_over_from=r).order_by("-year", "-pk"),
+            "tasks",
+        ),
+    ),
+    summary=(
+        RelatedColumn(_("content"), ""),
+        RelatedColumn(_("year"), text=lambda row: str(row.year), css="number"),
+        RelatedColumn(_("lead unit"), "lead_unit"),
+        RelatedColumn(_("due date"), text=lambda row: show_date(row.due_date), css="date"),
+        RelatedColumn(_("status"), text=lambda row: row.get_status_display()),
     ),
 )
