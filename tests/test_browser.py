@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from coordination.management.commands import load_demo
 from coordination.models import Agreement, FollowUp, Task, Unit
 from tests.factories import ensure_roles
 
@@ -24,7 +25,7 @@ DEMO_PASSWORDS = {
     "canbo_hamtan": "canbo-demo-2026",
     "kiemtra": "kiemtra-demo-2026",
 }
-STAFF_UNIT = "Ủy ban nhân dân huyện Hàm Tân"
+STAFF_UNIT = load_demo.STAFF_UNIT  # xã Tân Minh, a unit of today
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 if not shutil.which(CHROMIUM):

@@ -1,4 +1,4 @@
-"""The README's office list (fixtures/office/): a district's voter petitions as its office keeps
+"""The README's office list (fixtures/office/): a commune's voter petitions as its office keeps
 them go into the demo data through the admin, showing first what the update changes."""
 
 import io
@@ -15,7 +15,7 @@ from tests.test_demo import demo, user  # noqa: F401 (the demo fixture)
 pytestmark = pytest.mark.django_db
 
 EXAMPLE = settings.BASE_DIR / "fixtures" / "office" / "kien-nghi-cu-tri-ham-tan-2026.xlsx"
-TAN_THANG = "Cử tri xã Tân Thắng kiến nghị đẩy nhanh việc cấp giấy chứng nhận quyền sử dụng đất"
+TAN_THANG = "Cử tri xã Tân Đức (cũ) kiến nghị đẩy nhanh việc cấp giấy chứng nhận quyền sử dụng đất"
 
 
 def values(data: bytes) -> list:
@@ -65,9 +65,9 @@ def test_the_office_list_goes_into_the_demo_showing_what_changes(client, demo): 
     item = FollowUp.objects.get(content=TAN_THANG, year=2026)
     assert item.status == "in_progress" and item.resolution.startswith("Đã rà soát 46/60")
     women = FollowUp.objects.get(content__startswith="Cử tri kiến nghị hỗ trợ vốn vay", year=2026)
-    assert women.responsible_unit.full_name == "Hội Liên hiệp Phụ nữ huyện Hàm Tân"
+    assert women.responsible_unit.full_name == "Hội Liên hiệp Phụ nữ xã Tân Minh"
     front = FollowUp.objects.get(content__contains="phân loại rác tại nguồn")
-    assert front.responsible_unit.full_name == "Ủy ban Mặt trận Tổ quốc Việt Nam huyện Hàm Tân"
+    assert front.responsible_unit.full_name == "Ủy ban Mặt trận Tổ quốc Việt Nam xã Tân Minh"
     assert front.kind == "voter_petition" and front.year == 2026
 
     # The same list again: nothing left to change.
