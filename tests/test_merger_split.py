@@ -558,3 +558,27 @@ def test_merger_records_lists_distinct_records_once(district):
         t.pk for t in [*district.led, district.coordinated]
     )
     assert len(records["followups"]) == 4
+
+
+def test_the_preview_takes_the_same_queries_for_5_and_50_records(superuser_client):
+    """The list is read kind by kind with its units joined, never record by record."""
+    counts = []
+    for n in (5, 50):
+        units, default, assignments = _split_world(n)
+        others = sorted({unit.pk for unit in assignments.values()})
+        with CaptureQueriesContext(connection) as queries:
+            response = superuser_client.post(
+                CHANGELIST,
+                {
+                    "action": "merge_units",
+                    "_selected_action": [unit.pk for unit in units],
+                    "post": "yes",
+                    "split": "1",
+                    "successor": default.pk,
+                    "other_successors": others,
+                    "dissolved_on": "01/07/2025",
+                },
+            )
+        assert len(response.context["rows"]) == 3 * n
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
