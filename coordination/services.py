@@ -1,4 +1,5 @@
-"""Writes that span several records or change a status, each in one transaction."""
+"""Writes that span several records or change a status, each in one transaction (unit
+mergers: `unit_merge`, from `coordination.mergers`)."""
 
 import datetime
 from dataclasses import dataclass
@@ -6,12 +7,15 @@ from dataclasses import dataclass
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
-from django.utils import formats, timezone, translation
+from django.db.models import QuerySet
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from coordination.choices import FollowUpStatus, TaskStatus
 from coordination.history import CHANGED, CREATED, record_history
+
+# Unit mergers live in their own module; this is their entry point, with the other writes.
+from coordination.mergers import MergeResult, MergeShare, unit_merge  # noqa: F401
 from coordination.models import FollowUp, Task, Unit, UnitAlias
 
 
@@ -115,96 +119,6 @@ def followup_carry_over(*, followups: QuerySet[FollowUp], user=None) -> BulkResu
     return BulkResult(changed=len(items), skipped=total - len(items))
 
 
-@dataclass(frozen=True)
-class MergeResult:
-    """What a unit merger did: units dissolved, outstanding records handed to the successor.
-
-    `coordinations_moved` counts tasks, not links: a task two merged units coordinated is one;
-    `co_responsibilities_moved` counts the follow-up items they answered for jointly likewise.
-    """
-
-    units: int
-    tasks_moved: int
-    coordinations_moved: int
-    followups_moved: int
-    aliases_moved: int = 0
-    co_responsibilities_moved: int = 0
-
-
-@transaction.atomic
-def unit_merge(*, units, successor: Unit, dissolved_on: datetime.date, user=None) -> MergeResult:
-    """Dissolve `units` into `successor` on `dissolved_on`, handing over their outstanding work.
-
-    Only work still outstanding moves: tasks they lead or coordinate and follow-up items they
-    answer for (as the responsible unit or a co-responsible one). Done and cancelled tasks,
-    finished items, indicators, agreement parties, signatures, people and staff stay with the
-    old units, so that reports on past years still show who did the work then. Their aliases
-    move: a list written the old way now means the successor. Every write is one statement,
-    however many records move.
-    """
-    pks = set(
-        units.values_list("pk", flat=True)
-        if isinstance(units, QuerySet)
-        else [unit.pk for unit in units]
-    )
-    # Locked, and read again, so that a concurrent merger or edit cannot slip in between the
-    # checks and the writes (a unit merged twice, a successor dissolved meanwhile).
-    locked = {
-        unit.pk: unit
-        for unit in Unit.objects.filter(pk__in=[*pks, successor.pk])
-        .select_for_update()
-        .order_by("pk")
-    }
-    _validate_merge(pks, locked, successor.pk, dissolved_on)
-    successor = locked[successor.pk]
-    now = timezone.now()
-
-    Unit.objects.filter(pk__in=pks).update(
-        is_active=False, dissolved_on=dissolved_on, successor=successor, updated_at=now
-    )
-
-    outstanding = Task.objects.outstanding()
-    led = list(
-        outstanding.filter(lead_unit__in=pks)
-        .select_for_update()
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    Task.objects.filter(pk__in=led).update(lead_unit=successor, updated_at=now)
-
-    coordinated = _hand_over_links(Task, "coordinating_units", "lead_unit", pks, successor, now)
-
-    followups = list(
-        FollowUp.objects.outstanding()
-        .filter(responsible_unit__in=pks)
-        .select_for_update()
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    FollowUp.objects.filter(pk__in=followups).update(responsible_unit=successor, updated_at=now)
-    aliases = UnitAlias.objects.filter(unit__in=pks).update(unit=successor, updated_at=now)
-    jointly = _hand_over_links(
-        FollowUp, "co_responsible_units", "responsible_unit", pks, successor, now
-    )
-
-    reason = _("Unit merger on %(date)s: handed over to %(successor)s") % {
-        "date": formats.date_format(dissolved_on, "SHORT_DATE_FORMAT"),
-        "successor": successor.short_name or successor.full_name,
-    }
-    if len(reason) > 100:
-        reason = f"{reason[:99]}…"
-    record_history(Task, {*led, *coordinated}, history_type=CHANGED, user=user, reason=reason)
-    record_history(FollowUp, {*followups, *jointly}, history_type=CHANGED, user=user, reason=reason)
-    return MergeResult(
-        units=len(pks),
-        tasks_moved=len(led),
-        coordinations_moved=len(coordinated),
-        followups_moved=len(followups),
-        aliases_moved=aliases,
-        co_responsibilities_moved=len(jointly),
-    )
-
-
 def unit_alias_create(*, unit: Unit, name: str, user=None) -> UnitAlias:
     """Keep `name` as another spelling of `unit` (ValidationError when it cannot be: empty,
     or already naming a unit), written in the unit's admin log as its change page would."""
@@ -226,76 +140,3 @@ def unit_alias_create(*, unit: Unit, name: str, user=None) -> UnitAlias:
             user.pk, [unit], CHANGE, change_message=[{"added": added}], single_object=True
         )
     return alias
-
-
-def _hand_over_links(model, field: str, lead: str, pks, successor: Unit, now) -> set[int]:
-    """Give `successor` the links of `field` (a task's coordinating units, an item's co-
-    responsible units) that the merged units `pks` hold on outstanding records of `model`;
-    the records changed. Called after the lead units moved, so that a record the successor
-    now leads, or is already linked to, is not given it a second time."""
-    # A join with the link table: duplicates when two merged units share a record.
-    linked = set(
-        model.objects.outstanding()
-        .filter(**{f"{field}__in": pks})
-        .select_for_update()
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    m2m = model._meta.get_field(field)
-    links = m2m.remote_field.through.objects
-    owner, target = m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
-    involved = set(
-        model.objects.filter(pk__in=linked)
-        .filter(Q(**{lead: successor}) | Q(**{field: successor}))
-        .values_list("pk", flat=True)
-    )
-    links.filter(**{f"{owner}__in": linked, f"{target}__in": pks}).delete()
-    links.bulk_create(
-        [
-            links.model(**{f"{owner}_id": pk, f"{target}_id": successor.pk})
-            for pk in sorted(linked - involved)
-        ],
-        ignore_conflicts=True,
-    )
-    model.objects.filter(pk__in=linked).update(updated_at=now)
-    return linked
-
-
-def _validate_merge(pks: set[int], locked: dict, successor_pk: int, dissolved_on) -> None:
-    """Raise one ValidationError listing every reason the merger cannot be done."""
-    errors: dict[str, list[str]] = {}
-    if not pks:
-        errors.setdefault("units", []).append(_("Select at least one unit to merge."))
-    for pk in sorted(pks - {successor_pk}, key=lambda pk: str(locked.get(pk, ""))):
-        unit = locked.get(pk)
-        if unit is None:
-            errors.setdefault("units", []).append(_("One of the selected units no longer exists."))
-        elif unit.dissolved_on is not None:
-            errors.setdefault("units", []).append(
-                _("“%(unit)s” was already dissolved on %(date)s.")
-                % {
-                    "unit": unit,
-                    "date": formats.date_format(unit.dissolved_on, "SHORT_DATE_FORMAT"),
-                }
-            )
-        elif not unit.is_active:
-            errors.setdefault("units", []).append(
-                _("“%(unit)s” is not active and cannot be merged.") % {"unit": unit}
-            )
-    successor = locked.get(successor_pk)
-    if successor_pk in pks:
-        errors.setdefault("successor", []).append(
-            _("The successor cannot be one of the units being merged.")
-        )
-    elif successor is None or not successor.is_active or successor.dissolved_on is not None:
-        errors.setdefault("successor", []).append(
-            _("The successor must be an active unit that has not been dissolved.")
-        )
-    if dissolved_on is None:
-        errors.setdefault("dissolved_on", []).append(_("Enter the dissolution date."))
-    elif dissolved_on > timezone.localdate():
-        errors.setdefault("dissolved_on", []).append(
-            _("The dissolution date cannot be in the future.")
-        )
-    if errors:
-        raise ValidationError(errors)

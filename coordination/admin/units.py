@@ -1,6 +1,7 @@
 """Admin pages of units and people: reference data every user may look up by name."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
 
@@ -61,6 +62,14 @@ class UnitAdmin(SpreadsheetAdminMixin, RecordAdmin):
         # A merger moves records between units: only for those who manage every unit.
         allowed = self.has_change_permission(request)
         return allowed and scoping.allowed_unit_ids(request.user) is None
+
+    def changelist_view(self, request, extra_context=None):
+        # A merger posted by a user who may not merge is refused outright (403), rather than
+        # answered with the list as if no action had been chosen.
+        posted = request.POST.get("action") if request.method == "POST" else None
+        if posted == merge_units.__name__ and not self.has_merge_permission(request):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Person)
