@@ -8,23 +8,20 @@ Screenshots go to $E2E_SCREENSHOTS (default: pytest's temporary folder), named
 README's `layout-*` pictures.
 """
 
-import os
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Count
+from playwright.sync_api import expect
 
 from coordination.models import Agreement, FollowUp, Task
-from tests.factories import ensure_roles
-from tests.test_browser import CHROMIUM, DEMO_PASSWORDS
+from tests import test_browser
+from tests.test_browser import DEMO_PASSWORDS
 from tests.test_vietnamese_ui import english_strings
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright.sync_api import expect, sync_playwright
-
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# The browser, the screenshot folder and the demo on a live server, as the other browser tests.
+browser, shots, demo = test_browser.browser, test_browser.shots, test_browser.demo
 
 SIZES = [(1366, 768), (1920, 1080)]
 
@@ -48,30 +45,6 @@ RECORDS_LISTS = {
     ),
     "records-tasks": ("/records/tasks/", ["Hạn xử lý", "Trạng thái", "Số ngày quá hạn"]),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("E2E_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def demo(live_server):
-    ensure_roles()  # an earlier transactional test's flush removed them
-    call_command("load_demo", verbosity=0)
-    return live_server
 
 
 def open_as(browser, server, username, width, height):
