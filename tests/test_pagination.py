@@ -133,7 +133,10 @@ class TestRecordsList:
         monkeypatch.setattr("coordination.views.PAGE_SIZE", 20)
         editor = make_superuser(first_name="Bình", last_name="Trần Thị")
         record_history(
-            FollowUp, FollowUp.objects.values_list("pk", flat=True), history_type=CREATED, user=editor
+            FollowUp,
+            FollowUp.objects.values_list("pk", flat=True),
+            history_type=CREATED,
+            user=editor,
         )
         response = client_with_rows.get("/records/followups/", {"page": 2})
         assert response.content.decode().count("Trần Thị Bình") == 10
