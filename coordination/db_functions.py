@@ -12,6 +12,12 @@ SQLITE_LOWER_FUNCTION = "coordination_lower"
 _FOLD_SQL_SOURCE = FOLD_SOURCE + "".join(map(chr, range(0x0300, 0x0370)))
 
 
+def fold_sql_source() -> str:
+    """The characters `Fold` translates on PostgreSQL (its trigram indexes, migration 0018,
+    are built on the same expression)."""
+    return _FOLD_SQL_SOURCE
+
+
 class Fold(Transform):
     """`name__fold__contains="ham tan"`: compare text folded by `coordination.text.fold`.
 

@@ -6,7 +6,6 @@ from pathlib import PurePosixPath
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from coordination import exporting, kinds, reports, scoping, selectors
 from coordination.filters import check_value
 from coordination.history import with_last_change
 from coordination.models import Agreement
+from coordination.pagination import DeferredJoinPaginator
 from coordination.scoping import visible_to
 from coordination.tables import Links, column_cell, detail_cells
 
@@ -87,9 +87,10 @@ def record_list(request, record_type):
     filterset = selectors.record_filterset(record_type.name, request.GET, request=request)
     valid = filterset.is_valid()
     queryset = filterset.qs if valid else filterset.queryset.none()
-    if record_type.has_history:
-        queryset = with_last_change(queryset)
-    paginator = Paginator(queryset, PAGE_SIZE)
+    # Who changed each record last is asked for the page's rows only, not for every row
+    # the page's OFFSET skips.
+    last_change = with_last_change if record_type.has_history else None
+    paginator = DeferredJoinPaginator(queryset, PAGE_SIZE, rows=last_change)
     page = paginator.get_page(request.GET.get("page"))
     today = filterset.today
     rows = [

@@ -6,6 +6,7 @@ import unicodedata
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from coordination import kinds, services
@@ -370,3 +371,54 @@ def test_text_search_plan_uses_the_trigram_index(kind, index):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+@postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("model", "field", "table", "indexes"),
+    [
+        (
+            "followup",
+            "responsible_unit",
+            "coordination_unit",
+            {
+                "coordination_unit_name_trgm",
+                "coordination_unit_short_trgm",
+                "coordination_unit_place_trgm",
+            },
+        ),
+        (
+            "task",
+            "assignee",
+            "coordination_person",
+            {"coordination_person_name_trgm", "coordination_person_pos_trgm"},
+        ),
+    ],
+)
+def test_autocomplete_plan_uses_the_folded_name_trigram_indexes(
+    superuser_client, model, field, table, indexes
+):
+    """The admin autocomplete's own query (captured from a real request) can be served by the
+    trigram indexes of migration 0018 on the folded names: with sequential and plain index
+    scans priced out, its plan reads each of them."""
+    make_person(full_name="Nguyễn Văn Hàm", unit=make_unit(full_name="UBND huyện Hàm Tân"))
+    params = {"app_label": "coordination", "model_name": model, "field_name": field}
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_client.get(reverse("admin:autocomplete"), {**params, "term": "Hàm"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) >= 1
+    searches = [
+        query["sql"]
+        for query in queries.captured_queries
+        if f'FROM "{table}"' in query["sql"]
+        and "LIKE" in query["sql"]
+        and "COUNT" not in query["sql"]
+    ]
+    assert searches, [query["sql"] for query in queries.captured_queries]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {searches[0]}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert all(name in plan for name in indexes), plan

@@ -26,6 +26,7 @@ from coordination.filters import (
 )
 from coordination.history import CHANGED, CREATED, record_history
 from coordination.models import Unit
+from coordination.pagination import DeferredJoinPaginator
 from coordination.registry import RECORD_FIELDS
 from coordination.tables import unit_name
 from coordination.text import fold
@@ -92,6 +93,8 @@ class RecordAdmin(FoldedSearchMixin, LongTextMixin, ScopedChoicesMixin, admin.Mo
     form = VersionedForm
     # The full count is a second COUNT(*) over the whole table on every page.
     show_full_result_count = False
+    # A deep page skips ids, not joined rows (coordination.pagination).
+    paginator = DeferredJoinPaginator
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at"]
     # A link typed without a scheme is taken as https:// (Django 6's default, without warning).
