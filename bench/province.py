@@ -57,6 +57,7 @@ FULL = {
 }
 MINIMUM = {"communes": 2, "departments": 5, "agreements": 12, "tasks": 50, "followups": 100}
 PAGE_MS, PAGE_KB, AUTOCOMPLETE_MS = 500, 300, 100
+CONCURRENT_RATE, CONCURRENT_P95_MS = 15, 1500
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 AUDITOR, STAFF = "bench_auditor", "bench_staff"
 
@@ -425,7 +426,12 @@ class Province:
                 others = set(self.pick_units(rng.choice([0, 1, 1, 2, 3]))) - {task.lead_unit_id}
                 links += [through(task_id=task.pk, unit_id=unit) for unit in sorted(others)]
             insert_links(through, links)
-            self.write_history(Task, [task.pk for task in tasks], start=datetime.date(year, 1, 1))
+            self.write_history(
+                Task,
+                [task.pk for task in tasks],
+                start=datetime.date(year, 1, 1),
+                linked=sorted({link.task_id for link in links}),
+            )
         return len(links)
 
     def make_followups(self) -> None:
@@ -501,31 +507,38 @@ class Province:
                         links.append(through(followup_id=item.pk, unit_id=unit))
             insert_links(through, links)
             pks = [item.pk for item in items]
-            self.write_history(FollowUp, pks, start=datetime.date(year, 1, 1))
+            self.write_history(
+                FollowUp,
+                pks,
+                start=datetime.date(year, 1, 1),
+                linked=sorted({link.followup_id for link in links}),
+            )
         return len(links)
 
     def status(self, year: int, table: dict) -> str:
         """A status drawn from `table` ({status: (weight in past years, 2025, 2026)})."""
         column = 0 if year < 2025 else (1 if year == 2025 else 2)
-        statuses = list(table)
-        return self.rng.choices(statuses, [table[s][column] for s in statuses])[0]
+        return self.rng.choices(list(table), cum_weights=_cumulated(table, column))[0]
 
     # History
 
-    def write_history(self, model, pks: list[int], *, start: datetime.date) -> None:
+    def write_history(self, model, pks: list[int], *, start: datetime.date, linked=None) -> None:
         """Two history entries per record, as `coordination.history.record_history()` writes
         them (its columns, its many-to-many copies) but dated in the record's year and by
-        one of the editors: created early in the year, changed a few months later."""
+        one of the editors: created early in the year, changed a few months later.
+
+        `linked`: the records that have many-to-many links (None: all), the only ones whose
+        links are copied; looking for the links of the others took a third of the build."""
         created = datetime.datetime.combine(start, datetime.time(8), datetime.UTC)
         last = datetime.datetime.combine(REFERENCE_DAY, datetime.time(17), datetime.UTC)
         changed = min(created + datetime.timedelta(days=self.rng.randint(30, 200)), last)
-        self.history_rows(model, pks, "+", created)
-        self.history_rows(model, pks, "~", changed)
-        self.counts[f"{model._meta.model_name} history"] = self.counts.get(
-            f"{model._meta.model_name} history", 0
-        ) + 2 * len(pks)
+        linked = pks if linked is None else linked
+        self.history_rows(model, pks, linked, "+", created)
+        self.history_rows(model, pks, linked, "~", changed)
+        key = f"history rows: {model._meta.model_name}"
+        self.counts[key] = self.counts.get(key, 0) + 2 * len(pks)
 
-    def history_rows(self, model, pks, history_type: str, when) -> None:
+    def history_rows(self, model, pks, linked, history_type: str, when) -> None:
         from django.db import connection
         from simple_history.models import HistoricalRecords
 
@@ -544,13 +557,14 @@ class Province:
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [date, history_type, self.rng.choice(self.editors), *params])
-        for m2m_field in m2m_fields(model):
+        in_linked, linked_params = pk_in(linked)
+        for m2m_field in m2m_fields(model) if linked else ():
             copy_links(
                 history_model,
                 HistoricalRecords.m2m_models[m2m_field],
                 m2m_field,
-                f"h.history_date = %s AND h.history_type = %s AND h.id {in_batch}",
-                [date, history_type, *params],
+                f"h.history_date = %s AND h.history_type = %s AND h.id {in_linked}",
+                [date, history_type, *linked_params],
             )
 
 
@@ -601,6 +615,10 @@ def _department_kind(name: str) -> str:
     if "Tỉnh ủy" in name or name.startswith("Đảng ủy"):
         return "party_body"
     return "other"
+
+
+def _cumulated(table: dict, column: int) -> list[float]:
+    return list(_accumulate(weights[column] for weights in table.values()))
 
 
 def _accumulate(values):
@@ -774,6 +792,141 @@ def measure_pages(*, repeat: int) -> list[dict]:
     return results
 
 
+def login_cookie(user) -> str:
+    """A session of `user` in the database, as a login would leave it: the cookie's value."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def fetch(port: int, url: str, cookie: str) -> tuple[float, int, int]:
+    """GET `url` from gunicorn: (milliseconds, bytes, status); status 0 when it failed."""
+    import http.client
+
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request("GET", url, headers={"Cookie": cookie, "Host": "127.0.0.1"})
+        response = connection.getresponse()
+        body = response.read()
+        status = response.status
+    except OSError:
+        body, status = b"", 0
+    finally:
+        connection.close()
+    return (time.perf_counter() - started) * 1000, len(body), status
+
+
+def start_gunicorn(args):
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(args.workers),
+            "GUNICORN_ACCESS_LOG": "/dev/null",
+            "DJANGO_LOG_LEVEL": "ERROR",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server, port
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def measure_gunicorn(args, results: list[dict]) -> int:
+    """The same pages from outside through gunicorn, one user at a time, then `--users`
+    auditors at once for `--duration` seconds; prints both tables, returns the misses."""
+    import threading
+
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    cookies = {
+        "auditor": login_cookie(User.objects.get(username=AUDITOR)),
+        "unit staff": login_cookie(User.objects.get(username=STAFF)),
+    }
+    server, port = start_gunicorn(args)
+    try:
+        single = []
+        for result in results:
+            cookie = cookies[result["role"]]
+            fetch(port, result["url"], cookie)  # each worker's first use is not measured
+            runs = [fetch(port, result["url"], cookie) for _run in range(args.repeat)]
+            single.append(
+                {
+                    **result,
+                    "timings": [ms for ms, _size, _status in runs],
+                    "kb": runs[-1][1] / 1024,
+                    "status": max(status for _ms, _size, status in runs),
+                    "queries": "—",
+                }
+            )
+            progress(f"  gunicorn, {result['role']}: {result['page']}: done")
+        print(f"\nThe same pages through gunicorn ({args.workers} sync workers), one at a time:")
+        missed = print_pages(args, single)
+        urls = [result["url"] for result in results if result["role"] == "auditor"]
+        sessions = [login_cookie(User.objects.get(username=AUDITOR)) for _n in range(args.users)]
+        timings, errors, lock = [], [], threading.Lock()
+        deadline = time.monotonic() + args.duration
+
+        def auditor(number: int) -> None:
+            rng = random.Random(number)
+            while time.monotonic() < deadline:
+                ms, _size, status = fetch(port, rng.choice(urls), sessions[number])
+                with lock:
+                    (timings if status == 200 else errors).append(ms)
+
+        progress(f"  {args.users} auditors for {args.duration} s …")
+        started = time.monotonic()
+        threads = [threading.Thread(target=auditor, args=(n,)) for n in range(args.users)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    rate = len(timings) / elapsed
+    p50, p95 = percentile(timings or [0], 0.5), percentile(timings or [0], 0.95)
+    ok = rate >= CONCURRENT_RATE and p95 < CONCURRENT_P95_MS and not errors
+    print(
+        f"\n{args.users} auditors at once, {args.duration} s (each asks one of the auditor's "
+        f"pages above at random, again as soon as the answer arrives):\n"
+    )
+    print("| Requests | Errors | Req/s | p50 | p95 | Target | Result |")
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {len(timings):,} | {len(errors)} | {rate:.1f} | {p50:,.0f} ms | {p95:,.0f} ms "
+        f"| ≥ {CONCURRENT_RATE} req/s, p95 < {CONCURRENT_P95_MS:,} ms, no errors "
+        f"| {'PASS' if ok else 'FAIL'} |"
+    )
+    return missed + (0 if ok else 1)
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile: with 5 runs, p95 is the slowest."""
     ordered = sorted(values)
@@ -822,6 +975,14 @@ def main() -> int:
     )
     parser.add_argument("--name", help="the scratch database (default bench_province[_quick])")
     parser.add_argument(
+        "--gunicorn",
+        action="store_true",
+        help="also measure from outside through gunicorn, then --users auditors at once",
+    )
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn's workers")
+    parser.add_argument("--users", type=int, default=20, help="concurrent auditors")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of the concurrent run")
+    parser.add_argument(
         "--keep", action="store_true", help="with `all`: keep the database at the end"
     )
     parser.add_argument(
@@ -843,7 +1004,10 @@ def main() -> int:
             setup_django(args)
         missed = 0
         if args.step in ("pages", "all"):
-            missed = print_pages(args, measure_pages(repeat=args.repeat))
+            results = measure_pages(repeat=args.repeat)
+            missed = print_pages(args, results)
+            if args.gunicorn:
+                missed += measure_gunicorn(args, results)
     finally:
         if args.step == "all" and not args.keep:
             from django.db import connections
