@@ -18,8 +18,10 @@ The same seed and scale give the same province.
 `pages` measures, in this process with Django's test client (force_login), the pages the issue
 names, as the auditor and as the unit's staff member: p50 and p95 over `--repeat` runs, the
 response size and the number of SQL queries, against the issue's targets (p95 < 500 ms and
-< 300 KB a page; autocomplete p95 < 100 ms). Progress goes to stderr, the table to stdout; the
-exit status is 1 when a target is missed.
+< 300 KB a page; autocomplete p95 < 100 ms). With `--gunicorn` it then serves the database
+with gunicorn (config/gunicorn.conf.py), measures the same pages from outside, and runs
+`--users` auditors at once (target: at least 15 requests/s, p95 < 1.5 s, no errors).
+Progress goes to stderr, the tables to stdout; the exit status is 1 when a target is missed.
 """
 
 import argparse
@@ -223,7 +225,6 @@ class Province:
     """Generates a province's records into the default database, from a seed and a scale."""
 
     def __init__(self, *, scale: float, seed: int):
-        self.scale = scale
         self.rng = random.Random(seed)
         self.sizes = sizes(scale)
         self.counts: dict[str, int] = {}
@@ -294,7 +295,8 @@ class Province:
             self.units[departments + n * len(COMMUNE_BODIES)] for n in range(communes)
         ]
         self.big_units = big
-        rest = [pk for pk in self.units if pk not in set(big)]
+        chosen = set(big)
+        rest = [pk for pk in self.units if pk not in chosen]
         big_weight = BIG_UNITS_SHARE / (1 - BIG_UNITS_SHARE) * len(rest) / len(big)
         self.weighted_units = big + rest
         weights = [big_weight] * len(big) + [1.0] * len(rest)
