@@ -9,7 +9,15 @@ from django.contrib.auth.models import Group
 from coordination.collation import sort_key
 from coordination.models import Person, Unit
 from coordination.unit_names import display_name
-from tests.factories import days, make_followup, make_person, make_task, make_unit, make_user
+from tests.factories import (
+    days,
+    make_followup,
+    make_person,
+    make_superuser,
+    make_task,
+    make_unit,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +167,19 @@ def test_lists_tables_and_the_chart_tell_the_districts_apart(auditor_client, two
     assert [row.unit.locality for row in table.rows] == [DAM_HA, HAM_TAN]
     page = response.content.decode()
     assert page.count("UBND huyện Hàm Tân") >= 2 and page.count("UBND huyện Đầm Hà") >= 2
+
+
+def test_the_admin_list_sorts_by_unit_in_vietnamese_order(client):
+    """The unit column of the admin's task list sorts as the alphabet does: “Đảng ủy …”
+    between “Dân vận …” and “Hội …”, not after every Latin letter."""
+    names = ["Hội Nông dân xã Tân Phúc", "Đảng ủy xã Tân Phúc", "Dân vận xã Tân Phúc"]
+    for name in names:
+        make_task(lead_unit=make_unit(full_name=name, locality="xã Tân Phúc"), year=2026)
+    client.force_login(make_superuser())
+    page = client.get("/admin/coordination/task/", {"o": "3"})  # the lead unit's column
+    assert page.status_code == 200
+    shown = [str(task.lead_unit) for task in page.context["cl"].result_list]
+    assert shown == ["Dân vận xã Tân Phúc", "Đảng ủy xã Tân Phúc", "Hội Nông dân xã Tân Phúc"]
+    page = client.get("/admin/coordination/task/", {"o": "-3"})
+    shown = [str(task.lead_unit) for task in page.context["cl"].result_list]
+    assert shown == ["Hội Nông dân xã Tân Phúc", "Đảng ủy xã Tân Phúc", "Dân vận xã Tân Phúc"]

@@ -19,6 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from coordination import kinds, scoping
 from coordination.admin.filters import filterset_filter
+from coordination.collation import vietnamese
 from coordination.concurrency import VERSION_FIELD, VersionedForm
 from coordination.filters import (
     check_value,
@@ -297,11 +298,12 @@ def days_overdue(obj):
 
 def unit_column(field: str, description) -> Callable:
     """A list column naming the unit in `field` short and unambiguous (`tables.unit_name`:
-    “UBND huyện Hàm Tân”), sorted by its full name; its cells keep the class
-    `field-<field>` of the admin's own column."""
+    “UBND huyện Hàm Tân”), sorted by its full name in Vietnamese order; its cells keep the
+    class `field-<field>` of the admin's own column."""
 
     def column(obj):
         return unit_name(getattr(obj, field))
 
     column.__name__ = field
-    return admin.display(description=description, ordering=f"{field}__full_name")(column)
+    ordering = vietnamese(f"{field}__full_name")
+    return admin.display(description=description, ordering=ordering)(column)
