@@ -20,6 +20,7 @@ from coordination.collation import vietnamese
 from coordination.models import Agreement, Unit
 from coordination.models.base import SEARCH_TEXT, YEAR_MAX, YEAR_MIN, search_document_fields
 from coordination.text import fold
+from coordination.typeahead import TypeaheadSelect
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 # Spellings a hand-written or bookmarked URL may use for a yes/no filter.
@@ -96,6 +97,12 @@ def date_filter(label, lookup):
     )
 
 
+#: The admin autocompletes that look up the units and the agreements a filter may name
+#: (`coordination.typeahead`): any foreign key to the model serves.
+UNIT_SOURCE = ("coordination", "task", "lead_unit")
+AGREEMENT_SOURCE = ("coordination", "task", "agreement")
+
+
 def unit_queryset(request) -> QuerySet[Unit]:
     """The units a user may filter by: every unit, or their own units and their predecessors."""
     units = Unit.objects.order_by(vietnamese("full_name"), "pk")
@@ -115,6 +122,20 @@ def choosable_unit_ids(user) -> set[int] | None:
         cached = with_predecessors(visible)
         user._coordination_choosable_unit_ids = cached
     return set(cached)
+
+
+def agreement_filter(**kwargs) -> django_filters.ModelChoiceFilter:
+    """The `agreement` parameter: one of the agreements the user may read, picked by a
+    type-ahead box when there are many."""
+    return django_filters.ModelChoiceFilter(
+        queryset=agreement_queryset,
+        label=_("Agreement"),
+        empty_label=_("All agreements"),
+        widget=TypeaheadSelect(
+            AGREEMENT_SOURCE, placeholder=_("Type an agreement's number or title…")
+        ),
+        **kwargs,
+    )
 
 
 def agreement_queryset(request) -> QuerySet[Agreement]:
@@ -284,7 +305,11 @@ class RecordFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label=_("Search"), validators=[validate_search])
     unit = django_filters.ModelChoiceFilter(
-        queryset=unit_queryset, method="filter_unit", label=_("Unit"), empty_label=_("All units")
+        queryset=unit_queryset,
+        method="filter_unit",
+        label=_("Unit"),
+        empty_label=_("All units"),
+        widget=TypeaheadSelect(UNIT_SOURCE, placeholder=_("Type a unit name…")),
     )
     predecessors = YesNoFilter(method="noop", label=_("Include dissolved predecessors of the unit"))
 
@@ -329,9 +354,7 @@ class DeadlineFilterSet(RecordFilterSet):
     late = YesNoFilter(method="filter_late", label=_("Late (done late, or past due)"))
     due_after = date_filter(_("Due on or after"), "gte")
     due_before = date_filter(_("Due on or before"), "lte")
-    agreement = django_filters.ModelChoiceFilter(
-        queryset=agreement_queryset, label=_("Agreement"), empty_label=_("All agreements")
-    )
+    agreement = agreement_filter()
 
     # "yes" filters the list's own query, so that the planner can use the (year, unit,
     # status) and (year, due date) indexes; "no" is rarer and takes a subquery.

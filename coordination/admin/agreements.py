@@ -102,7 +102,7 @@ class AgreementAdmin(SpreadsheetAdminMixin, HistoryAdmin, RecordAdmin):
 @admin.register(Signatory)
 class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_display = ["person", "position", "unit", "agreement", "signed_on"]
-    list_filter = [("unit", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [UnitLinks]
     date_hierarchy = "signed_on"
     autocomplete_fields = ["agreement", "person", "unit"]
 
@@ -110,7 +110,7 @@ class SignatoryAdmin(SpreadsheetAdminMixin, RecordAdmin):
 @admin.register(Indicator)
 class IndicatorAdmin(SpreadsheetAdminMixin, RecordAdmin):
     list_display = ["name", "agreement", "year", "unit", "measure", "target", "actual", "met"]
-    list_filter = ["year", ("unit", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["year", UnitLinks]
     autocomplete_fields = ["agreement", "unit"]
 
     @admin.display(description=_("met"), boolean=True)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from coordination import scoping
 from coordination.admin.actions import merge_units
 from coordination.admin.base import RecordAdmin
+from coordination.admin.filters import UnitLinks
 from coordination.admin.spreadsheets import SpreadsheetAdminMixin
 from coordination.models import Person, Unit, UnitAlias
 from coordination.unit_names import unit_key
@@ -80,6 +81,6 @@ class PersonAdmin(SpreadsheetAdminMixin, RecordAdmin):
         "is_active",
         "unit__kind",
         "unit__level",
-        ("unit", admin.RelatedOnlyFieldListFilter),
+        UnitLinks,
     ]
     autocomplete_fields = ["unit"]

@@ -1,6 +1,5 @@
 """Indicators (chỉ tiêu): yearly targets of an agreement and their results."""
 
-import django_filters
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +9,7 @@ from coordination.filters import (
     RecordFilterSet,
     UnitRole,
     YearFilter,
-    agreement_queryset,
+    agreement_filter,
     sort_filter,
 )
 from coordination.models import Indicator
@@ -61,9 +60,7 @@ class IndicatorFilterSet(RecordFilterSet):
     unit_paths = {UnitRole.ANY: ["unit"]}
 
     year = YearFilter(field_name="year")
-    agreement = django_filters.ModelChoiceFilter(
-        queryset=agreement_queryset, label=_("Agreement"), empty_label=_("All agreements")
-    )
+    agreement = agreement_filter()
     sort = sort_filter(
         ("year", "year", _("Year")),
         ("unit__full_name", "unit", _("Unit")),

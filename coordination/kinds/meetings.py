@@ -11,7 +11,7 @@ from coordination.filters import (
     RecordFilterSet,
     UnitRole,
     YearFilter,
-    agreement_queryset,
+    agreement_filter,
     sort_filter,
 )
 from coordination.models import FollowUp, Meeting, Task
@@ -74,12 +74,7 @@ class MeetingFilterSet(RecordFilterSet):
     kind = django_filters.ChoiceFilter(
         choices=MeetingKind.choices, label=_("Kind"), empty_label=_("All")
     )
-    agreement = django_filters.ModelChoiceFilter(
-        queryset=agreement_queryset,
-        method="filter_agreement",
-        label=_("Agreement"),
-        empty_label=_("All agreements"),
-    )
+    agreement = agreement_filter(method="filter_agreement")
     sort = sort_filter(
         ("held_on", "held_on", _("Held on")),
         ("title", "title", _("Title")),

@@ -2,7 +2,6 @@
 
 import datetime
 
-import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from coordination import registry
@@ -10,7 +9,7 @@ from coordination.filters import (
     RecordFilterSet,
     UnitRole,
     YearFilter,
-    agreement_queryset,
+    agreement_filter,
     sort_filter,
 )
 from coordination.models import Signatory
@@ -52,9 +51,7 @@ class SignatoryFilterSet(RecordFilterSet):
     unit_paths = {UnitRole.ANY: ["unit"]}
 
     year = YearFilter(field_name="signed_on", lookup_expr="year", label=_("Year signed"))
-    agreement = django_filters.ModelChoiceFilter(
-        queryset=agreement_queryset, label=_("Agreement"), empty_label=_("All agreements")
-    )
+    agreement = agreement_filter()
     sort = sort_filter(
         ("signed_on", "signed_on", _("Signed on")),
         ("person__full_name", "name", _("Name")),

@@ -66,6 +66,13 @@ class ShownForm:
             for name in names:
                 yield form[name]
 
+    @property
+    def media(self) -> forms.Media:
+        media = forms.Media()
+        for form, _names in self.parts:
+            media += form.media
+        return media
+
     def non_field_errors(self) -> ErrorList:
         errors = ErrorList()
         for form, _names in self.parts:
