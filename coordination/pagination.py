@@ -7,12 +7,21 @@ selects the primary keys of the page in a subquery, in the list's order, and the
 their joins and annotations for those keys only (`WHERE id IN (SELECT id … LIMIT … OFFSET …)`,
 a "deferred join"): the skipped rows cost an index walk, and a page is still one query, as
 Django's own pages are.
+
+A page nearer the end than the start is read from the end, in the reverse order: the last
+page costs what the first does. A list sorted by a column the user chose (one no index may
+order) is paged `max_depth` rows deep from either end; a page between is not served — the
+nearest one that is, with `clamped` set for the page to say why.
 """
 
 from collections.abc import Callable
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+
+#: How deep, in rows from either end, a list in an order the user chose may be paged: an
+#: OFFSET in an order no index gives sorts the rows it skips (5,000 rows: 100 pages of 50).
+SORTED_DEPTH = 5_000
 
 
 class DeferredJoinPaginator(Paginator):
@@ -34,17 +43,48 @@ class DeferredJoinPaginator(Paginator):
         error_messages=None,
         *,
         rows: Callable[[QuerySet], QuerySet] | None = None,
+        max_depth: int | None = None,
     ):
         if isinstance(object_list, QuerySet):
             object_list = totally_ordered(object_list)
         super().__init__(object_list, per_page, orphans, allow_empty_first_page, error_messages)
         self.rows = rows
+        self.max_depth = max_depth
+        #: (the page asked for, the page served) when the page asked for was too deep.
+        self.clamped: tuple[int, int] | None = None
 
     def page(self, number):
-        page = super().page(number)
-        if isinstance(self.object_list, QuerySet):
-            page.object_list = self.page_rows(page.object_list)
-        return page
+        if not isinstance(self.object_list, QuerySet):
+            return super().page(number)
+        number = self.within_depth(self.validate_number(number))
+        bottom, top = self.bounds(number)
+        if bottom > self.count - top:
+            # Nearer the end: the rows from the end, in the reverse order.
+            sliced = self.object_list.reverse()[self.count - top : self.count - bottom]
+        else:
+            sliced = self.object_list[bottom:top]
+        return self._get_page(self.page_rows(sliced), number, self)
+
+    def bounds(self, number: int) -> tuple[int, int]:
+        """The offsets of the first row of page `number` and of the row after its last."""
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return bottom, top
+
+    def within_depth(self, number: int) -> int:
+        """`number`, or the nearest page within `max_depth` rows of either end."""
+        if self.max_depth is None:
+            return number
+        bottom, top = self.bounds(number)
+        if min(bottom, self.count - top) < self.max_depth:
+            return number
+        from_start = max(1, self.max_depth // self.per_page)
+        from_end = max(from_start, self.num_pages - from_start + 1)
+        served = from_start if number - from_start <= from_end - number else from_end
+        self.clamped = (number, served)
+        return served
 
     def page_rows(self, sliced: QuerySet) -> QuerySet:
         """The rows of the page `sliced` (the list's queryset with OFFSET and LIMIT).

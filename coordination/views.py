@@ -14,7 +14,7 @@ from coordination import exporting, kinds, reports, scoping, selectors
 from coordination.filters import check_value
 from coordination.history import with_last_change
 from coordination.models import Agreement
-from coordination.pagination import DeferredJoinPaginator
+from coordination.pagination import SORTED_DEPTH, DeferredJoinPaginator
 from coordination.scoping import visible_to
 from coordination.tables import Links, column_cell, detail_cells
 
@@ -90,7 +90,11 @@ def record_list(request, record_type):
     # Who changed each record last is asked for the page's rows only, not for every row
     # the page's OFFSET skips.
     last_change = with_last_change if record_type.has_history else None
-    paginator = DeferredJoinPaginator(queryset, PAGE_SIZE, rows=last_change)
+    # In an order the user chose, deep pages are bounded (`pagination.SORTED_DEPTH`).
+    sorted_by_user = bool(valid and request.GET.get("sort"))
+    paginator = DeferredJoinPaginator(
+        queryset, PAGE_SIZE, rows=last_change, max_depth=SORTED_DEPTH if sorted_by_user else None
+    )
     page = paginator.get_page(request.GET.get("page"))
     today = filterset.today
     rows = [
@@ -120,6 +124,8 @@ def record_list(request, record_type):
         "rows": rows,
         "headers": headers,
         "count": paginator.count,
+        "clamped": paginator.clamped,
+        "sorted_depth": SORTED_DEPTH,
         "query": query_without(request, "page"),
         "export_query": query_without(request, "page", "format"),
         "may_export": may_export(request.user, record_type),

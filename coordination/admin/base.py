@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.views.main import ORDER_VAR
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
@@ -27,7 +28,7 @@ from coordination.filters import (
 )
 from coordination.history import CHANGED, CREATED, record_history
 from coordination.models import Unit
-from coordination.pagination import DeferredJoinPaginator
+from coordination.pagination import SORTED_DEPTH, DeferredJoinPaginator
 from coordination.registry import RECORD_FIELDS
 from coordination.tables import unit_name
 from coordination.text import fold
@@ -122,6 +123,17 @@ class RecordAdmin(FoldedSearchMixin, LongTextMixin, ScopedChoicesMixin, admin.Mo
                 ],
                 "all": ["coordination/admin.css"],
             },
+        )
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        # In an order the user chose (`o`), deep pages are bounded (`pagination.SORTED_DEPTH`).
+        sorted_by_user = bool(request.GET.get(ORDER_VAR))
+        return self.paginator(
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            max_depth=SORTED_DEPTH if sorted_by_user else None,
         )
 
     def __init__(self, model, admin_site):

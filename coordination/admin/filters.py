@@ -23,6 +23,7 @@ from coordination.filters import (
     unit_queryset,
     validate_search,
 )
+from coordination.pagination import SORTED_DEPTH
 from coordination.tables import unit_name
 
 
@@ -319,6 +320,24 @@ class CheckedChangeList(ChangeList):
                 except ValidationError as error:
                     raise IncorrectLookupParameters(error) from error
         return lookup_params
+
+    def get_results(self, request):
+        super().get_results(request)
+        # A page too deep in an order the user chose (`pagination.SORTED_DEPTH`): the
+        # nearest page served is shown, and says why.
+        clamped = getattr(self.paginator, "clamped", None)
+        if clamped:
+            self.page_num = clamped[1]
+            messages.warning(
+                request,
+                _(
+                    "Sorted by a column, a list is shown for its first and last %(depth)s "
+                    "rows: page %(asked)s lies between, so page %(shown)s is shown. Filter the "
+                    "list (year, unit, status…) or sort in the default order to reach every "
+                    "page."
+                )
+                % {"depth": SORTED_DEPTH, "asked": clamped[0], "shown": clamped[1]},
+            )
 
     def get_queryset(self, request, exclude_parameters=None):
         try:
