@@ -125,6 +125,8 @@ def record_list(request, record_type):
         "headers": headers,
         "count": paginator.count,
         "clamped": paginator.clamped,
+        # Set when the count of a long list came from the cache (`pagination`).
+        "counted_at": paginator.counted_at,
         "sorted_depth": SORTED_DEPTH,
         "query": query_without(request, "page"),
         "export_query": query_without(request, "page", "format"),

@@ -337,3 +337,56 @@ def test_postgresql_sorts_a_list_by_unit_through_the_units_name_index(client):
     assert any(node.get("Index Name") == "coordination_unit_name_order" for node in nodes), plan
     scanned = [node for node in nodes if node.get("Relation Name") == "coordination_followup"]
     assert all(node["Actual Rows"] * node.get("Actual Loops", 1) < 5000 for node in scanned), plan
+
+
+class TestCachedCount:
+    """A long list is counted once a minute, and says when; a short one every time."""
+
+    @pytest.fixture
+    def long_lists(self, monkeypatch, followups):
+        monkeypatch.setattr("coordination.pagination.CACHED_COUNT_FROM", 20)
+        return followups
+
+    def test_a_long_lists_count_is_kept_and_dated(self, client, long_lists):
+        client.force_login(make_superuser())
+        with CaptureQueriesContext(connection) as first:
+            response = client.get("/records/followups/")
+        assert response.context["count"] == 30
+        assert response.context["counted_at"] is None
+        with CaptureQueriesContext(connection) as second:
+            again = client.get("/records/followups/", {"page": 2})
+        assert again.context["count"] == 30
+        assert again.context["counted_at"] is not None
+        assert "(đếm lúc" in again.content.decode()
+        counts = [q["sql"] for q in second.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert counts == [], counts
+        assert len(second.captured_queries) == len(first.captured_queries) - 1
+
+    def test_a_short_list_is_counted_every_time(self, client, long_lists):
+        client.force_login(make_superuser())
+        client.get("/records/followups/", {"year": 2023})
+        response = client.get("/records/followups/", {"year": 2023})
+        assert response.context["count"] == 10
+        assert response.context["counted_at"] is None
+
+    def test_other_filters_and_scopes_have_their_own_count(self, client, long_lists):
+        from django.contrib.auth.models import Group
+
+        from tests.factories import make_member, make_user
+
+        client.force_login(make_superuser())
+        client.get("/records/followups/")
+        staff = make_user()
+        staff.groups.add(Group.objects.get(name="Cán bộ đơn vị"))
+        make_member(staff, FollowUp.objects.first().responsible_unit)
+        client.force_login(staff)
+        response = client.get("/records/followups/")
+        assert response.context["count"] == 10
+        assert response.context["counted_at"] is None
+
+    def test_the_admin_says_when_a_long_list_was_counted(self, client, long_lists):
+        client.force_login(make_superuser())
+        client.get(TestAdminChangelist.URL)
+        response = client.get(TestAdminChangelist.URL)
+        assert response.context["cl"].result_count == 30
+        assert "(đếm lúc" in response.content.decode()
