@@ -5,6 +5,8 @@ query, the FilterSet behind the list's filters and search box, and the change fo
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -14,7 +16,9 @@ from django.contrib.admin.views.main import ORDER_VAR
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
+from django.forms.models import _get_foreign_key
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -181,7 +185,34 @@ class RecordAdmin(FoldedSearchMixin, LongTextMixin, ScopedChoicesMixin, admin.Mo
         if obj is not None and not self.has_change_permission(request, obj):
             # A page that opens read-only says why (the rule is scoping's).
             context["read_only_reason"] = scoping.read_only_reason(request.user, obj)
+        if obj is not None:
+            context["large_inlines"] = self.large_inlines(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    #: An inline set of more rows than this is not drawn on the change page (a province's
+    #: programme has hundreds of tasks: a page of megabytes, seconds to draw); a link to the
+    #: list of those rows, and one to add a row, take its place.
+    inline_rows_at_most = 30
+
+    def get_inlines(self, request, obj):
+        inlines = super().get_inlines(request, obj)
+        if obj is None:
+            return inlines
+        large = {entry.inline for entry in self.large_inlines(request, obj)}
+        return [inline for inline in inlines if inline not in large]
+
+    def large_inlines(self, request, obj) -> list["LargeInline"]:
+        """The inline sets of `obj` too long to draw, with their links: one COUNT each,
+        asked once per request."""
+        cache = request.__dict__.setdefault("_coordination_large_inlines", {})
+        key = (type(self), obj.pk)
+        if key not in cache:
+            cache[key] = [
+                entry
+                for inline in super().get_inlines(request, obj)
+                if (entry := LargeInline.of(inline, self, request, obj)) is not None
+            ]
+        return cache[key]
 
     @staticmethod
     def in_scope(request, obj, check) -> bool:
@@ -234,6 +265,40 @@ def keep_current_choices(form_class, obj, user):
         form_field.queryset = form_field.queryset | db_field.related_model._default_manager.filter(
             pk__in=current
         )
+
+
+@dataclass(frozen=True)
+class LargeInline:
+    """An inline set too long for the change page: its title, its count, its list's link
+    (the rows of the record, in the list's own filters) and the add page's, when allowed."""
+
+    inline: type
+    title: str
+    count: int
+    list_url: str | None
+    add_url: str | None
+
+    @classmethod
+    def of(cls, inline_class, model_admin, request, obj) -> "LargeInline | None":
+        inline = inline_class(model_admin.model, model_admin.admin_site)
+        fk = _get_foreign_key(model_admin.model, inline.model, fk_name=inline.fk_name)
+        count = inline.get_queryset(request).filter(**{fk.name: obj.pk}).count()
+        if count <= model_admin.inline_rows_at_most:
+            return None
+        if request.method == "POST":
+            # Posted from a page that drew the set (it grew since): its rows are saved.
+            prefix = inline.get_formset(request, obj).get_default_prefix()
+            if f"{prefix}-TOTAL_FORMS" in request.POST:
+                return None
+        opts = inline.model._meta
+        related_admin = model_admin.admin_site._registry.get(inline.model)
+        params = urlencode({fk.name: obj.pk})
+        list_url = add_url = None
+        if related_admin is not None and related_admin.has_view_or_change_permission(request):
+            list_url = f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_changelist')}?{params}"
+        if related_admin is not None and related_admin.has_add_permission(request):
+            add_url = f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_add')}?{params}"
+        return cls(inline_class, str(opts.verbose_name_plural), count, list_url, add_url)
 
 
 class ScopedInline(LongTextMixin, ScopedChoicesMixin, admin.TabularInline):
