@@ -145,7 +145,9 @@ def agreement_filter(**kwargs) -> django_filters.ModelChoiceFilter:
         label=_("Agreement"),
         empty_label=_("All agreements"),
         widget=TypeaheadSelect(
-            AGREEMENT_SOURCE, placeholder=_("Type an agreement's number or title…")
+            AGREEMENT_SOURCE,
+            placeholder=_("Type an agreement's number or title…"),
+            check=check_value,
         ),
         **kwargs,
     )
@@ -322,7 +324,7 @@ class RecordFilterSet(django_filters.FilterSet):
         method="filter_unit",
         label=_("Unit"),
         empty_label=_("All units"),
-        widget=TypeaheadSelect(UNIT_SOURCE, placeholder=_("Type a unit name…")),
+        widget=TypeaheadSelect(UNIT_SOURCE, placeholder=_("Type a unit name…"), check=check_value),
     )
     predecessors = YesNoFilter(method="noop", label=_("Include dissolved predecessors of the unit"))
 

@@ -27,10 +27,13 @@ class TypeaheadSelect(AutocompleteSelect):
     look up (every unit: `UnitAdmin.autocomplete_unscoped`; the agreements the user may read).
     """
 
-    def __init__(self, source: tuple[str, str, str], placeholder="", attrs=None, choices=()):
+    def __init__(self, source: tuple[str, str, str], placeholder="", *, check, attrs=None):
         self.source = source
         self.placeholder = placeholder
-        super().__init__(None, admin.site, attrs, choices)
+        #: check(value, model field): raises ValidationError for a value the database
+        #: cannot compare with the field (`coordination.filters.check_value`).
+        self.check = check
+        super().__init__(None, admin.site, attrs)
 
     # AutocompleteSelect keeps its source field as `field`; the models are not loaded when
     # the FilterSets are declared, so it is looked up when first needed.
@@ -86,12 +89,10 @@ class TypeaheadSelect(AutocompleteSelect):
         return super().optgroups(name, [item for item in value if self.is_id(item)], attr)
 
     def is_id(self, value) -> bool:
-        from coordination.filters import check_value
-
         if value in (None, ""):
             return False
         try:
-            check_value(str(value), self.choices.queryset.model._meta.pk)
+            self.check(str(value), self.choices.queryset.model._meta.pk)
         except ValidationError:
             return False
         return True
