@@ -1,21 +1,38 @@
 """/records/outstanding/: outstanding and overdue records per unit and year, with their ageing,
-on-time rates and a bar chart, each number linking to the /records/ list of its records."""
+on-time rates and a bar chart, each number linking to the /records/ list of its records.
+
+A province holds some 4,000 units: the table is paged (`PAGE_SIZE` unit × year rows), its
+rows grouped by the units' locality and level, and every figure the page shows is counted by
+the database, for the page's rows only where it can be:
+
+- the page's rows: the (unit, year) keys of the page, in the table's order, then the counts
+  of those keys;
+- each group on the page: its subtotal over all its rows, on this page or not;
+- the grand total: one aggregate over every row;
+- the chart: the `CHART_UNITS` units with the most outstanding records, the others summed
+  in one bar (the grand total less the units shown).
+
+So the number of queries is the same for 3 units or 4,000, on page 1 or the last.
+"""
 
 import datetime
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.core.paginator import Page, Paginator
+from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coordination import registry
-from coordination.collation import sort_key
+from coordination.choices import UnitLevel
+from coordination.collation import COLLATION, sort_key
 from coordination.filters import ageing_dates
 from coordination.models import Unit
 from coordination.reports.counts import (
     AGEING,
-    add_counts,
     counts,
     rate,
     show_rate,
@@ -29,6 +46,11 @@ from coordination.reports.parameters import (
 )
 from coordination.tables import Cell, unit_name
 
+#: Unit × year rows on a page of the table.
+PAGE_SIZE = 50
+#: Units the chart draws a bar for; the others share one bar.
+CHART_UNITS = 30
+
 
 @dataclass
 class OutstandingRow:
@@ -40,6 +62,19 @@ class OutstandingRow:
 
 
 @dataclass
+class OutstandingGroup:
+    """The units of one locality and level on a page, with the subtotal of all its rows."""
+
+    locality: str
+    level: str
+    level_label: str
+    subtotal: OutstandingRow
+    rows: list[OutstandingRow] = field(default_factory=list)
+    #: Whether the group began on an earlier page.
+    continued: bool = False
+
+
+@dataclass
 class OutstandingTable:
     #: What the page's filter form shows: the choice of records, the FilterSet's fields.
     form: ShownForm
@@ -47,13 +82,25 @@ class OutstandingTable:
     forbidden: bool = False
     records: str = "followups"
     today: datetime.date | None = None
+    #: The year counted, None for every year.
+    year: int | None = None
+    #: Whether the year is the default (the current year, the request naming none).
+    default_year: bool = False
     headers: list = field(default_factory=list)
     #: (label, number of columns) over the headers of the counts: the statuses, which add
     #: up to the total, and the derived figures.
     groups: list = field(default_factory=list)
+    #: The page's rows, in the table's order; `sections` holds the same rows by group.
     rows: list[OutstandingRow] = field(default_factory=list)
+    sections: list[OutstandingGroup] = field(default_factory=list)
     total: OutstandingRow | None = None
     chart: dict | None = None
+    page: Page | None = None
+    #: The request's query without `page`, for the pager's links.
+    query: str = ""
+    #: The same table of every year, and of the current year (the pages' first).
+    all_years_query: str = ""
+    this_year_query: str = ""
 
 
 def list_link(kind: str, **params) -> str:
@@ -61,12 +108,25 @@ def list_link(kind: str, **params) -> str:
     return f"{reverse('coordination:record-list', args=[kind])}?{query}"
 
 
+def with_query(request, **changes) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    return params.urlencode()
+
+
 def outstanding_table(request, today: datetime.date | None = None) -> OutstandingTable:
-    """The unit × year table of /records/outstanding/, in two queries whatever the rows.
+    """The unit × year table of /records/outstanding/, a page of it, in queries that do not
+    grow with the units, rows or pages.
 
     `records` chooses the kind; `year`, `unit` and `predecessors` are that kind's FilterSet's
     (`unit` as the unit the kind's reports group by), so that each number counts the rows of
-    the list it links to.
+    the list it links to. With no `year` at all the table counts the current year; an empty
+    `year` (the form's field left empty) counts every year.
     """
     today = today or timezone.localdate()
     choice = OutstandingForm(request.GET or None)
@@ -74,29 +134,30 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     if choice.is_bound and choice.is_valid():
         records = choice.cleaned_data["records"] or records
     kind = registry.get(records)
-    filterset = bind_filters(kind, request, OUTSTANDING_FILTERS, today=today)
+    filterset = bind_filters(
+        kind, request, OUTSTANDING_FILTERS, today=today, defaults={"year": str(today.year)}
+    )
     table = OutstandingTable(
         form=ShownForm((choice, ["records"]), (filterset.form, OUTSTANDING_FILTERS)),
         today=today,
         records=records,
+        default_year="year" not in request.GET,
+        query=with_query(request),
+        all_years_query=with_query(request, year=""),
+        this_year_query=with_query(request, year=None),
     )
-    if choice.is_bound:
-        # Both forms' errors are shown.
-        table.valid = all([choice.is_valid(), filterset.is_valid()])
-        if not table.valid:
-            return table
+    # Both forms' errors are shown.
+    table.valid = all([choice.is_valid() if choice.is_bound else True, filterset.is_valid()])
+    if not table.valid:
+        return table
     if not request.user.has_perm(kind.permission("view")):
         table.forbidden = True
         return table
-    data = filterset.form.cleaned_data if filterset.is_bound else {}
+    data = filterset.form.cleaned_data
+    table.year = data.get("year")
     unit_field = kind.report_unit
-    groups = list(
-        filterset.qs.order_by()
-        .values(f"{unit_field}_id", "year")
-        .annotate(**counts(kind.model, today, kind.report_counts))
-        .order_by(f"{unit_field}_id", "-year")
-    )
-    units = Unit.objects.in_bulk({group[f"{unit_field}_id"] for group in groups})
+    records_qs = filterset.qs.order_by()
+    value_names = counts(kind.model, today, kind.report_counts)
 
     statuses = status_columns(kind.model)
     table.headers = [
@@ -115,108 +176,292 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         (_("Derived (not part of the total)"), len(table.headers) - 3 - len(statuses)),
     ]
 
-    def cells(values, unit_id, year, predecessors=None) -> list[Cell]:
+    def cells(values, unit_pk, year, predecessors=None, *, linked=True) -> list[Cell]:
         # The list of the same rows: the unit (as the unit the reports group by) and year
-        # of the cell, with the predecessors the total counts.
-        params = {"unit": unit_id, "year": year}
-        if unit_id:
+        # of the cell, with the predecessors the total counts. A group's subtotal has no
+        # list (no filter selects a locality and level): plain numbers.
+        params = {"unit": unit_pk, "year": year}
+        if unit_pk:
             params.update(kind.report_unit_params, predecessors=predecessors)
+
+        def link(**extra):
+            return list_link(kind.name, **params, **extra) if linked else None
+
         result = [
-            Cell(str(values["total"]), list_link(kind.name, **params), "number"),
+            Cell(str(values["total"]), link(), "number"),
             *(
-                Cell(
-                    str(values[key]),
-                    list_link(kind.name, **params, status=status),
-                    "number",
-                )
+                Cell(str(values[key]), link(status=status), "number")
                 for key, status, _label in statuses
             ),
-            Cell(
-                str(values["outstanding"]),
-                list_link(kind.name, **params, outstanding="yes"),
-                "number",
-            ),
-            Cell(str(values["overdue"]), list_link(kind.name, **params, overdue="yes"), "number"),
+            Cell(str(values["outstanding"]), link(outstanding="yes"), "number"),
+            Cell(str(values["overdue"]), link(overdue="yes"), "number"),
         ]
         for name, low, high, _label in AGEING:
             dates = ageing_dates(today, low, high)
             result.append(
                 Cell(
                     str(values[name]),
-                    list_link(kind.name, **params, outstanding="yes", **dates),
+                    link(outstanding="yes", **dates),
                     f"number {name}" if values[name] else "number",
                 )
             )
         due = values["on_time"] + values["late"]
         on_time = rate(values["on_time"], due)
-        result.append(
-            Cell(
-                show_rate(on_time),
-                list_link(kind.name, **params, late="yes") if due else None,
-                "number rate",
-            )
-        )
+        result.append(Cell(show_rate(on_time), link(late="yes") if due else None, "number rate"))
         for count in kind.report_counts:
-            result.append(
-                Cell(
-                    str(values[count.name]),
-                    list_link(kind.name, **params, **count.params),
-                    "number",
-                )
-            )
+            result.append(Cell(str(values[count.name]), link(**count.params), "number"))
         return result
 
-    per_unit: dict[int, list[int]] = {}
-    for group in groups:
-        unit_id = group[f"{unit_field}_id"]
-        sums = per_unit.setdefault(unit_id, [0, 0])
-        sums[0] += group["outstanding"]
-        sums[1] += group["overdue"]
-        table.rows.append(
-            OutstandingRow(
-                unit=units.get(unit_id),
-                year=group["year"],
-                cells=cells(group, unit_id, group["year"]),
-                outstanding=group["outstanding"],
-                overdue=group["overdue"],
-            )
+    def row(values, unit, year, **options) -> OutstandingRow:
+        return OutstandingRow(
+            unit=unit,
+            year=year,
+            cells=cells(values, unit.pk if unit else None, year, **options),
+            outstanding=values["outstanding"],
+            overdue=values["overdue"],
         )
-    table.rows.sort(key=lambda row: (sort_key(row.unit.full_name), -row.year))
-    totals = add_counts(groups, kind.model, today, kind.report_counts)
+
+    figures = outstanding_figures(
+        records_qs, unit_field, value_names, request.GET.get("page"), PAGE_SIZE
+    )
+    table.page = figures.page
+    page_units = {values["unit_id"] for values in figures.rows}
+    units = Unit.objects.in_bulk(
+        page_units
+        | {bar["unit_id"] for bar in figures.chart}
+        | ({figures.before} if figures.before else set())
+    )
+    levels = dict(UnitLevel.choices)
+    for values in figures.rows:
+        unit = units[values["unit_id"]]
+        group_key = (unit.locality, unit.level)
+        if not table.sections or (table.sections[-1].locality, table.sections[-1].level) != (
+            group_key
+        ):
+            table.sections.append(
+                OutstandingGroup(
+                    locality=unit.locality,
+                    level=unit.level,
+                    level_label=levels.get(unit.level, unit.level),
+                    subtotal=row(figures.groups[group_key], None, table.year, linked=False),
+                )
+            )
+        shown = row(values, unit, values["year"])
+        table.sections[-1].rows.append(shown)
+        table.rows.append(shown)
+    if figures.before and table.sections:
+        # The key before the page, in the page's first group: the group began earlier.
+        before = units[figures.before]
+        first = table.sections[0]
+        first.continued = (before.locality, before.level) == (first.locality, first.level)
+
+    totals = figures.total
     unit = data.get("unit")
     table.total = OutstandingRow(
         unit=None,
-        year=data.get("year"),
+        year=table.year,
         cells=cells(
             totals,
             unit.pk if unit else None,
-            data.get("year"),
+            table.year,
             predecessors=data.get("predecessors") or None,
         ),
         outstanding=totals["outstanding"],
         overdue=totals["overdue"],
     )
+    chart = figures.chart
     table.chart = bar_chart(
-        [(units[unit_id], sums) for unit_id, sums in per_unit.items() if any(sums)]
+        [(units[bar["unit_id"]], (bar["outstanding"], bar["overdue"])) for bar in chart],
+        others=(
+            figures.chart_units - len(chart),
+            totals["outstanding"] - sum(bar["outstanding"] for bar in chart),
+            totals["overdue"] - sum(bar["overdue"] for bar in chart),
+        ),
     )
     return table
 
 
-def bar_chart(items) -> dict | None:
-    """Geometry of an SVG bar chart: outstanding and overdue per unit, largest first."""
-    if not items:
+@dataclass
+class OutstandingFigures:
+    """What one page of the table shows, as the database counted it."""
+
+    page: Page
+    #: The counts of each (unit, year) row of the page, in the table's order.
+    rows: list[dict]
+    #: The subtotals of the page's groups, by (locality, level).
+    groups: dict[tuple[str, str], dict]
+    total: dict
+    #: The chart's units, most outstanding first: unit_id, outstanding, overdue.
+    chart: list[dict]
+    #: How many units have anything outstanding.
+    chart_units: int
+    #: The unit of the row before the page, if any.
+    before: int | None = None
+
+
+def outstanding_figures(
+    records, unit_field: str, value_names, page, per_page
+) -> OutstandingFigures:
+    """Every figure of one page of the table, in one statement over `records`.
+
+    `records` are counted once, per unit and year (the `cells` of the statement, the ORM's
+    own query); the page's rows, its groups' subtotals, the grand total and the chart's units
+    are sums over those cells. A province's year is some 250,000 records: a second pass over
+    them would double the page's time. The page number is clamped in the statement, as
+    `Paginator.get_page` does (not a number: the first page; past the end: the last one).
+    """
+    try:
+        number = max(int(page), 1)
+    except (TypeError, ValueError):
+        number = 1
+    # Past any possible page: the last one (the statement clamps it).
+    number = min(number, 10**9)
+    names = list(value_names)
+    unit_id = f"{unit_field}_id"
+    cells_sql, cells_params = (
+        records.values(unit_id, "year")
+        .annotate(**value_names)
+        .query.get_compiler(records.db)
+        .as_sql()
+    )
+    connection = connections[records.db]
+    quote = connection.ops.quote_name
+    unit_table = quote(Unit._meta.db_table)
+    columns = ", ".join(quote(f"n_{index}") for index in range(len(names)))
+    sums = ", ".join(f"SUM({quote(f'n_{index}')})" for index in range(len(names)))
+    level_order = " ".join(
+        f"WHEN u.{quote('level')} = %s THEN {index}" for index in range(len(UnitLevel.values))
+    )
+    collate = f"COLLATE {quote(COLLATION)}"
+    outstanding = quote(f"n_{names.index('outstanding')}")
+    overdue = quote(f"n_{names.index('overdue')}")
+    # Every part of the UNION: (part, position, unit, year, locality, level, n, counts...);
+    # the first part's columns are typed, and the chart's, a subquery's (PostgreSQL would
+    # take their NULLs for text).
+    number_null, text_null = "CAST(NULL AS BIGINT)", "CAST(NULL AS VARCHAR(255))"
+    no_counts = ", ".join(["NULL"] * len(names))
+    chart_sums = ", ".join(
+        f"SUM({quote(f'n_{index}')})" if name in ("outstanding", "overdue") else number_null
+        for index, name in enumerate(names)
+    )
+    sql = f"""
+        WITH cells (unit_id, year, {columns}) AS ({cells_sql}),
+        keyed AS (
+            SELECT cells.*, u.{quote("locality")} AS locality, u.{quote("level")} AS level,
+                ROW_NUMBER() OVER (
+                    ORDER BY u.{quote("locality")} {collate},
+                        CASE {level_order} ELSE {len(UnitLevel.values)} END,
+                        u.{quote("full_name")} {collate}, cells.unit_id, cells.year DESC
+                ) AS position
+            FROM cells INNER JOIN {unit_table} u ON u.{quote("id")} = cells.unit_id
+        ),
+        shown AS (
+            SELECT CASE WHEN row_count = 0 THEN 1
+                WHEN %s > (row_count + %s - 1) / %s THEN (row_count + %s - 1) / %s
+                ELSE %s END AS number, row_count
+            FROM (SELECT COUNT(*) AS row_count FROM cells) counted
+        ),
+        page AS (
+            SELECT keyed.* FROM keyed, shown
+            WHERE keyed.position >= (shown.number - 1) * %s
+                AND keyed.position <= shown.number * %s
+        )
+        SELECT 'row', position, unit_id, year, locality, level, {number_null}, {columns}
+        FROM page
+        UNION ALL
+        SELECT 'group', NULL, NULL, NULL, locality, level, NULL, {sums} FROM keyed
+        WHERE EXISTS (
+            SELECT 1 FROM page
+            WHERE page.locality = keyed.locality AND page.level = keyed.level
+        )
+        GROUP BY locality, level
+        UNION ALL
+        SELECT 'total', (SELECT number FROM shown), NULL, NULL, NULL, NULL,
+            (SELECT row_count FROM shown), {sums} FROM cells
+        UNION ALL
+        SELECT 'chart units', NULL, NULL, NULL, NULL, NULL, COUNT(*), {no_counts}
+        FROM (SELECT unit_id FROM cells GROUP BY unit_id HAVING SUM({outstanding}) > 0) units
+        UNION ALL
+        SELECT * FROM (
+            SELECT 'chart', {number_null}, unit_id, {number_null}, {text_null}, {text_null},
+                {number_null}, {chart_sums}
+            FROM cells GROUP BY unit_id HAVING SUM({outstanding}) > 0
+            ORDER BY SUM({outstanding}) DESC, SUM({overdue}) DESC, unit_id
+            LIMIT %s
+        ) chart
+    """
+    params = [
+        *cells_params,
+        *UnitLevel.values,
+        number,
+        *[per_page] * 4,
+        number,
+        per_page,
+        per_page,
+        CHART_UNITS,
+    ]
+    with transaction.atomic(using=records.db), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The statement's hundred-odd expressions cross PostgreSQL's JIT threshold, and
+            # compiling them took 400 ms on a province, more than counting its records.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        results = cursor.fetchall()
+
+    def counted(result) -> dict:
+        return {name: int(value or 0) for name, value in zip(names, result[7:], strict=True)}
+
+    rows, groups, chart = [], {}, []
+    total, shown, count, before, chart_units = {}, 1, 0, None, 0
+    for result in results:
+        part = result[0]
+        if part == "row":
+            rows.append((result[1], {"unit_id": result[2], "year": result[3], **counted(result)}))
+        elif part == "group":
+            groups[result[4], result[5]] = counted(result)
+        elif part == "total":
+            shown, count, total = result[1], int(result[6] or 0), counted(result)
+        elif part == "chart units":
+            chart_units = int(result[6] or 0)
+        else:
+            chart.append({"unit_id": result[2], **counted(result)})
+    rows.sort(key=lambda item: item[0])
+    first = (shown - 1) * per_page + 1
+    if rows and rows[0][0] < first:
+        before = rows.pop(0)[1]["unit_id"]
+    paginator = Paginator(range(count), per_page)
+    return OutstandingFigures(
+        page=paginator.page(shown),
+        rows=[values for _position, values in rows],
+        groups=groups,
+        total=total,
+        chart=chart,
+        chart_units=chart_units,
+        before=before,
+    )
+
+
+def bar_chart(items, others=(0, 0, 0)) -> dict | None:
+    """Geometry of an SVG bar chart: outstanding and overdue per unit, largest first, and
+    `others` — (number of units, outstanding, overdue) — in one bar after them."""
+    items = sorted(items, key=lambda item: (-item[1][0], -item[1][1], sort_key(unit_name(item[0]))))
+    labelled = [(unit_name(unit), unit_name(unit), sums) for unit, sums in items]
+    rest, *rest_sums = others
+    if rest and any(rest_sums):
+        label = ngettext("%(count)s other unit", "%(count)s other units", rest) % {"count": rest}
+        labelled.append((label, label, tuple(rest_sums)))
+    if not labelled:
         return None
-    items = sorted(
-        items, key=lambda item: (-item[1][0], -item[1][1], sort_key(unit_name(item[0])))
-    )[:30]
-    largest = max(max(sums) for _unit, sums in items) or 1
+    largest = max(max(sums) for _label, _title, sums in labelled) or 1
     label_width, bar_area, row_height = 260, 420, 34
     bars = []
-    for index, (unit, (outstanding, overdue)) in enumerate(items):
+    for index, (label, title, (outstanding, overdue)) in enumerate(labelled):
         top = 10 + index * row_height
         bars.append(
             {
-                "label": unit_name(unit),
+                "label": label,
+                "title": title,
+                "others": index >= len(items),
                 "label_y": top + 17,
                 "outstanding_y": top + 4,
                 "overdue_y": top + 17,
@@ -230,9 +475,10 @@ def bar_chart(items) -> dict | None:
         )
     return {
         "bars": bars,
+        "limit": CHART_UNITS,
         "label_width": label_width,
         "label_x": label_width - 8,
         "width": label_width + bar_area + 50,
-        "height": 20 + len(items) * row_height + 24,
-        "legend_y": 20 + len(items) * row_height,
+        "height": 20 + len(labelled) * row_height + 24,
+        "legend_y": 20 + len(labelled) * row_height,
     }
