@@ -1,18 +1,21 @@
 """/records/outstanding/: outstanding and overdue records per unit and year, with their ageing,
 on-time rates and a bar chart, each number linking to the /records/ list of its records.
 
-A province holds some 4,000 units: the table is paged (`PAGE_SIZE` unit × year rows), its
-rows grouped by the units' locality and level, and every figure the page shows is counted by
-the database, for the page's rows only where it can be:
+A province holds some 4,000 units and a year some 250,000 follow-up items: the table is
+paged (`PAGE_SIZE` unit × year rows), its rows grouped by the units' level and locality in
+Vietnamese order, and every figure is counted by the database in one statement
+(`outstanding_figures`) that reads the records once, per unit and year, and sums those
+cells for the rest:
 
-- the page's rows: the (unit, year) keys of the page, in the table's order, then the counts
-  of those keys;
-- each group on the page: its subtotal over all its rows, on this page or not;
-- the grand total: one aggregate over every row;
-- the chart: the `CHART_UNITS` units with the most outstanding records, the others summed
-  in one bar (the grand total less the units shown).
+- the page's rows, in the table's order, and the number of rows and pages;
+- each group on the page (a locality and level): its subtotal over all its units, on this
+  page or not;
+- the grand total;
+- the chart: the `CHART_UNITS` units with the most outstanding records, and the others in
+  one bar (the grand total less the units shown).
 
-So the number of queries is the same for 3 units or 4,000, on page 1 or the last.
+So the number of queries is the same for 3 units or 4,000, on page 1 or the last. With no
+`year` the table counts the current year; `year=` (empty) counts every year.
 """
 
 import datetime
@@ -349,8 +352,8 @@ def outstanding_figures(
         keyed AS (
             SELECT cells.*, u.{quote("locality")} AS locality, u.{quote("level")} AS level,
                 ROW_NUMBER() OVER (
-                    ORDER BY u.{quote("locality")} {collate},
-                        CASE {level_order} ELSE {len(UnitLevel.values)} END,
+                    ORDER BY CASE {level_order} ELSE {len(UnitLevel.values)} END,
+                        u.{quote("locality")} {collate},
                         u.{quote("full_name")} {collate}, cells.unit_id, cells.year DESC
                 ) AS position
             FROM cells INNER JOIN {unit_table} u ON u.{quote("id")} = cells.unit_id
@@ -452,8 +455,14 @@ def bar_chart(items, others=(0, 0, 0)) -> dict | None:
         labelled.append((label, label, tuple(rest_sums)))
     if not labelled:
         return None
-    largest = max(max(sums) for _label, _title, sums in labelled) or 1
+    # Scaled to the largest unit: the others' bar, the sum of hundreds of units, would
+    # flatten every other bar; it is cut at the chart's width, its number written beside it.
+    largest = max(max(sums) for _label, _title, sums in labelled[: len(items) or 1]) or 1
     label_width, bar_area, row_height = 260, 420, 34
+
+    def width(value):
+        return round(min(bar_area * value / largest, bar_area), 1)
+
     bars = []
     for index, (label, title, (outstanding, overdue)) in enumerate(labelled):
         top = 10 + index * row_height
@@ -465,12 +474,12 @@ def bar_chart(items, others=(0, 0, 0)) -> dict | None:
                 "label_y": top + 17,
                 "outstanding_y": top + 4,
                 "overdue_y": top + 17,
-                "outstanding_width": round(bar_area * outstanding / largest, 1),
-                "overdue_width": round(bar_area * overdue / largest, 1),
+                "outstanding_width": width(outstanding),
+                "overdue_width": width(overdue),
                 "outstanding": outstanding,
                 "overdue": overdue,
-                "outstanding_text_x": label_width + round(bar_area * outstanding / largest) + 4,
-                "overdue_text_x": label_width + round(bar_area * overdue / largest) + 4,
+                "outstanding_text_x": label_width + round(width(outstanding)) + 4,
+                "overdue_text_x": label_width + round(width(overdue)) + 4,
             }
         )
     return {
