@@ -338,6 +338,8 @@ def outstanding_figures(
     collate = f"COLLATE {quote(COLLATION)}"
     outstanding = quote(f"n_{names.index('outstanding')}")
     overdue = quote(f"n_{names.index('overdue')}")
+    # The chart's units: the most outstanding, then the most overdue; a tie at the cut goes
+    # to the lower unit number, so that every page draws the same chart.
     # Every part of the UNION: (part, position, unit, year, locality, level, n, counts...);
     # the first part's columns are typed, and the chart's, a subquery's (PostgreSQL would
     # take their NULLs for text).
