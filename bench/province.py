@@ -718,8 +718,9 @@ def build(args) -> None:
 # Pages
 
 
-def measure_pages(*, repeat: int) -> list[dict]:
-    """Each page as each user, `repeat` times: timings (ms), size (KB), queries, status."""
+def measure_pages(*, repeat: int, only: str | None = None) -> list[dict]:
+    """Each page as each user, `repeat` times: timings (ms), size (KB), queries, status;
+    only the pages whose label or address holds `only`, if given."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client, override_settings
@@ -742,6 +743,10 @@ def measure_pages(*, repeat: int) -> list[dict]:
         ),
         ("/records/outstanding/?year=2026", "/records/outstanding/?year=2026"),
         ("/records/outstanding/ (default)", "/records/outstanding/"),
+        (
+            "/records/outstanding/ every year, last page",
+            "/records/outstanding/?year=&page=999999",
+        ),
         ("admin follow-up list page 1", "/admin/coordination/followup/"),
         ("admin follow-up list last page", "/admin/coordination/followup/?p={last}"),
         ("admin task list page 1", "/admin/coordination/task/"),
@@ -751,6 +756,8 @@ def measure_pages(*, repeat: int) -> list[dict]:
         ("follow-up item page", f"/records/followups/{item.pk}/"),
         ("yearly report of the big unit", f"/records/report/?year=2025&unit={big}"),
     ]
+    if only:
+        pages = [(label, url) for label, url in pages if only in label or only in url]
     queries = []
 
     def count(execute, sql, params, many, context):
@@ -978,6 +985,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the full province")
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each page")
+    parser.add_argument("--only", help="measure only the pages whose label or address holds this")
     parser.add_argument(
         "--quick", action="store_true", help="scale 0.01 in database bench_province_quick"
     )
@@ -1012,7 +1020,7 @@ def main() -> int:
             setup_django(args)
         missed = 0
         if args.step in ("pages", "all"):
-            results = measure_pages(repeat=args.repeat)
+            results = measure_pages(repeat=args.repeat, only=args.only)
             missed = print_pages(args, results)
             if args.gunicorn:
                 missed += measure_gunicorn(args, results)

@@ -1,26 +1,46 @@
 """/records/outstanding/: outstanding and overdue records per unit and year, with their ageing,
-on-time rates and a bar chart, each number linking to the /records/ list of its records."""
+on-time rates and a bar chart, each number linking to the /records/ list of its records.
+
+A province holds some 4,000 units and a year some 250,000 follow-up items: the table is
+paged (`PAGE_SIZE` unit × year rows), its rows grouped by the units' level and locality in
+Vietnamese order, and every figure is counted by the database in one statement
+(`reports/outstanding_figures.py`) that reads the records once, per unit and year, and sums
+those cells for the rest:
+
+- the page's rows, in the table's order, and the number of rows and pages;
+- each group on the page (a locality and level): its subtotal over all its units, on this
+  page or not;
+- the grand total;
+- the chart: the `CHART_UNITS` units with the most outstanding records, and the others in
+  one bar (the grand total less the units shown).
+
+So the number of queries is the same for 3 units or 4,000, on page 1 or the last. With no
+`year` the table counts the current year; `year=` (empty) counts every year.
+"""
 
 import datetime
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.core.paginator import Page
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coordination import registry
+from coordination.choices import UnitLevel
 from coordination.collation import sort_key
 from coordination.filters import ageing_dates
 from coordination.models import Unit
 from coordination.reports.counts import (
     AGEING,
-    add_counts,
     counts,
     rate,
     show_rate,
     status_columns,
 )
+from coordination.reports.outstanding_figures import outstanding_figures
 from coordination.reports.parameters import (
     OUTSTANDING_FILTERS,
     OutstandingForm,
@@ -28,6 +48,11 @@ from coordination.reports.parameters import (
     bind_filters,
 )
 from coordination.tables import Cell, unit_name
+
+#: Unit × year rows on a page of the table.
+PAGE_SIZE = 50
+#: Units the chart draws a bar for; the others share one bar.
+CHART_UNITS = 30
 
 
 @dataclass
@@ -40,6 +65,19 @@ class OutstandingRow:
 
 
 @dataclass
+class OutstandingGroup:
+    """The units of one locality and level on a page, with the subtotal of all its rows."""
+
+    locality: str
+    level: str
+    level_label: str
+    subtotal: OutstandingRow
+    rows: list[OutstandingRow] = field(default_factory=list)
+    #: Whether the group began on an earlier page.
+    continued: bool = False
+
+
+@dataclass
 class OutstandingTable:
     #: What the page's filter form shows: the choice of records, the FilterSet's fields.
     form: ShownForm
@@ -47,13 +85,25 @@ class OutstandingTable:
     forbidden: bool = False
     records: str = "followups"
     today: datetime.date | None = None
+    #: The year counted, None for every year.
+    year: int | None = None
+    #: Whether the year is the default (the current year, the request naming none).
+    default_year: bool = False
     headers: list = field(default_factory=list)
     #: (label, number of columns) over the headers of the counts: the statuses, which add
     #: up to the total, and the derived figures.
     groups: list = field(default_factory=list)
+    #: The page's rows, in the table's order; `sections` holds the same rows by group.
     rows: list[OutstandingRow] = field(default_factory=list)
+    sections: list[OutstandingGroup] = field(default_factory=list)
     total: OutstandingRow | None = None
     chart: dict | None = None
+    page: Page | None = None
+    #: The request's query without `page`, for the pager's links.
+    query: str = ""
+    #: The same table of every year, and of the current year (the pages' first).
+    all_years_query: str = ""
+    this_year_query: str = ""
 
 
 def list_link(kind: str, **params) -> str:
@@ -61,12 +111,25 @@ def list_link(kind: str, **params) -> str:
     return f"{reverse('coordination:record-list', args=[kind])}?{query}"
 
 
+def with_query(request, **changes) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    return params.urlencode()
+
+
 def outstanding_table(request, today: datetime.date | None = None) -> OutstandingTable:
-    """The unit × year table of /records/outstanding/, in two queries whatever the rows.
+    """The unit × year table of /records/outstanding/, a page of it, in queries that do not
+    grow with the units, rows or pages.
 
     `records` chooses the kind; `year`, `unit` and `predecessors` are that kind's FilterSet's
     (`unit` as the unit the kind's reports group by), so that each number counts the rows of
-    the list it links to.
+    the list it links to. With no `year` at all the table counts the current year; an empty
+    `year` (the form's field left empty) counts every year.
     """
     today = today or timezone.localdate()
     choice = OutstandingForm(request.GET or None)
@@ -74,29 +137,30 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     if choice.is_bound and choice.is_valid():
         records = choice.cleaned_data["records"] or records
     kind = registry.get(records)
-    filterset = bind_filters(kind, request, OUTSTANDING_FILTERS, today=today)
+    filterset = bind_filters(
+        kind, request, OUTSTANDING_FILTERS, today=today, defaults={"year": str(today.year)}
+    )
     table = OutstandingTable(
         form=ShownForm((choice, ["records"]), (filterset.form, OUTSTANDING_FILTERS)),
         today=today,
         records=records,
+        default_year="year" not in request.GET,
+        query=with_query(request),
+        all_years_query=with_query(request, year=""),
+        this_year_query=with_query(request, year=None),
     )
-    if choice.is_bound:
-        # Both forms' errors are shown.
-        table.valid = all([choice.is_valid(), filterset.is_valid()])
-        if not table.valid:
-            return table
+    # Both forms' errors are shown.
+    table.valid = all([choice.is_valid() if choice.is_bound else True, filterset.is_valid()])
+    if not table.valid:
+        return table
     if not request.user.has_perm(kind.permission("view")):
         table.forbidden = True
         return table
-    data = filterset.form.cleaned_data if filterset.is_bound else {}
+    data = filterset.form.cleaned_data
+    table.year = data.get("year")
     unit_field = kind.report_unit
-    groups = list(
-        filterset.qs.order_by()
-        .values(f"{unit_field}_id", "year")
-        .annotate(**counts(kind.model, today, kind.report_counts))
-        .order_by(f"{unit_field}_id", "-year")
-    )
-    units = Unit.objects.in_bulk({group[f"{unit_field}_id"] for group in groups})
+    records_qs = filterset.qs.order_by()
+    value_names = counts(kind.model, today, kind.report_counts)
 
     statuses = status_columns(kind.model)
     table.headers = [
@@ -115,124 +179,160 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         (_("Derived (not part of the total)"), len(table.headers) - 3 - len(statuses)),
     ]
 
-    def cells(values, unit_id, year, predecessors=None) -> list[Cell]:
+    def cells(values, unit_pk, year, predecessors=None, *, linked=True) -> list[Cell]:
         # The list of the same rows: the unit (as the unit the reports group by) and year
-        # of the cell, with the predecessors the total counts.
-        params = {"unit": unit_id, "year": year}
-        if unit_id:
+        # of the cell, with the predecessors the total counts. A group's subtotal has no
+        # list (no filter selects a locality and level): plain numbers.
+        params = {"unit": unit_pk, "year": year}
+        if unit_pk:
             params.update(kind.report_unit_params, predecessors=predecessors)
+
+        def link(**extra):
+            return list_link(kind.name, **params, **extra) if linked else None
+
         result = [
-            Cell(str(values["total"]), list_link(kind.name, **params), "number"),
+            Cell(str(values["total"]), link(), "number"),
             *(
-                Cell(
-                    str(values[key]),
-                    list_link(kind.name, **params, status=status),
-                    "number",
-                )
+                Cell(str(values[key]), link(status=status), "number")
                 for key, status, _label in statuses
             ),
-            Cell(
-                str(values["outstanding"]),
-                list_link(kind.name, **params, outstanding="yes"),
-                "number",
-            ),
-            Cell(str(values["overdue"]), list_link(kind.name, **params, overdue="yes"), "number"),
+            Cell(str(values["outstanding"]), link(outstanding="yes"), "number"),
+            Cell(str(values["overdue"]), link(overdue="yes"), "number"),
         ]
         for name, low, high, _label in AGEING:
             dates = ageing_dates(today, low, high)
             result.append(
                 Cell(
                     str(values[name]),
-                    list_link(kind.name, **params, outstanding="yes", **dates),
+                    link(outstanding="yes", **dates),
                     f"number {name}" if values[name] else "number",
                 )
             )
         due = values["on_time"] + values["late"]
         on_time = rate(values["on_time"], due)
-        result.append(
-            Cell(
-                show_rate(on_time),
-                list_link(kind.name, **params, late="yes") if due else None,
-                "number rate",
-            )
-        )
+        result.append(Cell(show_rate(on_time), link(late="yes") if due else None, "number rate"))
         for count in kind.report_counts:
-            result.append(
-                Cell(
-                    str(values[count.name]),
-                    list_link(kind.name, **params, **count.params),
-                    "number",
-                )
-            )
+            result.append(Cell(str(values[count.name]), link(**count.params), "number"))
         return result
 
-    per_unit: dict[int, list[int]] = {}
-    for group in groups:
-        unit_id = group[f"{unit_field}_id"]
-        sums = per_unit.setdefault(unit_id, [0, 0])
-        sums[0] += group["outstanding"]
-        sums[1] += group["overdue"]
-        table.rows.append(
-            OutstandingRow(
-                unit=units.get(unit_id),
-                year=group["year"],
-                cells=cells(group, unit_id, group["year"]),
-                outstanding=group["outstanding"],
-                overdue=group["overdue"],
-            )
+    def row(values, unit, year, **options) -> OutstandingRow:
+        return OutstandingRow(
+            unit=unit,
+            year=year,
+            cells=cells(values, unit.pk if unit else None, year, **options),
+            outstanding=values["outstanding"],
+            overdue=values["overdue"],
         )
-    table.rows.sort(key=lambda row: (sort_key(row.unit.full_name), -row.year))
-    totals = add_counts(groups, kind.model, today, kind.report_counts)
+
+    figures = outstanding_figures(
+        records_qs,
+        unit_field=unit_field,
+        value_names=value_names,
+        page=request.GET.get("page"),
+        per_page=PAGE_SIZE,
+        chart_units=CHART_UNITS,
+    )
+    table.page = figures.page
+    page_units = {values["unit_id"] for values in figures.rows}
+    units = Unit.objects.in_bulk(
+        page_units
+        | {bar["unit_id"] for bar in figures.chart}
+        | ({figures.before} if figures.before else set())
+    )
+    levels = dict(UnitLevel.choices)
+    for values in figures.rows:
+        unit = units[values["unit_id"]]
+        group_key = (unit.locality, unit.level)
+        if not table.sections or (table.sections[-1].locality, table.sections[-1].level) != (
+            group_key
+        ):
+            table.sections.append(
+                OutstandingGroup(
+                    locality=unit.locality,
+                    level=unit.level,
+                    level_label=levels.get(unit.level, unit.level),
+                    subtotal=row(figures.groups[group_key], None, table.year, linked=False),
+                )
+            )
+        shown = row(values, unit, values["year"])
+        table.sections[-1].rows.append(shown)
+        table.rows.append(shown)
+    if figures.before and table.sections:
+        # The key before the page, in the page's first group: the group began earlier.
+        before = units[figures.before]
+        first = table.sections[0]
+        first.continued = (before.locality, before.level) == (first.locality, first.level)
+
+    totals = figures.total
     unit = data.get("unit")
     table.total = OutstandingRow(
         unit=None,
-        year=data.get("year"),
+        year=table.year,
         cells=cells(
             totals,
             unit.pk if unit else None,
-            data.get("year"),
+            table.year,
             predecessors=data.get("predecessors") or None,
         ),
         outstanding=totals["outstanding"],
         overdue=totals["overdue"],
     )
+    chart = figures.chart
     table.chart = bar_chart(
-        [(units[unit_id], sums) for unit_id, sums in per_unit.items() if any(sums)]
+        [(units[bar["unit_id"]], (bar["outstanding"], bar["overdue"])) for bar in chart],
+        others=(
+            figures.units_outstanding - len(chart),
+            totals["outstanding"] - sum(bar["outstanding"] for bar in chart),
+            totals["overdue"] - sum(bar["overdue"] for bar in chart),
+        ),
     )
     return table
 
 
-def bar_chart(items) -> dict | None:
-    """Geometry of an SVG bar chart: outstanding and overdue per unit, largest first."""
-    if not items:
+def bar_chart(items, others=(0, 0, 0)) -> dict | None:
+    """Geometry of an SVG bar chart: outstanding and overdue per unit, largest first, and
+    `others` — (number of units, outstanding, overdue) — in one bar after them."""
+    items = sorted(items, key=lambda item: (-item[1][0], -item[1][1], sort_key(unit_name(item[0]))))
+    labelled = [(unit_name(unit), unit_name(unit), sums) for unit, sums in items]
+    rest, *rest_sums = others
+    if rest and any(rest_sums):
+        label = ngettext("%(count)s other unit", "%(count)s other units", rest) % {"count": rest}
+        labelled.append((label, label, tuple(rest_sums)))
+    if not labelled:
         return None
-    items = sorted(
-        items, key=lambda item: (-item[1][0], -item[1][1], sort_key(unit_name(item[0])))
-    )[:30]
-    largest = max(max(sums) for _unit, sums in items) or 1
+    # Scaled to the largest unit: the others' bar, the sum of hundreds of units, would
+    # flatten every other bar; it is cut at the chart's width, its number written beside it.
+    largest = max(max(sums) for _label, _title, sums in labelled[: len(items) or 1]) or 1
     label_width, bar_area, row_height = 260, 420, 34
+
+    def width(value):
+        return round(min(bar_area * value / largest, bar_area), 1)
+
     bars = []
-    for index, (unit, (outstanding, overdue)) in enumerate(items):
+    for index, (label, title, (outstanding, overdue)) in enumerate(labelled):
         top = 10 + index * row_height
         bars.append(
             {
-                "label": unit_name(unit),
+                "label": label,
+                "title": title,
+                "others": index >= len(items),
                 "label_y": top + 17,
                 "outstanding_y": top + 4,
                 "overdue_y": top + 17,
-                "outstanding_width": round(bar_area * outstanding / largest, 1),
-                "overdue_width": round(bar_area * overdue / largest, 1),
+                "outstanding_width": width(outstanding),
+                "overdue_width": width(overdue),
                 "outstanding": outstanding,
                 "overdue": overdue,
-                "outstanding_text_x": label_width + round(bar_area * outstanding / largest) + 4,
-                "overdue_text_x": label_width + round(bar_area * overdue / largest) + 4,
+                "outstanding_text_x": label_width + round(width(outstanding)) + 4,
+                "overdue_text_x": label_width + round(width(overdue)) + 4,
             }
         )
     return {
         "bars": bars,
+        "limit": CHART_UNITS,
         "label_width": label_width,
         "label_x": label_width - 8,
         "width": label_width + bar_area + 50,
-        "height": 20 + len(items) * row_height + 24,
-        "legend_y": 20 + len(items) * row_height,
+        "height": 20 + len(labelled) * row_height + 24,
+        "legend_y": 20 + len(labelled) * row_height,
     }

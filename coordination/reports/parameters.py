@@ -33,21 +33,26 @@ OUTSTANDING_FILTERS = ("year", "unit", "predecessors")
 #: The record parameters of the yearly report, parsed by the kinds' FilterSets.
 REPORT_FILTERS = ("year", "unit", "agreement", "predecessors")
 #: Every query parameter of each page (the sweeps of tests/test_url_parameters.py read them).
-OUTSTANDING_PARAMETERS = (*OutstandingForm.base_fields, *OUTSTANDING_FILTERS)
+OUTSTANDING_PARAMETERS = (*OutstandingForm.base_fields, *OUTSTANDING_FILTERS, "page")
 REPORT_PARAMETERS = (*REPORT_FILTERS, "format", "corrects")
 
 
-def bind_filters(kind, request, names, *, today=None):
+def bind_filters(kind, request, names, *, today=None, defaults=None):
     """The FilterSet of `kind` (a `RecordKind`) over what the user may read, bound to the
     request's values of the parameters `names` — the others are not this page's — and to the
     kind's `report_unit_params`, under which `unit` is the unit the reports group by.
-    Unbound when the request has no parameters at all (the page's first visit)."""
+
+    `defaults` gives the values of parameters the request does not name at all (an empty
+    value is the user's: no filter). Unbound when the request has no parameters at all (the
+    page's first visit) and there are no defaults."""
     data = None
-    if request.GET:
+    if request.GET or defaults:
         data = QueryDict(mutable=True)
         for name in names:
             if name in request.GET:
                 data.setlist(name, request.GET.getlist(name))
+            elif defaults and name in defaults:
+                data[name] = defaults[name]
         for name, value in kind.report_unit_params.items():
             data[name] = value
     return selectors.record_filterset(kind.name, data, request=request, today=today)
