@@ -94,8 +94,10 @@ def report(request):
                 valid = False
             else:
                 return redirect("coordination:issued-report", pk=issued.pk)
-        document = issuing.draft(result, edits if valid else None, latest)
-        if action == "docx" and valid:
+        # The page shows the first rows of the annex; the .docx lists them all.
+        downloads = action == "docx" and valid
+        document = issuing.draft(result, edits if valid else None, latest, every_row=downloads)
+        if downloads:
             try:
                 content = render_docx(document, template_for(report_units(result)))
             except TemplateProblem as problem:
@@ -105,7 +107,7 @@ def report(request):
         status = 200 if valid else 400
     else:
         corrects = corrected_report(request, request.GET.get("corrects"))
-        document = issuing.draft(result, None, latest)
+        document = issuing.draft(result, None, latest, every_row=file_format == "docx")
         if file_format == "docx":
             try:
                 content = render_docx(document, template_for(report_units(result)))

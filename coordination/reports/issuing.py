@@ -96,14 +96,19 @@ def latest_issued(report: YearlyReport) -> IssuedReport | None:
 
 
 def draft(
-    report: YearlyReport, edits: Edits | None = None, latest: IssuedReport | None = None
+    report: YearlyReport,
+    edits: Edits | None = None,
+    latest: IssuedReport | None = None,
+    *,
+    every_row: bool = True,
 ) -> ReportDocument:
     """The live report's document, the user's edits laid over the defaults (`latest`'s
-    signers and recipients, then the figures')."""
+    signers and recipients, then the figures'); its annex without every outstanding row
+    when not `every_row` (the page's, which shows the first ones)."""
     if edits is not None and edits.date:
         report.date = edits.date
     previous = ReportDocument.from_dict(latest.content["document"]) if latest else None
-    return build_document(report, edits, previous=previous)
+    return build_document(report, edits, previous=previous, every_row=every_row)
 
 
 @transaction.atomic

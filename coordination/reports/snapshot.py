@@ -124,7 +124,8 @@ def _columns(columns) -> list[list[str]]:
 
 
 def freeze(report: YearlyReport) -> dict:
-    """What `report` (valid) shows, as JSON."""
+    """What `report` (valid) shows, as JSON: every outstanding row."""
+    report.load_every_row()
     return {
         "format": FORMAT,
         "today": report.today.isoformat(),
