@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from coordination.choices import FollowUpKind
 from coordination.models import IssuedReport
-from coordination.reports import yearly
+from coordination.reports import issuing, yearly
 from coordination.reports.drafting import CLIP, clip
 from coordination.reports.forms import MAX_TEXT
 from coordination.tables import unit_name
@@ -312,3 +312,49 @@ class TestTheDraftedText:
 def test_clip_cuts_a_long_content_at_a_word(text, expected):
     assert clip(text) == expected
     assert len(clip(text)) <= CLIP
+
+
+class TestTheIssuedPage:
+    @pytest.fixture
+    def issued(self, rows, big, admin_client):
+        unit, *_rest = big
+        params = {"year": YEAR, "unit": unit.pk}
+        data = post_data(admin_client, params, action="issue", number="8/BC-UBND")
+        assert admin_client.post(report_url(params), data).status_code == 302
+        return IssuedReport.objects.get()
+
+    def test_reads_the_shown_part_only(self, issued, admin_client):
+        """The page and the live report's comparison read the content's shown part (the
+        first rows and their counts), never the lists of every row."""
+        content = issued.content
+        shown = content[issuing.SHOWN]
+        assert len(shown["report"]["outstanding_tasks"]) == 3
+        assert shown["report"]["outstanding_tasks_count"] == 5
+        # Every row emptied out of the whole content: the pages do not notice.
+        content["report"]["outstanding_tasks"] = []
+        for table in content["document"]["annex"]:
+            table["rows"] = []
+        IssuedReport.objects.filter(pk=issued.pk).update(content=content)
+        page = admin_client.get(f"/records/report/issued/{issued.pk}/")
+        assert len(page_rows(page, "tasks")) == 3
+        assert "3 dòng đầu trong tổng số 5, quá hạn lâu nhất trước." in page.content.decode()
+        live = admin_client.get(report_url({"year": YEAR, "unit": issued.unit_id}))
+        assert live.context["last_issued"].pk == issued.pk
+        assert live.context["changes"] == []
+
+    def test_a_report_issued_before_the_shown_part_reads_its_whole_content(
+        self, issued, admin_client
+    ):
+        content = issued.content
+        del content[issuing.SHOWN]
+        IssuedReport.objects.filter(pk=issued.pk).update(content=content)
+        page = admin_client.get(f"/records/report/issued/{issued.pk}/")
+        assert len(page_rows(page, "tasks")) == 3
+        assert "3 dòng đầu trong tổng số 5, quá hạn lâu nhất trước." in page.content.decode()
+        live = admin_client.get(report_url({"year": YEAR, "unit": issued.unit_id}))
+        assert live.context["changes"] == []
+
+    def test_its_files_are_whole(self, issued, admin_client):
+        xlsx = admin_client.get(f"/records/report/issued/{issued.pk}/?format=xlsx")
+        cells = {value for row in xlsx_values(xlsx.content) for value in row}
+        assert sum(1 for value in cells if str(value).startswith("Nhiệm vụ tồn đọng")) == 5
