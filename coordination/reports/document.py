@@ -199,7 +199,8 @@ def build_document(
     `previous` (a `ReportDocument`, the last one issued for the same unit or agreement) gives
     the default signers and recipients: they rarely change from one report to the next.
     The annex lists every outstanding row, unless `every_row` is False: the page, which lays
-    out its own bounded tables, builds the document without reading them all.
+    out its own bounded tables, builds the document without reading them, its outstanding
+    tables without rows.
     """
     edits = edits or Edits()
     if every_row:
@@ -231,7 +232,7 @@ def build_document(
                 Section(key, title, paragraphs(texts.get(key, ""))) for key, title in SECTIONS
             ],
             recipients=[line for line in recipients if line],
-            annex=annex_tables(report),
+            annex=annex_tables(report, outstanding=every_row),
             counted_on=report.today,
         )
 

@@ -252,9 +252,10 @@ def _summary_table(title: str, key: str, columns, lines: list[tuple[str, StatusC
     )
 
 
-def annex_tables(report: YearlyReport) -> list[AnnexTable]:
+def annex_tables(report: YearlyReport, *, outstanding: bool = True) -> list[AnnexTable]:
     """The annex: the page's summaries (tasks; follow-up items, in all and by kind),
-    indicators and outstanding tables, as text."""
+    indicators and outstanding tables, as text; the outstanding tables without their rows
+    when not `outstanding` (the page, which lays out its own)."""
     outstanding_headers = [
         _("No."),
         _("Content"),
@@ -266,7 +267,7 @@ def annex_tables(report: YearlyReport) -> list[AnnexTable]:
 
     def outstanding_rows(records, threads=False):
         rows = []
-        for index, record in enumerate(records, start=1):
+        for index, record in enumerate(records if outstanding else (), start=1):
             thread = []
             if threads:
                 first, carried = record.first_raised_year, record.times_carried
