@@ -5,16 +5,22 @@ others, and its queries do not grow with the rows; the .docx, the .xlsx and an i
 still list every row, and the text the user edits is the text downloaded."""
 
 import html
+import io
 import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
 
 from coordination.choices import FollowUpKind
 from coordination.models import IssuedReport
 from coordination.reports import issuing, yearly
-from coordination.reports.drafting import CLIP, clip
+from coordination.reports.docx import render_docx, sample_document
+from coordination.reports.docx_template import FONT
+from coordination.reports.drafting import CLIP, AnnexTable, clip
 from coordination.reports.forms import MAX_TEXT
 from coordination.tables import unit_name
 from tests.factories import (
@@ -358,3 +364,22 @@ class TestTheIssuedPage:
         xlsx = admin_client.get(f"/records/report/issued/{issued.pk}/?format=xlsx")
         cells = {value for row in xlsx_values(xlsx.content) for value in row}
         assert sum(1 for value in cells if str(value).startswith("Nhiệm vụ tồn đọng")) == 5
+
+
+def test_a_long_annex_table_has_every_row_laid_out_like_the_first():
+    """The .docx annex of a big unit: every row, each cell with the text, alignment and font of
+    the table's (its rows are copies of one model row)."""
+    document = sample_document()
+    rows = [[str(index), f"Nội dung {index}\ndòng hai", str(index * 2)] for index in range(1, 501)]
+    document.annex = [
+        AnnexTable("Biểu 4", ["STT", "Nội dung", "Số"], rows, [1, 5, 2], [True, False, True])
+    ]
+    grid = Document(io.BytesIO(render_docx(document))).tables[-1]
+    assert len(grid.rows) == 501
+    for row, values in ((grid.rows[1], rows[0]), (grid.rows[500], rows[499])):
+        cells = row.cells
+        assert [cell.text for cell in cells] == values
+        alignments = [cell.paragraphs[0].alignment for cell in cells]
+        assert alignments == [WD_ALIGN_PARAGRAPH.CENTER, None, WD_ALIGN_PARAGRAPH.RIGHT]
+        run = cells[1].paragraphs[0].runs[0]
+        assert run.font.size == Pt(12) and run.font.bold is False and run.font.name == FONT
