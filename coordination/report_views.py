@@ -94,8 +94,10 @@ def report(request):
                 valid = False
             else:
                 return redirect("coordination:issued-report", pk=issued.pk)
-        document = issuing.draft(result, edits if valid else None, latest)
-        if action == "docx" and valid:
+        # The page shows the first rows of the annex; the .docx lists them all.
+        downloads = action == "docx" and valid
+        document = issuing.draft(result, edits if valid else None, latest, every_row=downloads)
+        if downloads:
             try:
                 content = render_docx(document, template_for(report_units(result)))
             except TemplateProblem as problem:
@@ -105,7 +107,7 @@ def report(request):
         status = 200 if valid else 400
     else:
         corrects = corrected_report(request, request.GET.get("corrects"))
-        document = issuing.draft(result, None, latest)
+        document = issuing.draft(result, None, latest, every_row=file_format == "docx")
         if file_format == "docx":
             try:
                 content = render_docx(document, template_for(report_units(result)))
@@ -158,8 +160,11 @@ def issued_report_list(request):
 @staff_member_required
 def issued_report(request, pk: int):
     """An issued report as it was issued: its page, and ?format=docx or xlsx its files."""
-    issued = get_object_or_404(issuing.issued_reports(request.user), pk=pk)
     file_format = request.GET.get("format")
+    issued = issuing.issued_reports(request.user)
+    if not file_format:
+        issued = issuing.with_shown(issued)
+    issued = get_object_or_404(issued, pk=pk)
     name = f"report-{issued.year}-{issued.pk}-v{issued.version}"
     if file_format == "docx":
         return docx_response(bytes(issued.docx), f"{name}.docx")
@@ -175,10 +180,11 @@ def issued_report(request, pk: int):
         correct_url = (
             f"{reverse('coordination:report')}?year={issued.year}&{query}&corrects={issued.pk}"
         )
+    document, figures = issuing.issued_page(issued)
     context = {
         "issued": issued,
-        "document": issuing.issued_document(issued),
-        "report": issuing.issued_figures(issued),
+        "document": document,
+        "report": figures,
         "versions": issuing.issued_reports(request.user)
         .filter(year=issued.year, **subject)
         .defer("docx", "xlsx", "content")

@@ -192,14 +192,19 @@ def paragraphs(text: str) -> list[str]:
 
 
 def build_document(
-    report: YearlyReport, edits: Edits | None = None, *, previous=None
+    report: YearlyReport, edits: Edits | None = None, *, previous=None, every_row: bool = True
 ) -> ReportDocument:
     """The báo cáo of `report` (a valid `YearlyReport`), `edits` laid over its defaults.
 
     `previous` (a `ReportDocument`, the last one issued for the same unit or agreement) gives
     the default signers and recipients: they rarely change from one report to the next.
+    The annex lists every outstanding row, unless `every_row` is False: the page, which lays
+    out its own bounded tables, builds the document without reading them, its outstanding
+    tables without rows.
     """
     edits = edits or Edits()
+    if every_row:
+        report.load_every_row()
     with translation.override("vi"):
         parties = issuing_parties(report)
         lead = parties[0]
@@ -227,7 +232,7 @@ def build_document(
                 Section(key, title, paragraphs(texts.get(key, ""))) for key, title in SECTIONS
             ],
             recipients=[line for line in recipients if line],
-            annex=annex_tables(report),
+            annex=annex_tables(report, outstanding=every_row),
             counted_on=report.today,
         )
 

@@ -8,6 +8,7 @@ rendered in Jinja's sandbox with autoescaping, so neither a template nor a user'
 code or break the XML; a template that fails says why in Vietnamese (`TemplateProblem`).
 """
 
+import copy
 import datetime
 import io
 import re
@@ -131,16 +132,27 @@ def annex_subdocument(docx: DocxTemplate, document: ReportDocument):
             paragraph(sub, "Không có.", italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, after=3)
             continue
         heading_rows = 2 if table.groups else 1
-        grid = sub.add_table(rows=heading_rows + len(table.rows), cols=len(table.headers))
+        # The headings and one model row laid out on a small table; each row of the table is
+        # a copy of the model row with its own text. Laid out cell by cell on the whole table,
+        # a big unit's annex (thousands of rows) took a minute: python-docx looks a cell up
+        # through every row.
+        grid = sub.add_table(rows=heading_rows + 1, cols=len(table.headers))
         grid.style = "Table Grid"
         grid.alignment = WD_TABLE_ALIGNMENT.CENTER
         total = sum(table.widths)
         set_widths(grid, [Cm(ANNEX_WIDTH * width / total) for width in table.widths])
         _headings(grid, table)
-        for row_index, values in enumerate(table.rows, start=heading_rows):
-            cells = grid.rows[row_index].cells
-            for column, (cell, value) in enumerate(zip(cells, values, strict=True)):
-                _cell_text(cell, value, table, column)
+        model = grid.rows[heading_rows]
+        for column, cell in enumerate(model.cells):
+            _cell_text(cell, "", table, column)
+        model_row = model._tr
+        model_row.getparent().remove(model_row)
+        for values in table.rows:
+            row = copy.deepcopy(model_row)
+            runs = row.xpath("./w:tc/w:p/w:r")
+            for run, value in zip(runs, values, strict=True):
+                run.text = value
+            grid._tbl.append(row)
     return sub
 
 

@@ -11,8 +11,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from coordination.choices import FollowUpKind, FollowUpStatus
-from coordination.collation import sort_key
+from coordination.choices import FollowUpStatus
 from coordination.models import FollowUp, Task
 from coordination.reports.counts import StatusCount, show_rate
 from coordination.reports.yearly import YearlyReport
@@ -139,24 +138,47 @@ def default_texts(report: YearlyReport) -> dict[str, str]:
 
 
 def limitation_lines(report: YearlyReport) -> list[str]:
-    """The outstanding work by unit, its overdue items named."""
-    by_unit: dict[str, list] = {}
-    for record in [*report.outstanding_tasks, *report.outstanding_followups]:
-        unit = getattr(record, "lead_unit", None) or getattr(record, "responsible_unit", None)
-        by_unit.setdefault(unit_name(unit), []).append(record)
-    if not by_unit:
+    """The outstanding work by unit (the units with the most overdue records, in name order,
+    then the others summed), each unit's most overdue records named and the others counted:
+    the full list is the annex's."""
+    if not report.unit_work:
         return ["Không có nhiệm vụ, nội dung nào còn tồn đọng."]
     lines = []
-    for name, records in sorted(by_unit.items(), key=lambda item: sort_key(item[0])):
-        overdue = [r for r in records if r.days_overdue(report.today)]
-        line = f"- {name}: còn {len(records)} nội dung chưa hoàn thành"
-        lines.append(f"{line}, trong đó {len(overdue)} quá hạn." if overdue else f"{line}.")
-        for record in overdue:
+    for work in report.unit_work:
+        line = f"- {work.name}: còn {work.outstanding} nội dung chưa hoàn thành"
+        lines.append(f"{line}, trong đó {work.overdue} quá hạn." if work.overdue else f"{line}.")
+        for record in work.named:
             lines.append(
-                f"+ {record.content} ({_thread_text(record, report.year)}hạn "
+                f"+ {clip(record.content)} ({_thread_text(record, report.year)}hạn "
                 f"{show_date(record.due_date)}, quá hạn {record.days_overdue(report.today)} ngày)."
             )
+        if work.overdue > len(work.named):
+            more = work.overdue - len(work.named)
+            lines.append(f"+ … và {more} nội dung quá hạn khác, xem Phụ lục.")
+    others = report.other_units
+    if others is not None:
+        line = (
+            f"- Các đơn vị khác ({others.name} đơn vị): còn {others.outstanding} nội dung "
+            "chưa hoàn thành"
+        )
+        overdue = f", trong đó {others.overdue} quá hạn" if others.overdue else ""
+        lines.append(f"{line}{overdue}, xem Phụ lục.")
     return lines
+
+
+#: The longest record content the drafted text quotes; the annex has it whole.
+CLIP = 200
+
+
+def clip(text: str, length: int = CLIP) -> str:
+    """`text` on one line, cut at a word before `length` characters with “…”."""
+    text = " ".join(text.split())
+    if len(text) <= length:
+        return text
+    cut = text[: length - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return f"{cut.rstrip(' ,;.')}…"
 
 
 def _thread_text(record, year: int) -> str:
@@ -169,8 +191,10 @@ def _thread_text(record, year: int) -> str:
 
 
 def direction_lines(report: YearlyReport) -> list[str]:
+    """What remains to do: the outstanding work, the items carried over, and the outstanding
+    conclusions (the first ones named, the others counted)."""
     lines = []
-    count = len(report.outstanding_tasks) + len(report.outstanding_followups)
+    count = report.tasks.outstanding + report.followups.outstanding
     if count:
         lines.append(
             f"- Tiếp tục thực hiện, giải quyết dứt điểm {count} nhiệm vụ, nội dung còn tồn đọng "
@@ -181,11 +205,10 @@ def direction_lines(report: YearlyReport) -> list[str]:
         lines.append(
             f"- Giải quyết {carried} nội dung theo dõi đã chuyển sang năm {report.year + 1}."
         )
-    lines += [
-        f"- {item.content}"
-        for item in report.outstanding_followups
-        if item.kind == FollowUpKind.CONCLUSION
-    ]
+    lines += [f"- {clip(item.content)}" for item in report.conclusions]
+    more = report.conclusions_outstanding - len(report.conclusions)
+    if more > 0:
+        lines.append(f"- … và {more} kết luận khác chưa thực hiện xong, xem Phụ lục.")
     return lines
 
 
@@ -229,9 +252,10 @@ def _summary_table(title: str, key: str, columns, lines: list[tuple[str, StatusC
     )
 
 
-def annex_tables(report: YearlyReport) -> list[AnnexTable]:
+def annex_tables(report: YearlyReport, *, outstanding: bool = True) -> list[AnnexTable]:
     """The annex: the page's summaries (tasks; follow-up items, in all and by kind),
-    indicators and outstanding tables, as text."""
+    indicators and outstanding tables, as text; the outstanding tables without their rows
+    when not `outstanding` (the page, which lays out its own)."""
     outstanding_headers = [
         _("No."),
         _("Content"),
@@ -243,7 +267,7 @@ def annex_tables(report: YearlyReport) -> list[AnnexTable]:
 
     def outstanding_rows(records, threads=False):
         rows = []
-        for index, record in enumerate(records, start=1):
+        for index, record in enumerate(records if outstanding else (), start=1):
             thread = []
             if threads:
                 first, carried = record.first_raised_year, record.times_carried

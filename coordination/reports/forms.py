@@ -7,7 +7,10 @@ from django.utils.translation import gettext_lazy
 from coordination.models.base import YEAR_MAX, YEAR_MIN
 from coordination.reports.document import SECTIONS, Edits, ReportDocument, Signature
 
-MAX_TEXT = 20_000
+#: The longest text of a section: the drafted limitations name at most `yearly.NAMED_UNITS` ×
+#: `yearly.NAMED_PER_UNIT` records of at most `drafting.CLIP` characters (some 30,000 in all),
+#: with room for the user's own.
+MAX_TEXT = 50_000
 MAX_ID = 2**63 - 1
 ACTIONS = [
     ("preview", gettext_lazy("Preview")),

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+import coordination.reports.yearly as yearly
 from coordination import scoping
 from coordination.models import Agreement, FollowUp, IssuedReport, Task
 from coordination.reports.counts import status_columns, status_key
@@ -30,7 +32,7 @@ from coordination.reports.document import (
     report_units,
 )
 from coordination.reports.docx import TemplateProblem, render_docx, template_for
-from coordination.reports.snapshot import figures, freeze, thaw
+from coordination.reports.snapshot import figures, freeze, shown, thaw
 from coordination.reports.workbook import write_report_xlsx
 from coordination.reports.yearly import YearlyReport
 from coordination.text import person_name
@@ -41,6 +43,9 @@ VIEW_PERMISSION = "coordination.view_issuedreport"
 STATUS_PREFIX = status_key("")
 #: The derived counts the status columns replaced on the summary (their sums).
 REPLACED_COLUMNS = {"completed", "outstanding"}
+#: The key of the content's part the pages read: the document and the figures with the first
+#: rows of each outstanding table (`snapshot.shown()`).
+SHOWN = "shown"
 
 
 def issued_reports(user) -> QuerySet[IssuedReport]:
@@ -86,24 +91,41 @@ def may_read(user, issued: IssuedReport) -> bool:
 def latest_issued(report: YearlyReport) -> IssuedReport | None:
     """The last version issued for the same unit or agreement in `report`'s year or before:
     the live report compares its figures with it when it is of the same year, and takes
-    its signers and recipients as defaults (they rarely change from one report to the next)."""
-    return (
+    its signers and recipients as defaults (they rarely change from one report to the next).
+    Its content's shown part only (`with_shown`)."""
+    return with_shown(
         IssuedReport.objects.filter(**subject_of(report), year__lte=report.year)
         .defer("docx", "xlsx")
         .order_by("-year", "-version")
-        .first()
-    )
+    ).first()
+
+
+def with_shown(issued: QuerySet[IssuedReport]) -> QuerySet[IssuedReport]:
+    """`issued` without its whole content, which lists every outstanding row (thousands for
+    a big unit), but with the part of it the pages read (`shown_content`, the content's
+    `SHOWN`; None in a report issued before it was kept, whose whole content is read then)."""
+    return issued.defer("content").annotate(shown_content=KeyTransform(SHOWN, "content"))
+
+
+def shown_content(issued: IssuedReport) -> dict:
+    """What the pages read of `issued`: its `SHOWN` part, else its whole content."""
+    return getattr(issued, "shown_content", None) or issued.content
 
 
 def draft(
-    report: YearlyReport, edits: Edits | None = None, latest: IssuedReport | None = None
+    report: YearlyReport,
+    edits: Edits | None = None,
+    latest: IssuedReport | None = None,
+    *,
+    every_row: bool = True,
 ) -> ReportDocument:
     """The live report's document, the user's edits laid over the defaults (`latest`'s
-    signers and recipients, then the figures')."""
+    signers and recipients, then the figures'); its annex without every outstanding row
+    when not `every_row` (the page's, which shows the first ones)."""
     if edits is not None and edits.date:
         report.date = edits.date
-    previous = ReportDocument.from_dict(latest.content["document"]) if latest else None
-    return build_document(report, edits, previous=previous)
+    previous = ReportDocument.from_dict(shown_content(latest)["document"]) if latest else None
+    return build_document(report, edits, previous=previous, every_row=every_row)
 
 
 @transaction.atomic
@@ -150,7 +172,7 @@ def report_issue(
         issued_on=document.date,
         subject_name=report.subject,
         signers=signers[:500],
-        content={"document": document.to_dict(), "report": freeze(report)},
+        content=snapshot_content(document, report),
         docx=docx,
         xlsx=workbook.getvalue(),
         issued_by=user,
@@ -158,13 +180,36 @@ def report_issue(
     )
 
 
+def snapshot_content(document: ReportDocument, report: YearlyReport) -> dict:
+    """An issued report's content: its document and its figures with every row, and their
+    `SHOWN` part: the first `ANNEX_ROWS` rows of each table, which its page shows."""
+    kept, frozen = document.to_dict(), freeze(report)
+    page_document = {
+        **kept,
+        "annex": [{**table, "rows": table["rows"][: yearly.ANNEX_ROWS]} for table in kept["annex"]],
+    }
+    return {
+        "document": kept,
+        "report": frozen,
+        SHOWN: {"document": page_document, "report": shown(frozen)},
+    }
+
+
 def issued_document(issued: IssuedReport) -> ReportDocument:
+    """The issued report's document, every row of its annex."""
     return ReportDocument.from_dict(issued.content["document"])
 
 
 def issued_figures(issued: IssuedReport) -> YearlyReport:
-    """The issued report's tables, as a report the page's tables read."""
+    """The issued report's tables, every row, as a report the page's tables read."""
     return thaw(issued.content["report"])
+
+
+def issued_page(issued: IssuedReport) -> tuple[ReportDocument, YearlyReport]:
+    """The issued report's document and tables as its page shows them: the first rows of
+    each outstanding table, with their counts (`shown_content`)."""
+    content = shown_content(issued)
+    return ReportDocument.from_dict(content["document"]), thaw(content["report"])
 
 
 @dataclass(frozen=True)
@@ -201,7 +246,7 @@ def changes_since(report: YearlyReport, issued: IssuedReport) -> list[Change]:
     The columns compared are those the issued report's summary showed: its status columns
     (not the completed and outstanding counts, which they include); for a report issued
     before the status columns, the completed and outstanding counts it showed instead."""
-    kept = issued_figures(issued)
+    kept = thaw(shown_content(issued)["report"])
     before, now = figures(kept), figures(report)
     statuses = {status_key(status) for status, _ in [*kept.task_columns, *kept.followup_columns]}
     shown = statuses or REPLACED_COLUMNS

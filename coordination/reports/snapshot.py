@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.utils.functional import Promise
 
+import coordination.reports.yearly as yearly
 from coordination.reports.counts import StatusCount, status_key
 from coordination.reports.yearly import YearlyReport
 
@@ -124,7 +125,8 @@ def _columns(columns) -> list[list[str]]:
 
 
 def freeze(report: YearlyReport) -> dict:
-    """What `report` (valid) shows, as JSON."""
+    """What `report` (valid) shows, as JSON: every outstanding row."""
+    report.load_every_row()
     return {
         "format": FORMAT,
         "today": report.today.isoformat(),
@@ -158,6 +160,20 @@ def freeze(report: YearlyReport) -> dict:
     }
 
 
+def shown(frozen: dict) -> dict:
+    """What the page of an issued report reads of `frozen` (`freeze()`'s): the figures, the
+    first `ANNEX_ROWS` rows of each outstanding table and how many rows it has, so that the
+    page never reads every row."""
+    return {
+        **frozen,
+        **{key: frozen[key][: yearly.ANNEX_ROWS] for key in OUTSTANDING_KEYS},
+        **{f"{key}_count": len(frozen[key]) for key in OUTSTANDING_KEYS},
+    }
+
+
+OUTSTANDING_KEYS = ("outstanding_tasks", "outstanding_followups")
+
+
 def _thaw_count(data: dict) -> StatusCount:
     """A summary line; a field the snapshot's format did not have is empty (no statuses)."""
     return StatusCount(
@@ -178,6 +194,21 @@ class FrozenReport(YearlyReport):
     frozen_task_columns: list = field(default_factory=list)
     frozen_followup_columns: list = field(default_factory=list)
     frozen_threads: bool = False
+    #: How many rows each outstanding table has, when the snapshot holds its first rows only
+    #: (`shown()`); else None, and the lists are whole.
+    frozen_counts: tuple | None = None
+
+    def load_every_row(self) -> None:
+        if not self.complete:
+            raise ValueError("The page's part of an issued report has its first rows only.")
+
+    @property
+    def outstanding_task_count(self) -> int:
+        return self.frozen_counts[0] if self.frozen_counts else len(self.outstanding_tasks)
+
+    @property
+    def outstanding_followup_count(self) -> int:
+        return self.frozen_counts[1] if self.frozen_counts else len(self.outstanding_followups)
 
     @property
     def task_columns(self) -> list[tuple[str, str]]:
@@ -193,7 +224,11 @@ class FrozenReport(YearlyReport):
 
 
 def thaw(data: dict) -> FrozenReport:
-    """The report `freeze()` kept, for the page's tables and the workbook."""
+    """The report `freeze()` kept (or its `shown()` part), for the page's tables and the
+    workbook."""
+    counts = None
+    if all(f"{key}_count" in data for key in OUTSTANDING_KEYS):
+        counts = tuple(data[f"{key}_count"] for key in OUTSTANDING_KEYS)
     return FrozenReport(
         form=None,
         bound=True,
@@ -225,6 +260,8 @@ def thaw(data: dict) -> FrozenReport:
         frozen_task_columns=[tuple(column) for column in data.get("task_columns", [])],
         frozen_followup_columns=[tuple(column) for column in data.get("followup_columns", [])],
         frozen_threads=data.get("format", 1) >= 2,
+        frozen_counts=counts,
+        complete=counts is None,
     )
 
 

@@ -10,9 +10,11 @@ from coordination.tables import unit_name
 
 
 def write_report_xlsx(report: YearlyReport, stream) -> None:
-    """The yearly report as a workbook headed like the printed page."""
+    """The yearly report as a workbook headed like the printed page, with every outstanding
+    row."""
     import xlsxwriter
 
+    report.load_every_row()
     workbook = xlsxwriter.Workbook(stream, {"in_memory": True})
     sheet = workbook.add_worksheet(_("Report"))
     bold_center = workbook.add_format({"bold": True, "align": "center", "text_wrap": True})
