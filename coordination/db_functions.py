@@ -1,12 +1,16 @@
 """SQL functions that behave the same on SQLite and PostgreSQL: diacritic folding, LOWER()."""
 
 from django.db.models import CharField, Func, TextField, Transform
+from django.db.models.functions import Substr
 
 from coordination import collation
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, fold
 
 SQLITE_FOLD_FUNCTION = "coordination_fold"
 SQLITE_LOWER_FUNCTION = "coordination_lower"
+SQLITE_NUMBER_KEY_FUNCTION = "coordination_number_key"
+#: The characters Python's `str.split()` treats as white space.
+WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
 # TRANSLATE deletes the characters of its source that have no counterpart in its target:
 # the combining marks, so text typed in NFD folds like NFC.
 _FOLD_SQL_SOURCE = FOLD_SOURCE + "".join(map(chr, range(0x0300, 0x0370)))
@@ -53,6 +57,39 @@ class UnicodeLower(Func):
         return super().as_sql(compiler, connection, function=SQLITE_LOWER_FUNCTION, **extra_context)
 
 
+class NumberKey(Func):
+    """A document number as it compares (`coordination.widgets.names.agreement_key`):
+    lower-cased, without white space. PostgreSQL: TRANSLATE deletes the white space (its
+    source characters have no counterpart); SQLite calls the Python function."""
+
+    arity = 1
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"TRANSLATE(LOWER({lhs}), %s, '')", (*params, WHITESPACE)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"{SQLITE_NUMBER_KEY_FUNCTION}({lhs})", tuple(params)
+
+
+#: The characters of a text natural key its index holds and an import's queries compare
+#: (`coordination.importing.keys`): a btree entry must stay small; texts that begin alike
+#: are told apart in Python.
+KEY_PREFIX = 100
+
+
+def key_prefix(expression):
+    """A text column as it compares in a natural key: lower-cased, its first characters
+    (the expression of the natural-key indexes, migration 0020)."""
+    return Substr(UnicodeLower(expression), 1, KEY_PREFIX)
+
+
+def _number_key(value):
+    return "".join(value.split()).lower() if isinstance(value, str) else value
+
+
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
@@ -64,6 +101,9 @@ def register_functions(sender, connection, **kwargs):
         connection.connection.create_collation(collation.COLLATION, collation.compare)
         connection.connection.create_function(SQLITE_FOLD_FUNCTION, 1, fold, deterministic=True)
         connection.connection.create_function(SQLITE_LOWER_FUNCTION, 1, _lower, deterministic=True)
+        connection.connection.create_function(
+            SQLITE_NUMBER_KEY_FUNCTION, 1, _number_key, deterministic=True
+        )
 
 
 def register_lookups():

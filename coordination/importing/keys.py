@@ -1,0 +1,107 @@
+"""Finding records by a file's own keys: a few queries whatever the size of the table.
+
+An import compares each row's natural key with the records'. Loading every record that
+shares a year, a unit or a kind with some row, to compare keys in Python, reads most of a
+province's table for a file that spans many units and years; instead each query here sends
+the file's keys themselves, `(a, b, c) IN (VALUES (...), ...)`, which both databases answer
+from an index on the key's columns, a few thousand keys per query.
+
+Text compares by a prefix of its lower-cased form (`KEY_PREFIX` characters), the expression
+the natural-key indexes are built on (migration 0020): the query may return a record whose
+text only begins like a row's, never misses one, and the caller compares the whole keys.
+"""
+
+from django.db import connection, models
+from django.db.models import Expression, F
+from django.db.models.functions import Substr
+
+from coordination.db_functions import KEY_PREFIX, NumberKey, key_prefix
+from coordination.widgets.names import agreement_key
+
+#: Keys per query on PostgreSQL (SQLite: as many as its parameter limit allows).
+KEYS_PER_QUERY = 5000
+
+
+def text_key(value: str) -> str:
+    """The file's side of `key_prefix`."""
+    return value.lower()[:KEY_PREFIX]
+
+
+class KeysIn(Expression):
+    """`(expression, ...) IN (VALUES (key), ...)`: a condition for `QuerySet.filter()`."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, expressions, keys):
+        super().__init__()
+        self.expressions = list(expressions)
+        self.keys = [tuple(key) for key in keys]
+
+    def get_source_expressions(self):
+        return self.expressions
+
+    def set_source_expressions(self, expressions):
+        self.expressions = list(expressions)
+
+    def as_sql(self, compiler, connection):
+        parts, params = [], []
+        for expression in self.expressions:
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        row = "(" + ", ".join(["%s"] * len(parts)) + ")"
+        values = ", ".join([row] * len(self.keys))
+        params.extend(value for key in self.keys for value in key)
+        return f"({', '.join(parts)}) IN (VALUES {values})", params
+
+
+def keys_per_query(width: int) -> int:
+    """How many keys of `width` values one query may send."""
+    if connection.vendor == "sqlite":
+        limit = connection.features.max_query_params or 999
+        # Leave room for the parameters of the rest of the query (scope, text functions).
+        return max(1, (limit - 200) // width)
+    return KEYS_PER_QUERY
+
+
+def chunks(keys: list, size: int):
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
+def filter_by_keys(queryset, expressions: list, keys) -> list:
+    """The querysets (one per chunk of keys) of `queryset`'s records whose `expressions`
+    equal one of `keys`: a few queries, each answered from the keys' index."""
+    keys = sorted(set(keys), key=repr)
+    if not keys:
+        return []
+    return [
+        queryset.filter(KeysIn(expressions, chunk))
+        for chunk in chunks(keys, keys_per_query(len(expressions)))
+    ]
+
+
+def key_expression(model_field, widget):
+    """(SQL expression, function giving a cleaned cell's value for it) for one part of a
+    natural key: its column itself, or for text its lower-cased prefix."""
+    if model_field.is_relation:
+        target = model_field.target_field
+
+        def related(value):
+            return target.get_db_prep_value(
+                value.pk if isinstance(value, models.Model) else value, connection
+            )
+
+        return F(model_field.attname), related
+    if isinstance(model_field, models.CharField | models.TextField) and not model_field.choices:
+        if getattr(widget, "compares_without_whitespace", False):
+            return Substr(NumberKey(F(model_field.attname)), 1, KEY_PREFIX), (
+                lambda value: agreement_key(value)[:KEY_PREFIX]
+            )
+        return key_prefix(F(model_field.attname)), text_key
+
+    def plain(value):
+        return model_field.get_db_prep_value(value, connection)
+
+    return F(model_field.attname), plain

@@ -1,0 +1,38 @@
+# Indexes on the natural keys an import finds its rows by (issue 17): an import of a 10,000-row
+# file no longer reads the records of every unit and year it names (`coordination.importing.keys`).
+
+import coordination.db_functions
+import django.db.models.functions.text
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("coordination", "0018_folded_name_trigram_indexes"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="followup",
+            index=models.Index(
+                models.F("year"),
+                models.F("responsible_unit"),
+                models.F("kind"),
+                django.db.models.functions.text.Substr(
+                    coordination.db_functions.UnicodeLower("content"), 1, 100
+                ),
+                name="coordination_fu_natural_key",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="task",
+            index=models.Index(
+                models.F("agreement"),
+                models.F("year"),
+                django.db.models.functions.text.Substr(
+                    coordination.db_functions.UnicodeLower("content"), 1, 100
+                ),
+                name="coordination_task_natural_key",
+            ),
+        ),
+    ]
