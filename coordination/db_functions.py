@@ -86,6 +86,12 @@ def key_prefix(expression):
     return Substr(UnicodeLower(expression), 1, KEY_PREFIX)
 
 
+def number_key_prefix(expression):
+    """A document number as it compares in a natural key (`NumberKey`), its first characters
+    (the expression of the agreements' natural-key index, migration 0020)."""
+    return Substr(NumberKey(expression), 1, KEY_PREFIX)
+
+
 def _number_key(value):
     return "".join(value.split()).lower() if isinstance(value, str) else value
 

@@ -261,3 +261,48 @@ def test_an_agreement_number_typed_with_other_spacing_and_case_is_the_same(world
     assert not report.file_errors, report.file_errors
     assert not report.problems, [p.message for p in report.problems]
     assert (report.count_updated, report.count_new) == (1, 0)
+
+
+def plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+@pytest.mark.parametrize("kind", ["followups", "tasks", "units", "agreements", "people"])
+def test_postgresql_looks_each_key_up_in_an_index(world, kind):
+    """EXPLAIN ANALYZE of the key lookup in a table of 5,000 records: every key is one index
+    scan (a nested loop over the keys), the table is never read whole."""
+    import json
+
+    from coordination.importing.keys import filter_by_keys, key_expression
+
+    create(kind, world, [f"{n:05d}/Việc khác số {n}" for n in range(FILLER)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    resource_class = kinds.get(kind).resource
+    model = resource_class._meta.model
+    names = resource_class._meta.import_id_fields
+    parts = [
+        key_expression(model._meta.get_field(n), resource_class.fields[n].widget) for n in names
+    ]
+    sample = model.objects.order_by("pk")[:1000]
+    keys = {
+        tuple(
+            convert(getattr(record, model._meta.get_field(name).attname))
+            for (_sql, convert), name in zip(parts, names, strict=True)
+        )
+        for record in sample
+    }
+    (queryset,) = filter_by_keys(model.objects.all(), [sql for sql, _convert in parts], keys)
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    nodes = list(plan_nodes(plan[0]["Plan"]))
+    assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], plan
+    probes = [n for n in nodes if n["Node Type"] in ("Index Scan", "Bitmap Index Scan")]
+    assert any(n["Actual Loops"] == len(keys) for n in probes), plan
+    assert queryset.count() == len(keys)

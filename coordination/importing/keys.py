@@ -13,9 +13,8 @@ text only begins like a row's, never misses one, and the caller compares the who
 
 from django.db import connection, models
 from django.db.models import Expression, F
-from django.db.models.functions import Substr
 
-from coordination.db_functions import KEY_PREFIX, NumberKey, key_prefix
+from coordination.db_functions import KEY_PREFIX, key_prefix, number_key_prefix
 from coordination.widgets.names import agreement_key
 
 #: Keys per query on PostgreSQL (SQLite: as many as its parameter limit allows).
@@ -135,7 +134,7 @@ def key_expression(model_field, widget):
         return F(model_field.attname), related
     if isinstance(model_field, models.CharField | models.TextField) and not model_field.choices:
         if getattr(widget, "compares_without_whitespace", False):
-            return Substr(NumberKey(F(model_field.attname)), 1, KEY_PREFIX), (
+            return number_key_prefix(F(model_field.attname)), (
                 lambda value: agreement_key(value)[:KEY_PREFIX]
             )
         return key_prefix(F(model_field.attname)), text_key
