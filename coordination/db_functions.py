@@ -1,7 +1,6 @@
 """SQL functions that behave the same on SQLite and PostgreSQL: diacritic folding, LOWER()."""
 
 from django.db.models import CharField, Func, TextField, Transform
-from django.db.models.functions import Substr
 
 from coordination import collation
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, fold
@@ -80,16 +79,27 @@ class NumberKey(Func):
 KEY_PREFIX = 100
 
 
+class KeyPrefix(Func):
+    """The first `KEY_PREFIX` characters of a text, the bounds written in the SQL itself:
+    SQLite uses an expression index only for a query that spells the expression alike, and
+    a bound sent as a parameter is not alike."""
+
+    function = "SUBSTR"
+    template = f"%(function)s(%(expressions)s, 1, {KEY_PREFIX})"
+    arity = 1
+    output_field = TextField()
+
+
 def key_prefix(expression):
     """A text column as it compares in a natural key: lower-cased, its first characters
     (the expression of the natural-key indexes, migration 0020)."""
-    return Substr(UnicodeLower(expression), 1, KEY_PREFIX)
+    return KeyPrefix(UnicodeLower(expression))
 
 
 def number_key_prefix(expression):
     """A document number as it compares in a natural key (`NumberKey`), its first characters
     (the expression of the agreements' natural-key index, migration 0020)."""
-    return Substr(NumberKey(expression), 1, KEY_PREFIX)
+    return KeyPrefix(NumberKey(expression))
 
 
 def _number_key(value):

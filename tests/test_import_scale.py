@@ -306,3 +306,35 @@ def test_postgresql_looks_each_key_up_in_an_index(world, kind):
     probes = [n for n in nodes if n["Node Type"] in ("Index Scan", "Bitmap Index Scan")]
     assert any(n["Actual Loops"] == len(keys) for n in probes), plan
     assert queryset.count() == len(keys)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the plan is SQLite's")
+@pytest.mark.parametrize("kind", ["followups", "tasks", "units", "agreements", "people"])
+def test_sqlite_looks_each_key_up_in_an_index(world, kind):
+    """EXPLAIN QUERY PLAN of the key lookup: the keys are scanned, the table only searched
+    through an index (the natural-key index, whose expression the query spells alike)."""
+    from coordination.importing.keys import filter_by_keys, key_expression
+
+    create(kind, world, [f"{n:05d}/Việc khác số {n}" for n in range(200)])
+    resource_class = kinds.get(kind).resource
+    model = resource_class._meta.model
+    names = resource_class._meta.import_id_fields
+    parts = [
+        key_expression(model._meta.get_field(n), resource_class.fields[n].widget) for n in names
+    ]
+    keys = {
+        tuple(
+            convert(getattr(record, model._meta.get_field(name).attname))
+            for (_sql, convert), name in zip(parts, names, strict=True)
+        )
+        for record in model.objects.all()
+    }
+    (queryset,) = filter_by_keys(model.objects.all(), [sql for sql, _convert in parts], keys)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        steps = [row[-1] for row in cursor.fetchall()]
+    table = model._meta.db_table
+    assert f"SCAN {table}" not in steps, steps
+    assert any(step.startswith(f"SEARCH {table} USING") and "INDEX" in step for step in steps)
+    assert queryset.count() == len(keys)

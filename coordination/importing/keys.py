@@ -30,12 +30,14 @@ class KeysIn(Expression):
     """A condition for `QuerySet.filter()`: `model`'s records whose `expressions` equal one of
     `keys`.
 
-    SQLite: `(expression, ...) IN (VALUES (key), ...)`, looked up key by key in the index.
-    PostgreSQL plans such a join by its guess of the rows behind each key and may read the
-    whole table (a merge join over a million rows, 86 s); there each key is looked up on its
-    own, in a LATERAL subquery that `OFFSET 0` keeps from being merged into a join, and the
-    records found are then read by primary key. The keys go as one array per part
-    (`unnest`): binding 20,000 parameters one by one cost more than the lookups.
+    SQLite: the keys (`VALUES`) CROSS JOIN the table, which keeps the keys outside and looks
+    each one up in the index (`(expression, ...) IN (VALUES ...)` read the whole table, testing
+    each record against the list). PostgreSQL plans such a join by its guess of the rows
+    behind each key and may read the whole table (a merge join over a million rows, 86 s);
+    there each key is looked up on its own, in a LATERAL subquery that `OFFSET 0` keeps
+    from being merged into a join, and the records found are then read by primary key. The
+    keys go as one array per part (`unnest`): binding 20,000 parameters one by one cost more
+    than the lookups.
     """
 
     conditional = True
@@ -69,6 +71,21 @@ class KeysIn(Expression):
         parts, params = self.compile_parts(compiler)
         values, value_params = self.values()
         return f"({', '.join(parts)}) IN (VALUES {values})", [*params, *value_params]
+
+    def as_sqlite(self, compiler, connection):
+        parts, params = self.compile_parts(compiler)
+        values, value_params = self.values()
+        quote = connection.ops.quote_name
+        table, pk = quote(self.model._meta.db_table), quote(self.model._meta.pk.column)
+        # CROSS JOIN keeps SQLite's join order: the keys outside, one index search each.
+        conditions = " AND ".join(
+            f"{part} = key.column{i}" for i, part in enumerate(parts, start=1)
+        )
+        sql = (
+            f"{table}.{pk} IN (SELECT {table}.{pk} FROM (VALUES {values}) AS key "
+            f"CROSS JOIN {table} WHERE {conditions})"
+        )
+        return sql, [*value_params, *params]
 
     def as_postgresql(self, compiler, connection):
         parts, params = self.compile_parts(compiler)

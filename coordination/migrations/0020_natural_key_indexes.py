@@ -2,31 +2,55 @@
 # file no longer reads the records of every unit and year it names (`coordination.importing.keys`).
 
 import coordination.db_functions
-import django.db.models.functions.text
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coordination', '0018_folded_name_trigram_indexes'),
+        ("coordination", "0018_folded_name_trigram_indexes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='agreement',
-            index=models.Index(django.db.models.functions.text.Substr(coordination.db_functions.NumberKey('number'), 1, 100), name='coordination_agr_natural_key'),
+            model_name="agreement",
+            index=models.Index(
+                coordination.db_functions.KeyPrefix(coordination.db_functions.NumberKey("number")),
+                name="coordination_agr_natural_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='followup',
-            index=models.Index(models.F('year'), models.F('responsible_unit'), models.F('kind'), django.db.models.functions.text.Substr(coordination.db_functions.UnicodeLower('content'), 1, 100), name='coordination_fu_natural_key'),
+            model_name="followup",
+            index=models.Index(
+                models.F("year"),
+                models.F("responsible_unit"),
+                models.F("kind"),
+                coordination.db_functions.KeyPrefix(
+                    coordination.db_functions.UnicodeLower("content")
+                ),
+                name="coordination_fu_natural_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(models.F('agreement'), models.F('year'), django.db.models.functions.text.Substr(coordination.db_functions.UnicodeLower('content'), 1, 100), name='coordination_task_natural_key'),
+            model_name="task",
+            index=models.Index(
+                models.F("agreement"),
+                models.F("year"),
+                coordination.db_functions.KeyPrefix(
+                    coordination.db_functions.UnicodeLower("content")
+                ),
+                name="coordination_task_natural_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='unit',
-            index=models.Index(django.db.models.functions.text.Substr(coordination.db_functions.UnicodeLower('locality'), 1, 100), django.db.models.functions.text.Substr(coordination.db_functions.UnicodeLower('full_name'), 1, 100), name='coordination_unit_natural_key'),
+            model_name="unit",
+            index=models.Index(
+                coordination.db_functions.KeyPrefix(
+                    coordination.db_functions.UnicodeLower("locality")
+                ),
+                coordination.db_functions.KeyPrefix(
+                    coordination.db_functions.UnicodeLower("full_name")
+                ),
+                name="coordination_unit_natural_key",
+            ),
         ),
     ]
