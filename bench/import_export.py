@@ -87,6 +87,8 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 
 RESULT_MARKER = "BENCH-RESULT "
 CHILD_TIMEOUT_S = 1200
+#: Building, exporting or loading a whole province takes longer than any other step.
+PROVINCE_TIMEOUT_S = 4 * 3600
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 MB = 1024 * 1024
 
@@ -482,6 +484,11 @@ def run_child(db, url, step: Step, workdir: Path, args, *, capture: bool, extra=
     ]
     if capture:
         command.append("--capture")
+    timeout = (
+        PROVINCE_TIMEOUT_S
+        if step.action in ("province-setup", "province-export", "province-load")
+        else CHILD_TIMEOUT_S
+    )
     if args.profile and step.action != "setup":
         command += ["--profile-stats", str(Path(args.profile).resolve() / f"{db}-{step.name}.prof")]
     try:
@@ -491,11 +498,11 @@ def run_child(db, url, step: Step, workdir: Path, args, *, capture: bool, extra=
             env=env,
             capture_output=True,
             text=True,
-            timeout=CHILD_TIMEOUT_S,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise StepFailed(f"{db} {step.name}: no result after {CHILD_TIMEOUT_S} s") from error
+        raise StepFailed(f"{db} {step.name}: no result after {timeout} s") from error
     if done.returncode == 0:
         for line in done.stdout.splitlines():
             if line.startswith(RESULT_MARKER):
