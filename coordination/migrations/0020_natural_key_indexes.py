@@ -1,8 +1,9 @@
 # Indexes on the natural keys an import finds its rows by (issue 17): an import of a 10,000-row
 # file no longer reads the records of every unit and year it names (`coordination.importing.keys`).
 
-import coordination.db_functions
 from django.db import migrations, models
+
+import coordination.db_functions
 
 
 class Migration(migrations.Migration):
