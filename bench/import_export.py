@@ -87,6 +87,8 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 
 RESULT_MARKER = "BENCH-RESULT "
 CHILD_TIMEOUT_S = 1200
+#: Building, exporting or loading a whole province takes longer than any other step.
+PROVINCE_TIMEOUT_S = 4 * 3600
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 MB = 1024 * 1024
 
@@ -343,6 +345,8 @@ def child_main(args) -> dict:
     workdir = Path(args.workdir)
     if args.action == "setup":
         return setup_database()
+    if args.action.startswith("province-"):
+        return province_child(args)
     if args.action.startswith("import-"):
         return measure_import(args, workbook_path(workdir, args.rows))
     return measure_export(args, workdir / f"export-{args.db}-{args.child}.{args.action[7:]}")
@@ -457,7 +461,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_child(db, url, step: Step, workdir: Path, args, *, capture: bool) -> dict:
+def run_child(db, url, step: Step, workdir: Path, args, *, capture: bool, extra=()) -> dict:
     env = dict(os.environ)
     env.update(
         {
@@ -476,9 +480,15 @@ def run_child(db, url, step: Step, workdir: Path, args, *, capture: bool) -> dic
         str(Path(__file__).resolve()),
         *("--child", step.name, "--action", step.action, "--rows", str(step.rows)),
         *("--workdir", str(workdir), "--db", db),
+        *extra,
     ]
     if capture:
         command.append("--capture")
+    timeout = (
+        PROVINCE_TIMEOUT_S
+        if step.action in ("province-setup", "province-export", "province-load")
+        else CHILD_TIMEOUT_S
+    )
     if args.profile and step.action != "setup":
         command += ["--profile-stats", str(Path(args.profile).resolve() / f"{db}-{step.name}.prof")]
     try:
@@ -488,11 +498,11 @@ def run_child(db, url, step: Step, workdir: Path, args, *, capture: bool) -> dic
             env=env,
             capture_output=True,
             text=True,
-            timeout=CHILD_TIMEOUT_S,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise StepFailed(f"{db} {step.name}: no result after {CHILD_TIMEOUT_S} s") from error
+        raise StepFailed(f"{db} {step.name}: no result after {timeout} s") from error
     if done.returncode == 0:
         for line in done.stdout.splitlines():
             if line.startswith(RESULT_MARKER):
@@ -748,6 +758,449 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), separator, *(line(row) for row in rows)])
 
 
+# -- into a province: the same import into an empty and into a loaded table (issue 17) --------
+
+#: Rows of each file imported into the province's empty and loaded tables.
+PROVINCE_ROWS = 10_000
+#: Rows per file when a whole province is loaded through the import path.
+LOAD_FILE_ROWS = 30_000
+PROVINCE_RATIO_TARGET = 1.3
+LOAD_TARGET_S = 180.0
+#: The kinds a whole province is loaded with, in order (each names records of those before).
+LOAD_KINDS = ["units", "people", "agreements", "tasks", "followups"]
+
+
+def province_generator():
+    """bench/province.py as a module (its `Province` builds the province)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_province_generator", ROOT / "bench" / "province.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def province_setup(args) -> dict:
+    """Migrate; `empty`: the province's units, people and agreements only (the generator's
+    first steps, so the same units as the loaded province); `loaded`: the whole province,
+    unless the database was copied from one (`--loaded-from`); `fresh`: nothing."""
+    import io
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from coordination.models import FollowUp
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False, stdout=io.StringIO())
+    if args.part != "fresh" and not (args.part == "loaded" and args.loaded_from):
+        province = province_generator().Province(scale=args.scale, seed=args.seed)
+        if args.part == "empty":
+            province.make_users()
+            province.make_units()
+            province.make_people()
+            province.make_agreements()
+        else:
+            province.build()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return {"seconds": time.perf_counter() - started, "followups": FollowUp.objects.count()}
+
+
+def province_files(args) -> dict:
+    """`--repeat` workbooks of `PROVINCE_ROWS` new follow-up items naming the province's
+    units, years and kinds (content never met in the province: every row is new)."""
+    import random
+
+    from django.utils import translation
+
+    from coordination.choices import FollowUpKind, FollowUpStatus
+    from coordination.models import Unit
+
+    generator = province_generator()
+    rng = random.Random(args.seed)
+    units = list(Unit.objects.order_by("pk").values_list("full_name", flat=True))
+    years, weights = list(generator.YEAR_WEIGHTS), list(generator.YEAR_WEIGHTS.values())
+    with translation.override("vi"):
+        kinds = [str(label) for _value, label in FollowUpKind.choices]
+        open_status = str(dict(FollowUpStatus.choices)["open"])
+    from openpyxl import Workbook
+
+    for run in range(args.repeat):
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("Kiến nghị")
+        sheet.append(
+            ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Ngày nêu", "Trạng thái"]
+        )
+        for index in range(PROVINCE_ROWS):
+            year = rng.choices(years, weights)[0]
+            sheet.append(
+                [
+                    rng.choice(kinds),
+                    year,
+                    f"{rng.choice(TOPICS)} (lần nhập {run + 1}, mục {index + 1})",
+                    rng.choice(units),
+                    datetime.date(year, rng.randint(1, 12), rng.randint(1, 28)),
+                    open_status,
+                ]
+            )
+        workbook.save(Path(args.workdir) / f"province-{run}.xlsx")
+    return {"files": args.repeat, "units": len(units)}
+
+
+def province_import(args) -> dict:
+    """Preview or confirm file number `--file` into this database, as the admin runs them."""
+    from coordination.importing import import_records
+    from coordination.models import FollowUp
+
+    if args.part == "empty":
+        empty_followups()
+    path = Path(args.workdir) / f"province-{args.file}.xlsx"
+    data = path.read_bytes()
+    before = FollowUp.objects.count()
+    dry_run = args.action == "province-preview"
+    sheets_data = None
+    if not dry_run:
+        sheets_data = import_records(
+            kind="followups", data=data, file_name=path.name, dry_run=True, keep_sheets=True
+        ).sheets_data
+    measure = Measure(capture=False, profile=args.profile_stats)
+    report = measure.run(
+        lambda: import_records(
+            kind="followups",
+            data=data,
+            file_name=path.name,
+            dry_run=dry_run,
+            sheets_data=sheets_data,
+        )
+    )
+    problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
+    if report.file_errors or problems or report.count_new != PROVINCE_ROWS:
+        raise SystemExit(
+            f"the import of {path.name} did not go through: {report.file_errors}, "
+            f"{report.count_new} new of {PROVINCE_ROWS}, first problems {problems}"
+        )
+    after = FollowUp.objects.count()
+    if after != before + (0 if dry_run else PROVINCE_ROWS):
+        raise SystemExit(f"{after - before} follow-ups written, expected {PROVINCE_ROWS}")
+    return {**measure.figures, "table_rows": before}
+
+
+def load_columns(resource_class) -> tuple[list[str], list[str]]:
+    """(headers dropped, headers of the natural key) of a kind's export, for loading it
+    into a fresh database: record numbers and versions name the source's records."""
+    from coordination.widgets import RecordIdWidget, VersionWidget
+
+    dropped = [
+        str(column.column_name)
+        for column in resource_class.columns()
+        if isinstance(column.widget, RecordIdWidget | VersionWidget)
+        # Person names repeat across units; a task's assignee is named apart from its unit.
+        or (resource_class._meta.model.__name__ == "Task" and column.attribute == "assignee")
+    ]
+    key = [
+        str(resource_class.fields[name].column_name)
+        for name in resource_class._meta.import_id_fields
+    ]
+    return dropped, key
+
+
+def province_export(args) -> dict:
+    """Export the province, kind by kind, as CSV files of `LOAD_FILE_ROWS` rows (the export
+    format is the import's), without record numbers, one row per natural key."""
+    import csv
+    import io
+
+    from coordination import kinds
+    from coordination.exporting import write_export
+
+    folder = Path(args.workdir) / "load"
+    folder.mkdir(exist_ok=True)
+    counts = {}
+    started = time.perf_counter()
+    for order, kind in enumerate(LOAD_KINDS):
+        resource_class = kinds.get(kind).resource
+        model = resource_class._meta.model
+        dropped, key_headers = load_columns(resource_class)
+        pks = list(model.objects.order_by("pk").values_list("pk", flat=True))
+        seen, rows, header, written = set(), [], None, 0
+
+        def flush(rows=rows, header=None, kind=kind, order=order):
+            nonlocal written
+            path = folder / f"{order}-{kind}-{written // LOAD_FILE_ROWS:04d}.csv"
+            with open(path, "w", newline="", encoding="utf-8-sig") as stream:
+                writer = csv.writer(stream)
+                writer.writerow(header)
+                writer.writerows(rows)
+            written += len(rows)
+            rows.clear()
+
+        for start in range(0, len(pks), LOAD_FILE_ROWS):
+            chunk = pks[start : start + LOAD_FILE_ROWS]
+            stream = io.BytesIO()
+            write_export(
+                kind, model.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]), stream, "csv"
+            )
+            reader = csv.reader(io.StringIO(stream.getvalue().decode("utf-8-sig")))
+            full_header = next(reader)
+            kept = [i for i, name in enumerate(full_header) if name not in dropped]
+            key_at = [full_header.index(name) for name in key_headers]
+            header = [full_header[i] for i in kept]
+            for cells in reader:
+                key = tuple(cells[i].casefold() for i in key_at)
+                if key in seen:
+                    continue
+                seen.add(key)
+                rows.append([cells[i] for i in kept])
+                if len(rows) == LOAD_FILE_ROWS:
+                    flush(rows, header)
+        if rows:
+            flush(rows, header)
+        counts[kind] = written
+    return {"seconds": time.perf_counter() - started, "rows": counts}
+
+
+def province_load(args) -> dict:
+    """Import every exported file, in order, into this (fresh) database: the whole province
+    through `import_records`, confirmed without a preview (as `manage.py import_records`)."""
+    from coordination import kinds
+    from coordination.importing import import_records
+
+    folder = Path(args.workdir) / "load"
+    per_kind: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    #: Seconds per follow-up file, in order: flat if the cost does not grow with the table.
+    followup_files: list[float] = []
+    slowest = (0.0, "")
+    started = time.perf_counter()
+    for path in sorted(folder.glob("*.csv")):
+        kind = path.stem.split("-")[1]
+        began = time.perf_counter()
+        report = import_records(
+            kind=kind, data=path.read_bytes(), file_name=path.name, dry_run=False
+        )
+        seconds = time.perf_counter() - began
+        problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
+        if report.file_errors or problems or not report.written:
+            raise SystemExit(f"{path.name} was refused: {report.file_errors} {problems}")
+        per_kind[kind] = per_kind.get(kind, 0.0) + seconds
+        rows[kind] = rows.get(kind, 0) + report.count_new
+        slowest = max(slowest, (seconds, path.name))
+        if kind == "followups":
+            followup_files.append(seconds)
+        log(f"  {path.name}: {report.count_new:,} new in {seconds:.1f} s")
+    stored = {kind: kinds.get(kind).resource._meta.model.objects.count() for kind in per_kind}
+    if stored != rows:
+        raise SystemExit(f"stored {stored}, imported {rows}")
+    return {
+        "seconds": time.perf_counter() - started,
+        "per_kind": per_kind,
+        "rows": rows,
+        "slowest": slowest,
+        "followup_files": followup_files,
+        "peak_rss_kb": peak_rss_kb(),
+    }
+
+
+def province_child(args) -> dict:
+    action = args.action
+    if action == "province-setup":
+        return province_setup(args)
+    if action == "province-files":
+        return province_files(args)
+    if action in ("province-preview", "province-confirm"):
+        return province_import(args)
+    if action == "province-export":
+        return province_export(args)
+    return province_load(args)
+
+
+class ProvinceDatabases:
+    """The scratch databases of the province modes: created on enter, dropped on exit."""
+
+    def __init__(self, db: str, workdir: Path, args):
+        self.db, self.workdir, self.args = db, workdir, args
+        self.scratch: list[ScratchPostgres] = []
+
+    def url(self, part: str) -> str:
+        if self.db == "sqlite":
+            return f"sqlite:///{self.workdir / f'province-{part}.sqlite3'}"
+        scratch = ScratchPostgres(self.args.pg_admin_url)
+        scratch.name = f"{scratch.name}_{part}"
+        scratch.url = f"{scratch.url}_{part}"
+        template = self.args.loaded_from if part == "loaded" else None
+        if template:
+            scratch._execute(f'CREATE DATABASE {{}} TEMPLATE "{template}"')
+            log(f"postgres: copied {template} into {scratch.name}")
+        else:
+            scratch.__enter__()
+        self.scratch.append(scratch)
+        return scratch.url
+
+    def copy_sqlite(self, part: str) -> None:
+        if self.db == "sqlite" and self.args.loaded_from:
+            shutil.copy(self.args.loaded_from, self.workdir / f"province-{part}.sqlite3")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for scratch in self.scratch:
+            scratch.__exit__(None, None, None)
+        return False
+
+
+def province_step(db, url, action, workdir, args, *, part="", file=None) -> dict:
+    step = Step(f"{action}-{part}", action, 0, False, 1)
+    extra = ["--part", part, "--scale", str(args.scale), "--seed", str(args.seed)]
+    extra += ["--repeat", str(args.repeat)]
+    if file is not None:
+        extra += ["--file", str(file)]
+    if args.loaded_from:
+        extra += ["--loaded-from", args.loaded_from]
+    return run_child(db, url, step, workdir, args, capture=False, extra=extra)
+
+
+def cpu_text(entry: dict) -> str:
+    """The median CPU time of this process (the database's work is not in it): on a machine
+    shared with other work, the part of the wall time that is this import's own."""
+    return f"{statistics.median(run['cpu_seconds'] for run in entry['runs']):.2f} s"
+
+
+def run_province(db: str, workdir: Path, args) -> list[list[str]]:
+    """The 10,000-row preview and confirm into the province's empty and loaded tables."""
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[db]
+    with ProvinceDatabases(db, workdir, args) as databases:
+        urls = {}
+        for part in ("empty", "loaded"):
+            if part == "loaded":
+                databases.copy_sqlite(part)
+            urls[part] = databases.url(part)
+            setup = province_step(db, urls[part], "province-setup", workdir, args, part=part)
+            log(
+                f"{db}: {part} province ready in {setup['seconds']:.0f} s "
+                f"({setup['followups']:,} follow-up items)"
+            )
+        province_step(db, urls["empty"], "province-files", workdir, args, part="empty")
+        results = {(part, step): [] for part in urls for step in ("preview", "confirm")}
+        for run in range(args.repeat):
+            for part in ("empty", "loaded"):
+                for step in ("preview", "confirm"):
+                    figures = province_step(
+                        db, urls[part], f"province-{step}", workdir, args, part=part, file=run
+                    )
+                    results[(part, step)].append(figures)
+                    log(
+                        f"{db}: {step} into the {part} table ({figures['table_rows']:,} rows): "
+                        f"{figures['seconds']:.2f} s, peak RSS {mb(figures['peak_rss_kb']):.0f} MB"
+                    )
+    rows = []
+    for step in ("preview", "confirm"):
+        empty = {"runs": results[("empty", step)]}
+        loaded = {"runs": results[("loaded", step)]}
+        ratio = median_time(loaded) / median_time(empty)
+        table_rows_text = f"{results[('loaded', step)][0]['table_rows']:,}"
+        rows.append(
+            [
+                name,
+                f"{step.capitalize()}, {PROVINCE_ROWS:,} rows into the empty table: time; peak RSS",
+                f"{time_text(empty)} (CPU {cpu_text(empty)}); {mb(peak(empty)):.0f} MB",
+                f"< {IMPORT_TARGET_S:.0f} s",
+                verdict(median_time(empty) < IMPORT_TARGET_S),
+            ]
+        )
+        rows.append(
+            [
+                name,
+                f"{step.capitalize()}, {PROVINCE_ROWS:,} rows into {table_rows_text} rows: "
+                "time; peak RSS",
+                f"{time_text(loaded)} (CPU {cpu_text(loaded)}); {mb(peak(loaded)):.0f} MB",
+                f"< {IMPORT_TARGET_S:.0f} s",
+                verdict(median_time(loaded) < IMPORT_TARGET_S),
+            ]
+        )
+        rows.append(
+            [
+                name,
+                f"{step.capitalize()}: loaded / empty (time; peak RSS)",
+                f"{ratio:.2f}×; {peak(loaded) / peak(empty):.2f}×",
+                f"≤ {PROVINCE_RATIO_TARGET}×",
+                verdict(ratio <= PROVINCE_RATIO_TARGET and peak(loaded) <= peak(empty) * 1.1),
+            ]
+        )
+    return rows
+
+
+def run_load(db: str, workdir: Path, args) -> list[list[str]]:
+    """The whole province loaded through the import path into a fresh database."""
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[db]
+    with ProvinceDatabases(db, workdir, args) as databases:
+        databases.copy_sqlite("loaded")
+        source = databases.url("loaded")
+        setup = province_step(db, source, "province-setup", workdir, args, part="loaded")
+        log(f"{db}: source province ready in {setup['seconds']:.0f} s")
+        exported = province_step(db, source, "province-export", workdir, args, part="loaded")
+        log(f"{db}: exported {exported['rows']} in {exported['seconds']:.0f} s")
+        target = databases.url("fresh")
+        province_step(db, target, "province-setup", workdir, args, part="fresh")
+        loaded = province_step(db, target, "province-load", workdir, args, part="fresh")
+    total_rows = sum(loaded["rows"].values())
+    trend = [round(seconds, 1) for seconds in loaded["followup_files"]]
+    detail = ", ".join(
+        f"{kind} {loaded['rows'][kind]:,} in {seconds:.0f} s"
+        for kind, seconds in loaded["per_kind"].items()
+    )
+    return [
+        [
+            name,
+            f"Whole province through the import path ({total_rows:,} rows, files of "
+            f"{LOAD_FILE_ROWS:,}): time",
+            f"{loaded['seconds']:.0f} s ({detail}); slowest file {loaded['slowest'][0]:.1f} s; "
+            f"follow-up files, first three {trend[:3]} s, last three {trend[-3:]} s; "
+            f"peak RSS {mb(loaded['peak_rss_kb']):.0f} MB",
+            f"< {LOAD_TARGET_S:.0f} s",
+            verdict(loaded["seconds"] < LOAD_TARGET_S),
+        ]
+    ]
+
+
+def province_main(args) -> int:
+    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    workdir = Path(tempfile.mkdtemp(prefix="coordination-bench-"))
+    table, failures = [], []
+    started = time.perf_counter()
+    try:
+        for db in databases:
+            try:
+                if args.province:
+                    table += run_province(db, workdir, args)
+                if args.load_province:
+                    table += run_load(db, workdir, args)
+            except StepFailed as error:
+                failures.append(str(error))
+                log(f"FAILED: {error}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"\nImport into a province (scale {args.scale}, seed {args.seed}, median of "
+        f"{args.repeat} run(s)), {datetime.date.today():%Y-%m-%d}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; total {time.perf_counter() - started:.0f} s\n"
+    )
+    if table:
+        print(markdown_table(["Database", "Figure", "Measured", "Target", "Result"], table))
+    for failure in failures:
+        print(f"\nFAILED: {failure}")
+    missed = sum(1 for row in table if row[-1] == "FAIL")
+    return 1 if failures or missed else 0
+
+
 # -- entry point -----------------------------------------------------------------------------
 
 
@@ -768,6 +1221,23 @@ def parse_args(argv=None):
         help="database to CREATE and DROP the scratch database from (default: %(default)s)",
     )
     parser.add_argument("--profile", metavar="DIR", help="also write cProfile stats into DIR")
+    parser.add_argument(
+        "--province",
+        action="store_true",
+        help="instead: 10,000-row preview and confirm into a province's empty and loaded tables",
+    )
+    parser.add_argument(
+        "--load-province",
+        action="store_true",
+        help="instead: a whole province exported, then loaded through the import path",
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="province size (1.0: full)")
+    parser.add_argument("--seed", type=int, default=2025, help="the province's seed")
+    parser.add_argument(
+        "--loaded-from",
+        help="copy the loaded province from this PostgreSQL database (or SQLite file) "
+        "instead of building it (it must have been built with the same --scale and --seed)",
+    )
     # Internal: one measurement in a child process.
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--action", help=argparse.SUPPRESS)
@@ -775,6 +1245,8 @@ def parse_args(argv=None):
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--capture", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile-stats", help=argparse.SUPPRESS)
+    parser.add_argument("--part", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
@@ -843,6 +1315,8 @@ def main(argv=None) -> int:
         result = child_main(args)
         print(RESULT_MARKER + json.dumps(result), flush=True)
         return 0
+    if args.province or args.load_province:
+        return province_main(args)
     return parent_main(args)
 
 

@@ -7,6 +7,9 @@ from coordination.text import FOLD_SOURCE, FOLD_TARGET, fold
 
 SQLITE_FOLD_FUNCTION = "coordination_fold"
 SQLITE_LOWER_FUNCTION = "coordination_lower"
+SQLITE_NUMBER_KEY_FUNCTION = "coordination_number_key"
+#: The characters Python's `str.split()` treats as white space.
+WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
 # TRANSLATE deletes the characters of its source that have no counterpart in its target:
 # the combining marks, so text typed in NFD folds like NFC.
 _FOLD_SQL_SOURCE = FOLD_SOURCE + "".join(map(chr, range(0x0300, 0x0370)))
@@ -53,6 +56,56 @@ class UnicodeLower(Func):
         return super().as_sql(compiler, connection, function=SQLITE_LOWER_FUNCTION, **extra_context)
 
 
+class NumberKey(Func):
+    """A document number as it compares (`coordination.widgets.names.agreement_key`):
+    lower-cased, without white space. PostgreSQL: TRANSLATE deletes the white space (its
+    source characters have no counterpart); SQLite calls the Python function."""
+
+    arity = 1
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"TRANSLATE(LOWER({lhs}), %s, '')", (*params, WHITESPACE)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"{SQLITE_NUMBER_KEY_FUNCTION}({lhs})", tuple(params)
+
+
+#: The characters of a text natural key its index holds and an import's queries compare
+#: (`coordination.importing.keys`): a btree entry must stay small; texts that begin alike
+#: are told apart in Python.
+KEY_PREFIX = 100
+
+
+class KeyPrefix(Func):
+    """The first `KEY_PREFIX` characters of a text, the bounds written in the SQL itself:
+    SQLite uses an expression index only for a query that spells the expression alike, and
+    a bound sent as a parameter is not alike."""
+
+    function = "SUBSTR"
+    template = f"%(function)s(%(expressions)s, 1, {KEY_PREFIX})"
+    arity = 1
+    output_field = TextField()
+
+
+def key_prefix(expression):
+    """A text column as it compares in a natural key: lower-cased, its first characters
+    (the expression of the natural-key indexes, migration 0020)."""
+    return KeyPrefix(UnicodeLower(expression))
+
+
+def number_key_prefix(expression):
+    """A document number as it compares in a natural key (`NumberKey`), its first characters
+    (the expression of the agreements' natural-key index, migration 0020)."""
+    return KeyPrefix(NumberKey(expression))
+
+
+def _number_key(value):
+    return "".join(value.split()).lower() if isinstance(value, str) else value
+
+
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
@@ -64,6 +117,9 @@ def register_functions(sender, connection, **kwargs):
         connection.connection.create_collation(collation.COLLATION, collation.compare)
         connection.connection.create_function(SQLITE_FOLD_FUNCTION, 1, fold, deterministic=True)
         connection.connection.create_function(SQLITE_LOWER_FUNCTION, 1, _lower, deterministic=True)
+        connection.connection.create_function(
+            SQLITE_NUMBER_KEY_FUNCTION, 1, _number_key, deterministic=True
+        )
 
 
 def register_lookups():

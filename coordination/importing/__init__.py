@@ -12,6 +12,7 @@ The steps, in the order `Importer.run()` takes them, one module each:
 
 - `reading`: the header row, the columns, every cell converted (`Reading`);
 - `matching`: each row's record by number or natural key, the row applied (`Matching`);
+- `keys`: records found by the file's own keys, a few queries whatever the table's size;
 - `checks`: versions, unique rules and unit scope across the rows (`Checks`);
 - `writing`: bulk writes, related sets, history and the admin log (`Writing`);
 - `report`: what happened to each row (`ImportReport`), `lookups`: the name tables;

@@ -1,6 +1,6 @@
 """Checks across rows: versions (no silent overwrite), unique rules, and unit scope."""
 
-from django.db import models
+from django.db import connection, models
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from coordination.constraints import FieldUniqueConstraint, q_truth
 from coordination.db_functions import UnicodeLower
 from coordination.history import has_history, with_last_change
+from coordination.importing.keys import filter_by_keys
 from coordination.importing.report import ERROR, UNCHANGED, UPDATED, ParsedRow, Problem
 
 #: The column holding the version of each record in an exported file.
@@ -137,18 +138,21 @@ class Checks:
                 keyed[key] = row
             if not keyed:
                 continue
-            annotations = {f"_u{i}": expression for i, (_name, expression) in enumerate(parts)}
-            first_values = {key[0] for key in keyed}
-            existing = (
-                self.model.objects.annotate(**annotations)
-                .filter(_u0__in=first_values)
-                .values_list("pk", *annotations)
-            )
+            # The file's keys themselves, a few queries (`importing.keys`): the records that
+            # share a first component with some row may be most of the table.
+            expressions = [expression for _name, expression in parts]
+            prepare = [
+                unique_value_preparer(self.model, name, expression) for name, expression in parts
+            ]
+            sent = [tuple(p(value) for p, value in zip(prepare, key, strict=True)) for key in keyed]
             updating = {row.instance.pk for row in valid if row.instance.pk}
-            for pk, *key in existing:
-                row = keyed.get(tuple(key))
-                if row is not None and row.instance.pk != pk and pk not in updating:
-                    self.unique_problem(row, constraint, None)
+            for queryset in filter_by_keys(self.model.objects.all(), expressions, sent):
+                for pk, *key in queryset.annotate(
+                    **{f"_u{i}": expression for i, expression in enumerate(expressions)}
+                ).values_list("pk", *[f"_u{i}" for i in range(len(expressions))]):
+                    row = keyed.get(tuple(key))
+                    if row is not None and row.instance.pk != pk and pk not in updating:
+                        self.unique_problem(row, constraint, None)
 
     def unique_problem(self, row, constraint, other_row):
         message = str(constraint.get_violation_error_message())
@@ -253,6 +257,16 @@ def unique_key(parts, instance):
             value = value.lower()
         key.append(value)
     return tuple(key)
+
+
+def unique_value_preparer(model, name, expression):
+    """How a component of a unique key is sent in a query: as its column stores it."""
+    if isinstance(expression, UnicodeLower):
+        return lambda value: value
+    model_field = model._meta.get_field(name)
+    if model_field.is_relation:
+        model_field = model_field.target_field
+    return lambda value: model_field.get_db_prep_value(value, connection)
 
 
 def q_allows(condition, row) -> bool:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from coordination.constraints import violated_checks
 from coordination.importing.checks import VERSION
+from coordination.importing.keys import filter_by_keys, key_expression
 from coordination.importing.report import UNCHANGED, UPDATED, ParsedRow, Problem
 from coordination.resources import Column
 from coordination.widgets import CaselessText, caseless_value
@@ -70,20 +71,28 @@ class Matching:
         candidates = self.lookups.visible(self.model.objects.all())
         ids = {row.values["id"] for row in rows if row.values.get("id")}
         by_id = candidates.in_bulk(ids) if ids else {}
-        filters = {}
-        for name in self.resource_class._meta.import_id_fields:
-            model_field = self.model._meta.get_field(name)
-            if isinstance(model_field, models.CharField | models.TextField):
+        # The rows' own keys, sent to the database (`importing.keys`): the records found
+        # are those the file names, however many the table holds.
+        parts = [
+            key_expression(self.model._meta.get_field(name), self.column_for(name).widget)
+            for name in self.resource_class._meta.import_id_fields
+        ]
+        keys = set()
+        for row in rows:
+            values = [row.values.get(name) for name in self.resource_class._meta.import_id_fields]
+            if any(value is None or value == "" for value in values):
                 continue
-            values = {row.values.get(name) for row in rows} - {None}
-            values = {value.pk if isinstance(value, models.Model) else value for value in values}
-            filters[f"{model_field.attname}__in"] = values
+            keys.add(
+                tuple(convert(value) for (_sql, convert), value in zip(parts, values, strict=True))
+            )
         by_key = defaultdict(list)
-        for record in candidates.filter(**filters).order_by("pk") if rows else ():
-            key = self.natural_key(record, from_instance=True)
-            if key is not None:
-                by_key[key].append(record)
+        for queryset in filter_by_keys(candidates, [sql for sql, _convert in parts], keys):
+            for record in queryset.order_by("pk"):
+                key = self.natural_key(record, from_instance=True)
+                if key is not None:
+                    by_key[key].append(record)
         for matches in by_key.values():
+            matches.sort(key=lambda record: record.pk)
             by_id.update({record.pk: record for record in matches})
         return by_id, by_key
 

@@ -12,7 +12,7 @@ from coordination.choices import (
     PartyRole,
 )
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
-from coordination.db_functions import UnicodeLower
+from coordination.db_functions import UnicodeLower, number_key_prefix
 from coordination.models.base import (
     Record,
     RecordQuerySet,
@@ -156,6 +156,8 @@ class Agreement(Record):
         indexes = [
             models.Index(fields=["start_year", "end_year"], name="coordination_agr_years"),
             models.Index(fields=["status", "kind"], name="coordination_agr_status_kind"),
+            # The natural key an import finds its rows' agreements by (`importing.keys`).
+            models.Index(number_key_prefix("number"), name="coordination_agr_natural_key"),
         ]
         permissions = import_export_permissions("agreement", "agreements")
 

@@ -7,6 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from coordination.choices import FollowUpKind, FollowUpStatus
 from coordination.constraints import FieldCheckConstraint
+from coordination.db_functions import key_prefix
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
     DeadlineMixin,
@@ -295,6 +296,14 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
             ),
             models.Index(fields=["status", "due_date"], name="coordination_fu_status_due"),
             models.Index(fields=["kind", "year"], name="coordination_fu_kind_year"),
+            # The natural key an import finds its rows' records by (`importing.keys`).
+            models.Index(
+                models.F("year"),
+                models.F("responsible_unit"),
+                models.F("kind"),
+                key_prefix("content"),
+                name="coordination_fu_natural_key",
+            ),
         ]
         permissions = import_export_permissions("followup", "follow-up items")
 

@@ -6,6 +6,7 @@ from simple_history.models import HistoricalRecords
 
 from coordination.choices import TaskStatus
 from coordination.constraints import FieldCheckConstraint
+from coordination.db_functions import key_prefix
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
     DeadlineMixin,
@@ -159,6 +160,13 @@ class Task(DeadlineMixin, SearchableMixin, Record):
             # A year and a status (or the open statuses) across all units, by due date.
             models.Index(fields=["year", "status", "due_date"], name="coordination_task_yr_st_due"),
             models.Index(fields=["status", "due_date"], name="coordination_task_status_due"),
+            # The natural key an import finds its rows' records by (`importing.keys`).
+            models.Index(
+                models.F("agreement"),
+                models.F("year"),
+                key_prefix("content"),
+                name="coordination_task_natural_key",
+            ),
         ]
         permissions = import_export_permissions("task", "tasks")
 

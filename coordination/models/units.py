@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from coordination.choices import UnitKind, UnitLevel
 from coordination.collation import vietnamese
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
-from coordination.db_functions import UnicodeLower
+from coordination.db_functions import UnicodeLower, key_prefix
 from coordination.models.base import Record, import_export_permissions
 from coordination.unit_names import own_name_keys, unit_key
 
@@ -102,6 +102,12 @@ class Unit(Record):
         ]
         indexes = [
             models.Index(fields=["kind", "level"], name="coordination_unit_kind_level"),
+            # The natural key an import finds its rows' units by (`importing.keys`).
+            models.Index(
+                key_prefix("locality"),
+                key_prefix("full_name"),
+                name="coordination_unit_natural_key",
+            ),
         ]
         permissions = [
             *import_export_permissions("unit", "units"),

@@ -64,6 +64,8 @@ class CodeWidget(TextWidget):
     """Document numbers and codes: must be typed as text so leading zeros survive."""
 
     allowed = gettext_lazy("Text (format the cell as Text to keep leading zeros)")
+    #: Its natural-key form drops white space (`importing.keys` asks the database the same).
+    compares_without_whitespace = True
 
     def key_of(self, value):
         return agreement_key(value) if isinstance(value, str) else value
