@@ -24,7 +24,7 @@ def drop_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("coordination", "0018_folded_name_trigram_indexes"),
+        ("coordination", "0020_natural_key_indexes"),
     ]
 
     operations = [migrations.RunPython(create_index, drop_index)]
