@@ -3,7 +3,7 @@
 Run from the project root (see bench/README.md)::
 
     .venv/bin/python bench/province.py build [--scale 1.0] [--seed 2025] [--db postgres|sqlite]
-    .venv/bin/python bench/province.py pages [--repeat 5]
+    .venv/bin/python bench/province.py pages [--repeat 5] [--only "staff: admin"]
     .venv/bin/python bench/province.py all --quick      # build + pages at scale 0.01, then drop
     .venv/bin/python bench/province.py drop
 
@@ -718,8 +718,11 @@ def build(args) -> None:
 # Pages
 
 
-def measure_pages(*, repeat: int) -> list[dict]:
-    """Each page as each user, `repeat` times: timings (ms), size (KB), queries, status."""
+def measure_pages(*, repeat: int, only: list[str] | None = None) -> list[dict]:
+    """Each page as each user, `repeat` times: timings (ms), size (KB), queries, status.
+
+    With `only`, just the pages whose "user: page" holds one of its strings (ignoring case).
+    """
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client, override_settings
@@ -764,6 +767,9 @@ def measure_pages(*, repeat: int) -> list[dict]:
             client.force_login(User.objects.get(username=username))
             client.get("/records/")  # templates compiled, session read: not measured
             for label, url in pages:
+                name = f"{role}: {label}".casefold()
+                if only and not any(part.casefold() in name for part in only):
+                    continue
                 if "{last}" in url:
                     # The admin's own paginator links name its last page (?p=N, from 0).
                     first = client.get(url.split("?")[0]).content.decode()
@@ -981,6 +987,12 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="scale 0.01 in database bench_province_quick"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help='only the pages whose "user: page" holds TEXT (repeatable), e.g. "staff: admin"',
+    )
     parser.add_argument("--name", help="the scratch database (default bench_province[_quick])")
     parser.add_argument(
         "--gunicorn",
@@ -1012,7 +1024,7 @@ def main() -> int:
             setup_django(args)
         missed = 0
         if args.step in ("pages", "all"):
-            results = measure_pages(repeat=args.repeat)
+            results = measure_pages(repeat=args.repeat, only=args.only)
             missed = print_pages(args, results)
             if args.gunicorn:
                 missed += measure_gunicorn(args, results)

@@ -1,6 +1,7 @@
 """SQL functions that behave the same on SQLite and PostgreSQL: diacritic folding, LOWER()."""
 
 from django.db.models import CharField, Func, TextField, Transform
+from django.db.models.lookups import In
 
 from coordination import collation
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, fold
@@ -51,6 +52,25 @@ class UnicodeLower(Func):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return super().as_sql(compiler, connection, function=SQLITE_LOWER_FUNCTION, **extra_context)
+
+
+class AmongIds(In):
+    """`AmongIds(F("pk"), subquery)`: the column is one of the values the subquery selects.
+
+    PostgreSQL is given `column = ANY(ARRAY(subquery))`: the subquery runs once, before the
+    scan (an InitPlan), and the condition on the column is one an index answers, which the
+    planner can OR with conditions on other indexes (a BitmapOr) and AND with the list's own
+    filters. `column IN (subquery)` ORed with another condition is instead checked row by row,
+    over every row of the table. Elsewhere (SQLite) it is `column IN (subquery)`, which
+    SQLite's planner already serves from the indexes of an OR's terms.
+    """
+
+    lookup_name = "among_ids"  # built directly, never registered on a field
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
 
 def _lower(value):
