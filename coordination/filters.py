@@ -5,18 +5,20 @@ Every record type takes the same query parameters where they apply: `year`, `uni
 """
 
 import datetime
+import functools
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.db import connection, models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coordination import scoping
 from coordination.collation import vietnamese
+from coordination.db_functions import AmongIds
 from coordination.models import Agreement, Unit
 from coordination.models.base import SEARCH_TEXT, YEAR_MAX, YEAR_MIN, search_document_fields
 from coordination.text import fold
@@ -264,7 +266,7 @@ def search_records(queryset: QuerySet, fields: list[str], text: str) -> QuerySet
         condition = own_text(word) if own else Q()
         for name, by_word in named.items():
             if by_word[word]:
-                condition |= Q(**{f"{name}__in": sorted(by_word[word])})
+                condition |= AmongIds(F(name), sorted(by_word[word]))
         if multivalued:
             matching = model.objects.filter(any_contains(multivalued, word)).values("pk")
             condition |= Q(pk__in=matching)
@@ -276,18 +278,48 @@ def search_records(queryset: QuerySet, fields: list[str], text: str) -> QuerySet
 
 def names_holding(model, name: str, names: list[str], words: list[str]) -> dict[str, set]:
     """For each word, the ids of the records `model.<name>` points to (units, agreements)
-    whose `names` hold the word, ignoring case and diacritics: one query for all words."""
+    whose `names` hold the word, ignoring case and diacritics: one query for all words.
+
+    A target that keeps its names folded in `search_text` (units, people) is searched there,
+    with no folding of each row: its rows holding a word in any of its searched fields, then
+    the words told apart by the `names` asked for (a unit's name, not its locality).
+    """
     target = model._meta.get_field(name).related_model
+    document = search_document_fields(target)
+    found = {word: set() for word in words}
+    if set(names) <= set(document):
+        # The folded copy holds the names and the other searched fields (a unit's locality):
+        # a word found there and in none of the others is in the names.
+        others = [field for field in document if field not in names]
+        condition = Q()
+        for word in words:
+            condition |= Q(**{f"{SEARCH_TEXT}__contains": word})
+        rows = target._base_manager.filter(condition).order_by()
+        for pk, text, *values in rows.values_list("pk", SEARCH_TEXT, *others, *names):
+            elsewhere = [folded_name(value) for value in values[: len(others)] if value]
+            for word in words:
+                if word in text and (
+                    not any(word in value for value in elsewhere)
+                    or any(word in folded_name(value) for value in values[len(others) :] if value)
+                ):
+                    found[word].add(pk)
+        return found
     condition = Q()
     for word in words:
         condition |= any_contains(names, word)
-    found = {word: set() for word in words}
     for pk, *values in target._base_manager.filter(condition).values_list("pk", *names):
         folded = [fold(value) for value in values if value]
         for word in words:
             if any(word in value for value in folded):
                 found[word].add(pk)
     return found
+
+
+@functools.lru_cache(maxsize=32768)
+def folded_name(value: str) -> str:
+    """`fold(value)` of a name, remembered: a one-letter search meets every unit's name,
+    and the same few thousand names come back with every keystroke."""
+    return fold(value)
 
 
 def any_contains(paths: list[str], word: str) -> Q:
