@@ -77,7 +77,7 @@ class AmongIds(In):
             if not values:
                 raise EmptyResultSet
             # One text parameter: the driver quotes a list of ints one by one.
-            array = "{" + ",".join(str(int(value)) for value in values) + "}"
+            array = "{" + ",".join(map(str, map(int, values))) + "}"
             return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, array)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)

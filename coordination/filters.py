@@ -295,14 +295,20 @@ def names_holding(model, name: str, names: list[str], words: list[str]) -> dict[
         for word in words:
             condition |= Q(**{f"{SEARCH_TEXT}__contains": word})
         rows = target._base_manager.filter(condition).order_by()
-        for pk, text, *values in rows.values_list("pk", SEARCH_TEXT, *others, *names):
-            elsewhere = [folded_name(value) for value in values[: len(others)] if value]
+        split = 2 + len(others)
+        for row in rows.values_list("pk", SEARCH_TEXT, *others, *names):
+            text, elsewhere = row[1], None
             for word in words:
-                if word in text and (
-                    not any(word in value for value in elsewhere)
-                    or any(word in folded_name(value) for value in values[len(others) :] if value)
-                ):
-                    found[word].add(pk)
+                if word not in text:
+                    continue
+                if others:
+                    if elsewhere is None:
+                        elsewhere = " ".join(folded_name(value) for value in row[2:split] if value)
+                    if word in elsewhere and not any(
+                        word in folded_name(value) for value in row[split:] if value
+                    ):
+                        continue
+                found[word].add(row[0])
         return found
     condition = Q()
     for word in words:
