@@ -61,7 +61,7 @@ def drop_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("coordination", "0018_folded_name_trigram_indexes"),
+        ("coordination", "0021_unit_name_order_index"),
     ]
 
     operations = [
