@@ -5,7 +5,6 @@ Every record type takes the same query parameters where they apply: `year`, `uni
 """
 
 import datetime
-import functools
 
 import django_filters
 from django import forms
@@ -21,7 +20,7 @@ from coordination.collation import vietnamese
 from coordination.db_functions import AmongIds
 from coordination.models import Agreement, Unit
 from coordination.models.base import SEARCH_TEXT, YEAR_MAX, YEAR_MIN, search_document_fields
-from coordination.text import fold
+from coordination.text import fold, fold_name
 from coordination.typeahead import TypeaheadSelect
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -280,52 +279,30 @@ def names_holding(model, name: str, names: list[str], words: list[str]) -> dict[
     """For each word, the ids of the records `model.<name>` points to (units, agreements)
     whose `names` hold the word, ignoring case and diacritics: one query for all words.
 
-    A target that keeps its names folded in `search_text` (units, people) is searched there,
-    with no folding of each row: its rows holding a word in any of its searched fields, then
-    the words told apart by the `names` asked for (a unit's name, not its locality).
-    """
+    A target keeping its searched fields folded in `search_text` (units, people) is matched
+    there, with no folding of each row: a word in it and in none of the fields other than
+    `names` (a unit's place) is in the names; else the names themselves are looked at."""
     target = model._meta.get_field(name).related_model
     document = search_document_fields(target)
-    found = {word: set() for word in words}
-    if set(names) <= set(document):
-        # The folded copy holds the names and the other searched fields (a unit's locality):
-        # a word found there and in none of the others is in the names.
-        others = [field for field in document if field not in names]
-        condition = Q()
-        for word in words:
-            condition |= Q(**{f"{SEARCH_TEXT}__contains": word})
-        rows = target._base_manager.filter(condition).order_by()
-        split = 2 + len(others)
-        for row in rows.values_list("pk", SEARCH_TEXT, *others, *names):
-            text, elsewhere = row[1], None
-            for word in words:
-                if word not in text:
-                    continue
-                if others:
-                    if elsewhere is None:
-                        elsewhere = " ".join(folded_name(value) for value in row[2:split] if value)
-                    if word in elsewhere and not any(
-                        word in folded_name(value) for value in row[split:] if value
-                    ):
-                        continue
-                found[word].add(row[0])
-        return found
+    stored = set(names) <= set(document)
+    others = [field for field in document if field not in names] if stored else []
     condition = Q()
     for word in words:
-        condition |= any_contains(names, word)
-    for pk, *values in target._base_manager.filter(condition).values_list("pk", *names):
-        folded = [fold(value) for value in values if value]
+        condition |= (
+            Q(**{f"{SEARCH_TEXT}__contains": word}) if stored else any_contains(names, word)
+        )
+    found = {word: set() for word in words}
+    columns = [SEARCH_TEXT, *others] if stored else ["pk"]
+    rows = target._base_manager.filter(condition).order_by()
+    for pk, text, *values in rows.values_list("pk", *columns, *names):
+        elsewhere = " ".join(fold_name(value) for value in values[: len(others)] if value)
         for word in words:
-            if any(word in value for value in folded):
+            if stored and (word not in text or word not in elsewhere):
+                if word in text:
+                    found[word].add(pk)
+            elif any(word in fold_name(value) for value in values[len(others) :] if value):
                 found[word].add(pk)
     return found
-
-
-@functools.lru_cache(maxsize=32768)
-def folded_name(value: str) -> str:
-    """`fold(value)` of a name, remembered: a one-letter search meets every unit's name,
-    and the same few thousand names come back with every keystroke."""
-    return fold(value)
 
 
 def any_contains(paths: list[str], word: str) -> Q:
