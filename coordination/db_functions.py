@@ -1,6 +1,8 @@
 """SQL functions that behave the same on SQLite and PostgreSQL: diacritic folding, LOWER()."""
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import CharField, Func, TextField, Transform
+from django.db.models.lookups import In
 
 from coordination import collation
 from coordination.text import FOLD_SOURCE, FOLD_TARGET, fold
@@ -104,6 +106,34 @@ def number_key_prefix(expression):
 
 def _number_key(value):
     return "".join(value.split()).lower() if isinstance(value, str) else value
+
+
+class AmongIds(In):
+    """`AmongIds(F("pk"), ids)`: the column is one of `ids`, a subquery or a list.
+
+    PostgreSQL is given `column = ANY(ARRAY(subquery))`: the subquery runs once, before the
+    scan (an InitPlan), and the condition on the column is one an index answers, which the
+    planner can OR with conditions on other indexes (a BitmapOr) and AND with the list's own
+    filters. `column IN (subquery)` ORed with another condition is instead checked row by row,
+    over every row of the table. A list is sent as one array, `column = ANY(%s)`: the
+    thousands of units a one-letter search names would otherwise be thousands of parameters,
+    each quoted by the driver. Elsewhere (SQLite) it is `column IN (…)`, which SQLite's
+    planner already serves from the indexes of an OR's terms.
+    """
+
+    lookup_name = "among_ids"  # built directly, never registered on a field
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if self.rhs_is_direct_value():
+            values = [value for value in self.rhs if value is not None]
+            if not values:
+                raise EmptyResultSet
+            # One text parameter: the driver quotes a list of ints one by one.
+            array = "{" + ",".join(map(str, map(int, values))) + "}"
+            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, array)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
 
 def _lower(value):

@@ -11,15 +11,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.db import connection, models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coordination import scoping
 from coordination.collation import vietnamese
+from coordination.db_functions import AmongIds
 from coordination.models import Agreement, Unit
 from coordination.models.base import SEARCH_TEXT, YEAR_MAX, YEAR_MIN, search_document_fields
-from coordination.text import fold
+from coordination.text import fold, fold_name
 from coordination.typeahead import TypeaheadSelect
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -264,7 +265,7 @@ def search_records(queryset: QuerySet, fields: list[str], text: str) -> QuerySet
         condition = own_text(word) if own else Q()
         for name, by_word in named.items():
             if by_word[word]:
-                condition |= Q(**{f"{name}__in": sorted(by_word[word])})
+                condition |= AmongIds(F(name), sorted(by_word[word]))
         if multivalued:
             matching = model.objects.filter(any_contains(multivalued, word)).values("pk")
             condition |= Q(pk__in=matching)
@@ -276,16 +277,30 @@ def search_records(queryset: QuerySet, fields: list[str], text: str) -> QuerySet
 
 def names_holding(model, name: str, names: list[str], words: list[str]) -> dict[str, set]:
     """For each word, the ids of the records `model.<name>` points to (units, agreements)
-    whose `names` hold the word, ignoring case and diacritics: one query for all words."""
+    whose `names` hold the word, ignoring case and diacritics: one query for all words.
+
+    A target keeping its searched fields folded in `search_text` (units, people) is matched
+    there, with no folding of each row: a word in it and in none of the fields other than
+    `names` (a unit's place) is in the names; else the names themselves are looked at."""
     target = model._meta.get_field(name).related_model
+    document = search_document_fields(target)
+    stored = set(names) <= set(document)
+    others = [field for field in document if field not in names] if stored else []
     condition = Q()
     for word in words:
-        condition |= any_contains(names, word)
+        condition |= (
+            Q(**{f"{SEARCH_TEXT}__contains": word}) if stored else any_contains(names, word)
+        )
     found = {word: set() for word in words}
-    for pk, *values in target._base_manager.filter(condition).values_list("pk", *names):
-        folded = [fold(value) for value in values if value]
+    columns = [SEARCH_TEXT, *others] if stored else ["pk"]
+    rows = target._base_manager.filter(condition).order_by()
+    for pk, text, *values in rows.values_list("pk", *columns, *names):
+        elsewhere = " ".join(fold_name(value) for value in values[: len(others)] if value)
         for word in words:
-            if any(word in value for value in folded):
+            if stored and (word not in text or word not in elsewhere):
+                if word in text:
+                    found[word].add(pk)
+            elif any(word in fold_name(value) for value in values[len(others) :] if value):
                 found[word].add(pk)
     return found
 

@@ -31,6 +31,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from coordination.scoping import scoped_count
+
 #: How deep, in rows from either end, a list in an order the user chose may be paged: an
 #: OFFSET in an order no index gives sorts the rows it skips (5,000 rows: 100 pages of 50).
 SORTED_DEPTH = 5_000
@@ -79,7 +81,8 @@ class DeferredJoinPaginator(Paginator):
         if cached is not None:
             count, self.counted_at = cached
             return count
-        count = super().count
+        # A unit's scope is counted path by path, each from its index.
+        count = scoped_count(self.object_list)
         if key and count >= CACHED_COUNT_FROM:
             cache.set(key, (count, timezone.now()), COUNT_SECONDS)
         return count

@@ -1,9 +1,11 @@
 """Which units' records a user may touch: everything, or the records of their own units."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, ManyToManyField, Q, QuerySet
+from django.db.models.sql.where import AND, OR, WhereNode
 from django.utils.translation import gettext as _
 
 from coordination import registry
+from coordination.db_functions import AmongIds
 from coordination.models import Person, Unit, UnitMember
 
 MANAGE_ALL_UNITS = "coordination.manage_all_units"
@@ -46,16 +48,100 @@ def member_unit_ids(user) -> set[int]:
 
 
 def involving_units(queryset: QuerySet, unit_ids, paths=None) -> QuerySet:
-    """The records of `queryset` that involve any of `unit_ids`, without duplicate rows."""
+    """The records of `queryset` that involve any of `unit_ids`, each once.
+
+    One condition per path, all on the record's own row and ORed: a unit column is compared
+    with the ids; a many-valued path (coordinating units) becomes the ids of the records its
+    link table names for those units, read once (`AmongIds`). So each path is answered by its
+    own index (the record's unit column, the link table's unit column), PostgreSQL ORs them
+    and ANDs them with the list's other filters (year, status) on the record's indexes, and
+    no join can repeat a record. The former `pk IN (SELECT … LEFT JOIN links … WHERE unit IN
+    … OR link.unit IN …)` read every record and link of the province for every list.
+    """
     paths = paths or involving_paths(queryset.model)
+    unit_ids = sorted(set(unit_ids))
+    if not unit_ids:
+        return queryset.none()
     condition = Q()
     for path in paths:
-        condition |= Q(**{f"{path}__in": unit_ids})
-    if not any(_is_multivalued(queryset.model, path) for path in paths):
-        # Foreign keys cannot repeat a record: filter in place, where the indexes serve.
-        return queryset.filter(condition)
-    # A subquery, not a join, so that many-to-many paths cannot repeat a record.
-    return queryset.filter(pk__in=queryset.model.objects.filter(condition).values("pk"))
+        condition |= _involving(queryset.model, path, unit_ids)
+    scoped = queryset.filter(condition)
+    clause = scoped.query.where.children[-1] if scoped.query.where.children else None
+    if type(clause) is WhereNode and clause.connector == OR and len(clause) == len(paths):
+        # The clause just added, marked so that `scoped_count` finds it after other filters.
+        clause.__class__ = ScopeNode
+    return scoped
+
+
+class ScopeNode(WhereNode):
+    """The condition `involving_units` adds to a query: the OR of its paths."""
+
+
+def scoped_count(queryset: QuerySet) -> int:
+    """`queryset.count()`, counted path by path when the records are those involving some
+    units by two paths (a follow-up item's responsible or co-responsible units).
+
+    |A ∪ B| = |A| + |B| − |A ∩ B|: the records whose unit column names the units come from
+    that column's index alone (an index-only scan: no row of the table is read), those the
+    link table names are few; the OR of both can only be counted row by row, every row of a
+    big unit's forty thousand read from the table.
+    """
+    query = queryset.query
+    where = query.where
+    scopes = [child for child in where.children if isinstance(child, ScopeNode)]
+    plain = not (query.is_sliced or query.combinator or query.distinct or query.group_by)
+    if not plain or where.connector != AND or where.negated or len(scopes) != 1:
+        return queryset.count()
+    if len(scopes[0]) != 2:
+        return queryset.count()
+    first, second = scopes[0].children
+    return (
+        _counted(queryset, [first])
+        + _counted(queryset, [second])
+        - _counted(queryset, [first, second])
+    )
+
+
+def _counted(queryset: QuerySet, conditions: list) -> int:
+    """The count of `queryset` with its scope's clause replaced by all of `conditions`."""
+    clone = queryset.all()
+    children = clone.query.where.children
+    index = next(i for i, child in enumerate(children) if isinstance(child, ScopeNode))
+    children[index] = WhereNode(conditions, AND)
+    return clone.count()
+
+
+def _involving(model, path: str, unit_ids: list[int]):
+    """The condition "the unit(s) at `path` from `model` include one of `unit_ids`", on the
+    record's own columns (or those of a record it points to), never joining a many-valued
+    relation."""
+    names = path.split("__")
+    prefix = []
+    for index, name in enumerate(names):
+        if name == "pk":
+            break
+        model_field = model._meta.get_field(name)
+        if model_field.many_to_many or model_field.one_to_many:
+            rest = names[index + 1 :]
+            column = "__".join(prefix) or "pk"
+            return AmongIds(F(column), _holding(model_field, rest, unit_ids))
+        prefix.append(name)
+        model = model_field.related_model
+    return Q(**{f"{path}__in": unit_ids})
+
+
+def _holding(model_field, rest: list[str], unit_ids: list[int]) -> QuerySet:
+    """The ids of the records (of `model_field`'s model) whose many-valued `model_field`,
+    then `rest`, reaches one of `unit_ids`: from the link table alone when it links to the
+    units themselves."""
+    if isinstance(model_field, ManyToManyField) and not rest:
+        through = model_field.remote_field.through
+        source, target = model_field.m2m_field_name(), model_field.m2m_reverse_field_name()
+        return through._base_manager.filter(**{f"{target}__in": unit_ids}).values(source)
+    # Any other many-valued path (a reverse relation, or units further on): a subquery that
+    # may name a record twice, which an "is among" condition does not mind.
+    lookup = "__".join([model_field.name, *rest, "in"])
+    return model_field.model._base_manager.filter(**{lookup: unit_ids}).values("pk")
 
 
 def _is_multivalued(model, path: str) -> bool:

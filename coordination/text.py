@@ -1,5 +1,6 @@
 """Text clean-up and diacritic folding shared by models, search and (later) imports."""
 
+import functools
 import re
 import unicodedata
 
@@ -57,6 +58,13 @@ def fold(value: str | None) -> str:
             decomposed = unicodedata.normalize("NFD", value)
             value = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(value.lower().split())
+
+
+@functools.lru_cache(maxsize=32768)
+def fold_name(value: str) -> str:
+    """`fold(value)` of a name, remembered: a one-letter search meets every unit's name, and
+    the same few thousand names come back with every keystroke."""
+    return fold(value)
 
 
 def _fold_table() -> tuple[str, str]:

@@ -9,12 +9,16 @@ from coordination.choices import UnitKind, UnitLevel
 from coordination.collation import vietnamese
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
 from coordination.db_functions import UnicodeLower, key_prefix
-from coordination.models.base import Record, import_export_permissions
+from coordination.models.base import Record, SearchableMixin, import_export_permissions
 from coordination.unit_names import own_name_keys, unit_key
 
 
-class Unit(Record):
+class Unit(SearchableMixin, Record):
     """A body that signs agreements and owns tasks: People's Committee, Front, unions, ..."""
+
+    # The names a search finds it by, kept folded in `search_text` (SearchableMixin): the
+    # autocomplete's one or two letters match 4,000 units without folding each row.
+    search_document_fields = ("full_name", "short_name", "locality")
 
     full_name = models.CharField(_("full name"), max_length=255)
     short_name = models.CharField(
@@ -202,8 +206,11 @@ class UnitAlias(Record):
             )
 
 
-class Person(Record):
+class Person(SearchableMixin, Record):
     """A cadre (cán bộ) who signs agreements, chairs meetings or carries out tasks."""
+
+    # The text a search finds a person by, kept folded in `search_text` (SearchableMixin).
+    search_document_fields = ("full_name", "position")
 
     full_name = models.CharField(_("full name"), max_length=150)
     position = models.CharField(
