@@ -234,6 +234,11 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Limits of one uploaded spreadsheet (see README, "Importing spreadsheets").
+# How long the outstanding table's figures and a long list's count (10,000 rows or more)
+# are kept in the cache, in seconds (coordination.pagination, reports/outstanding_figures.py);
+# 0 counts every time.
+FIGURES_CACHE_SECONDS = int(os.environ.get("DJANGO_FIGURES_CACHE_SECONDS", "60"))
+
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "10")) * 1024 * 1024
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "100000"))
 # An .xlsx is a zip: refuse one that unpacks to more than this (a "zip bomb").

@@ -14,15 +14,16 @@ order) is paged `max_depth` rows deep from either end; a page between is not ser
 nearest one that is, with `clamped` set for the page to say why.
 
 A long list's count (`CACHED_COUNT_FROM` rows or more: a COUNT(*) over a province's million
-items costs about 0.1 s of both cores) is kept for `COUNT_SECONDS` in Django's cache, keyed
-by its SQL: paging through a list counts it once. `counted_at` is then when it was counted,
-for the page to say so; a short list is always counted exactly.
+items costs about 0.1 s of both cores) is kept for `settings.FIGURES_CACHE_SECONDS` in
+Django's cache, keyed by its SQL: paging through a list counts it once. `counted_at` is
+then when it was counted, for the page to say so; a short list is always counted exactly.
 """
 
 import datetime
 import hashlib
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.core.paginator import Paginator
@@ -36,9 +37,8 @@ from coordination.scoping import scoped_count
 #: How deep, in rows from either end, a list in an order the user chose may be paged: an
 #: OFFSET in an order no index gives sorts the rows it skips (5,000 rows: 100 pages of 50).
 SORTED_DEPTH = 5_000
-#: A count of at least this many rows is kept in the cache for COUNT_SECONDS.
+#: A count of at least this many rows is kept in the cache for FIGURES_CACHE_SECONDS.
 CACHED_COUNT_FROM = 10_000
-COUNT_SECONDS = 60
 
 
 class DeferredJoinPaginator(Paginator):
@@ -77,14 +77,15 @@ class DeferredJoinPaginator(Paginator):
         if not isinstance(self.object_list, QuerySet):
             return super().count
         key = count_key(self.object_list)
-        cached = cache.get(key) if key else None
+        seconds = settings.FIGURES_CACHE_SECONDS
+        cached = cache.get(key) if key and seconds else None
         if cached is not None:
             count, self.counted_at = cached
             return count
         # A unit's scope is counted path by path, each from its index.
         count = scoped_count(self.object_list)
-        if key and count >= CACHED_COUNT_FROM:
-            cache.set(key, (count, timezone.now()), COUNT_SECONDS)
+        if key and seconds and count >= CACHED_COUNT_FROM:
+            cache.set(key, (count, timezone.now()), seconds)
         return count
 
     def page(self, number):

@@ -74,11 +74,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """Each test starts with an empty cache (a long list's count is kept there)."""
+def _empty_cache(settings):
+    """Each test starts with an empty cache and counts every time: the tests that keep a
+    long list's count or the outstanding figures (settings.FIGURES_CACHE_SECONDS) say so."""
     from django.core.cache import cache
 
     cache.clear()
+    settings.FIGURES_CACHE_SECONDS = 0
 
 
 @pytest.fixture

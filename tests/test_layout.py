@@ -8,7 +8,6 @@ Screenshots go to $E2E_SCREENSHOTS (default: pytest's temporary folder), named
 README's `layout-*` pictures.
 """
 
-
 import pytest
 from django.db.models import Count
 from playwright.sync_api import expect

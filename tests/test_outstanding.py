@@ -452,3 +452,25 @@ def test_postgresql_reads_the_records_once_for_every_figure_of_the_page(auditor_
         (plan,) = cursor.fetchone()
     plan = json.loads(plan) if isinstance(plan, str) else plan
     assert relations(plan).count("coordination_followup") == 1
+
+
+def test_the_same_figures_within_a_minute_come_from_the_cache_and_say_when(client, settings):
+    """Every year of a province is a second of counting: the same page again is read from
+    the cache, and says when it was counted; another filter is counted afresh."""
+    settings.FIGURES_CACHE_SECONDS = 60
+    from coordination.models import FollowUp
+    from tests.factories import make_followup, make_superuser, make_unit
+
+    unit = make_unit()
+    make_followup(responsible_unit=unit, year=2025)
+    client.force_login(make_superuser())
+    first = client.get("/records/outstanding/", {"year": ""})
+    assert first.status_code == 200
+    assert "Số liệu được tính lúc" not in first.content.decode()
+    FollowUp.objects.all().delete()
+    again = client.get("/records/outstanding/", {"year": ""})
+    html = again.content.decode()
+    assert "Số liệu được tính lúc" in html
+    assert again.context["table"].total is not None
+    other = client.get("/records/outstanding/", {"year": "2025"})
+    assert "Số liệu được tính lúc" not in other.content.decode()

@@ -343,7 +343,8 @@ class TestCachedCount:
     """A long list is counted once a minute, and says when; a short one every time."""
 
     @pytest.fixture
-    def long_lists(self, monkeypatch, followups):
+    def long_lists(self, monkeypatch, settings, followups):
+        settings.FIGURES_CACHE_SECONDS = 60
         monkeypatch.setattr("coordination.pagination.CACHED_COUNT_FROM", 20)
         return followups
 

@@ -99,6 +99,8 @@ class OutstandingTable:
     total: OutstandingRow | None = None
     chart: dict | None = None
     page: Page | None = None
+    #: When the figures were counted, if they came from the cache (`outstanding_figures`).
+    counted_at: datetime.datetime | None = None
     #: The request's query without `page`, for the pager's links.
     query: str = ""
     #: The same table of every year, and of the current year (the pages' first).
@@ -233,6 +235,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         chart_units=CHART_UNITS,
     )
     table.page = figures.page
+    table.counted_at = figures.counted_at
     page_units = {values["unit_id"] for values in figures.rows}
     units = Unit.objects.in_bulk(
         page_units
