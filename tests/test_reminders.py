@@ -466,3 +466,30 @@ def test_only_the_readers_units_records_are_counted(client, units):
     page = client.get(MY_WORK)
     assert "Đơn thư xã khác" not in page.content.decode()
     assert FollowUp.objects.count() == 1
+
+
+# ---------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "backend"),
+    [
+        ({}, "django.core.mail.backends.smtp.EmailBackend"),
+        (
+            {"DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"},
+            "django.core.mail.backends.filebased.EmailBackend",
+        ),
+        ({"DJANGO_PRODUCTION": "0"}, "django.core.mail.backends.console.EmailBackend"),
+    ],
+    ids=["production", "chosen", "demo"],
+)
+def test_mail_is_printed_outside_production_and_sent_in_it(tmp_path, extra, backend):
+    from tests.test_deployment import production_env, run
+
+    env = {**production_env(tmp_path, **extra), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    code = "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.SITE_URL)"
+    result = run(["-c", code], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [backend, "http://127.0.0.1:8000"]
