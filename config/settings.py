@@ -143,12 +143,14 @@ PROXY_COUNT = int(
 )
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 # The admin's login is the only one. After it, a `next` that is not a page of this site
-# (another host, "//host", "javascript:") is ignored for the admin index, not Django's default
-# /accounts/profile/, which does not exist here; a login required elsewhere goes there too.
+# (another host, "//host", "javascript:") is ignored, and so is a login without one: the user
+# lands on their role's page (`coordination.reminders.landing_url`: unit staff on their
+# units' work, auditors on the outstanding table, administrators on the admin index), not
+# Django's default /accounts/profile/, which does not exist here.
 # After a logout, such a `next` would send the browser to GET the logout URL (405): the
 # login page instead, with or without one.
 LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "admin:index"
+LOGIN_REDIRECT_URL = "coordination:home"
 LOGOUT_REDIRECT_URL = "admin:login"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -291,4 +293,28 @@ if PRODUCTION:
     # Server errors reach the administrators by e-mail as well as the log, when configured.
     ADMINS = [("Quản trị", address) for address in env_list("DJANGO_ADMINS")]
     SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", "root@localhost")
-    EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+
+# ---------------------------------------------------------------------------
+# E-mail and reminders (README, "Reminders")
+# ---------------------------------------------------------------------------
+
+# Outside production (`make demo`, development) mail is printed on the console, never sent;
+# production sends it through the SMTP server named here.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "hoso@localhost")
+# The address of the site as users reach it, for the links of e-mails (no trailing slash).
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Near due: outstanding and due within this many days from today; the landing page's recent
+# changes by others go back as many days.
+REMINDER_DAYS = int(os.environ.get("REMINDER_DAYS", "7"))

@@ -5,9 +5,12 @@ from coordination import report_views, views
 app_name = "coordination"
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("files/<path:path>", views.agreement_scan, name="agreement-scan"),
     path("records/", views.records_index, name="records"),
     path("records/outstanding/", views.outstanding, name="outstanding"),
+    path("records/my-work/", views.my_work, name="my-work"),
+    path("records/my-work/reminders/", views.reminder_preference, name="reminder-preference"),
     path("records/report/", report_views.report, name="report"),
     path("records/report/issued/", report_views.issued_report_list, name="issued-reports"),
     path("records/report/issued/<int:pk>/", report_views.issued_report, name="issued-report"),

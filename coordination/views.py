@@ -7,13 +7,14 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from coordination import exporting, kinds, reports, scoping, selectors
+from coordination import exporting, kinds, reminders, reports, scoping, selectors
 from coordination.filters import check_value
 from coordination.history import with_last_change
-from coordination.models import Agreement
+from coordination.models import Agreement, UserPreference
 from coordination.pagination import SORTED_DEPTH, DeferredJoinPaginator
 from coordination.scoping import visible_to
 from coordination.tables import Links, column_cell, detail_cells
@@ -207,3 +208,33 @@ def outstanding(request):
         {"table": table},
         status=200 if table.valid else 400,
     )
+
+
+def home(request):
+    """The site's address: the login, then the page of the user's role
+    (`reminders.landing_url`)."""
+    return redirect(reminders.landing_url(request.user))
+
+
+@staff_member_required
+def my_work(request):
+    """*Việc của đơn vị tôi*: the user's units' overdue, near-due and recently changed records,
+    and the user's choice of the daily reminder e-mail."""
+    context = {
+        "units": reminders.user_work(request.user),
+        "days": reminders.reminder_days(),
+        "reminders_enabled": UserPreference.reminders_wanted(request.user),
+        "has_email": bool(request.user.email),
+    }
+    return render(request, "coordination/records/my_work.html", context)
+
+
+@require_POST
+@staff_member_required
+def reminder_preference(request):
+    """Turn the user's own daily reminder e-mail on or off (the form of `my_work`)."""
+    enabled = request.POST.get("reminders_enabled") == "1"
+    UserPreference.objects.update_or_create(
+        user=request.user, defaults={"reminders_enabled": enabled}
+    )
+    return redirect("coordination:my-work")

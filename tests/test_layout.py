@@ -120,6 +120,7 @@ def test_main_pages_fit_the_screen_in_vietnamese(browser, demo, shots, username,
             assert title.evaluate("e => e.tagName") == "TEXTAREA"
         # The /records/ pages of the auditor's day, where this user may open them.
         for name, path in [
+            ("my-work", "/records/my-work/"),
             ("outstanding", "/records/outstanding/?year=2026"),
             ("records-agreement", f"/records/agreements/{agreement.pk}/"),
         ]:

@@ -234,6 +234,7 @@ def admin_pages() -> list[str]:
 def records_pages() -> list[str]:
     urls = [
         reverse("coordination:records"),
+        reverse("coordination:my-work"),
         reverse("coordination:outstanding"),
         reverse("coordination:report"),
         reverse("coordination:issued-reports"),

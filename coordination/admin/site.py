@@ -6,11 +6,15 @@ import functools
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from coordination.admin.filters import CheckedChangeList
 from coordination.filters import check_value, validate_search
+from coordination.reminders import landing_url
 
 
 class CheckedParametersMixin:
@@ -70,6 +74,14 @@ class CheckedParametersMixin:
         return initial
 
 
+class LandingLoginView(LoginView):
+    """The admin's login, landing where the user's role works (`reminders.landing_url`)
+    when no page of the site was asked for."""
+
+    def get_default_redirect_url(self):
+        return landing_url(self.request.user)
+
+
 class CoordinationAdminSite(admin.AdminSite):
     site_header = _("Coordination records")
     site_title = _("Coordination records")
@@ -100,6 +112,30 @@ class CoordinationAdminSite(admin.AdminSite):
                 {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
             )
         super().register(model_or_iterable, admin_class, **options)
+
+    def login(self, request, extra_context=None):
+        """Django's admin login, but a login without `next` lands on the user's page, not
+        always on the admin's index (Django fills `next` with the index itself)."""
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(landing_url(request.user))
+        from django.contrib.admin.forms import AdminAuthenticationForm
+
+        context = {
+            **self.each_context(request),
+            "title": _("Log in"),
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+            **(extra_context or {}),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = ""
+        request.current_app = self.name
+        return LandingLoginView.as_view(
+            extra_context=context,
+            authentication_form=self.login_form or AdminAuthenticationForm,
+            template_name=self.login_template or "admin/login.html",
+        )(request)
 
     def autocomplete_view(self, request):
         try:

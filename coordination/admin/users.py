@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from coordination.models import UnitMember
+from coordination.models import UnitMember, UserPreference
 
 # ---------------------------------------------------------------------------
 # Users: which units a member of staff works for
@@ -23,6 +23,16 @@ class UnitMemberInline(admin.TabularInline):
     autocomplete_fields = ["unit"]
     fields = ["unit"]
     verbose_name_plural = _("units this user works for")
+
+
+class UserPreferenceInline(admin.StackedInline):
+    """The user's own choice of the daily reminder e-mail, which administrators may change."""
+
+    model = UserPreference
+    can_delete = False
+    max_num = 1
+    fields = ["reminders_enabled", "reminders_sent_on"]
+    readonly_fields = ["reminders_sent_on"]
 
 
 # Django names permissions in English in the database ("Can add unit"), as the project's own
@@ -67,7 +77,7 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class CoordinationUserAdmin(PermissionLabels, UserAdmin):
-    inlines = [*UserAdmin.inlines, UnitMemberInline]
+    inlines = [*UserAdmin.inlines, UnitMemberInline, UserPreferenceInline]
 
 
 admin.site.unregister(Group)

@@ -8,6 +8,7 @@ from coordination.models.agreements import (
 )
 from coordination.models.followups import FollowUp
 from coordination.models.meetings import Meeting
+from coordination.models.preferences import UserPreference
 from coordination.models.reports import IssuedReport, ReportTemplate
 from coordination.models.tasks import Task
 from coordination.models.units import Person, Unit, UnitAlias, UnitMember
@@ -26,4 +27,5 @@ __all__ = [
     "Unit",
     "UnitAlias",
     "UnitMember",
+    "UserPreference",
 ]
