@@ -236,6 +236,16 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Limits of one uploaded spreadsheet (see README, "Importing spreadsheets").
+# The cache every process of the server shares (gunicorn's workers): files under the var
+# directory, with no server to run; DJANGO_CACHE_DIR moves them. It keeps the outstanding
+# table's figures and long lists' counts (FIGURES_CACHE_SECONDS).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("DJANGO_CACHE_DIR", str(VAR_DIR / "cache")),
+    }
+}
+
 # How long the outstanding table's figures and a long list's count (10,000 rows or more)
 # are kept in the cache, in seconds (coordination.pagination, reports/outstanding_figures.py);
 # 0 counts every time.

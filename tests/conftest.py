@@ -79,6 +79,9 @@ def _empty_cache(settings):
     long list's count or the outstanding figures (settings.FIGURES_CACHE_SECONDS) say so."""
     from django.core.cache import cache
 
+    # Each test process its own cache in memory (the file cache would be shared by the
+    # processes of a parallel run, each clearing it for its own tests).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     settings.FIGURES_CACHE_SECONDS = 0
 
