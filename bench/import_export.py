@@ -390,25 +390,21 @@ def empty_followups() -> None:
         cursor.execute(f"DELETE FROM {connection.ops.quote_name(FollowUp._meta.db_table)}")
 
 
-def measure_import(args, path: Path) -> dict:
+def timed_import(
+    measure, path: Path, data: bytes, *, dry_run: bool, expected: int, after_preview: bool
+):
+    """`import_records` of the follow-up file `path`, timed by `measure`, as the admin runs
+    it: with `after_preview`, a confirmation after its untimed preview, which kept the cells
+    it read beside the upload. Stops the bench unless every one of the `expected` rows is
+    new and none has a problem."""
     from coordination.importing import import_records
-    from coordination.models import FollowUp
 
-    empty_followups()
-    data = path.read_bytes()
-    dry_run = args.action == "import-preview"
-    measure = Measure(
-        capture=args.capture, count=args.action == "import-memory", profile=args.profile_stats
-    )
     sheets_data = None
-    if args.action == "import-confirm":
-        # The admin's confirmation follows its preview, which kept the cells it read beside
-        # the upload: run that preview first, untimed, as the user's upload did.
+    if after_preview:
         sheets_data = import_records(
             kind="followups", data=data, file_name=path.name, dry_run=True, keep_sheets=True
         ).sheets_data
         assert sheets_data is not None
-    history_before = FollowUp.history.count()
     report = measure.run(
         lambda: import_records(
             kind="followups",
@@ -419,11 +415,26 @@ def measure_import(args, path: Path) -> dict:
         )
     )
     problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
-    if report.file_errors or problems or report.count_new != args.rows:
+    if report.file_errors or problems or report.count_new != expected:
         raise SystemExit(
             f"the import of {path.name} did not go through: file errors {report.file_errors}, "
-            f"{report.count_new} new of {args.rows}, first problems {problems}"
+            f"{report.count_new} new of {expected}, first problems {problems}"
         )
+    return report
+
+
+def measure_import(args, path: Path) -> dict:
+    from coordination.models import FollowUp
+
+    empty_followups()
+    data = path.read_bytes()
+    dry_run = args.action == "import-preview"
+    measure = Measure(
+        capture=args.capture, count=args.action == "import-memory", profile=args.profile_stats
+    )
+    history_before = FollowUp.history.count()
+    confirm = args.action == "import-confirm"
+    timed_import(measure, path, data, dry_run=dry_run, expected=args.rows, after_preview=confirm)
     stored, expected = FollowUp.objects.count(), 0 if dry_run else args.rows
     if stored != expected:
         raise SystemExit(f"{stored} follow-ups stored after the import, expected {expected}")
@@ -856,7 +867,6 @@ def province_files(args) -> dict:
 
 def province_import(args) -> dict:
     """Preview or confirm file number `--file` into this database, as the admin runs them."""
-    from coordination.importing import import_records
     from coordination.models import FollowUp
 
     if args.part == "empty":
@@ -865,27 +875,10 @@ def province_import(args) -> dict:
     data = path.read_bytes()
     before = FollowUp.objects.count()
     dry_run = args.action == "province-preview"
-    sheets_data = None
-    if not dry_run:
-        sheets_data = import_records(
-            kind="followups", data=data, file_name=path.name, dry_run=True, keep_sheets=True
-        ).sheets_data
     measure = Measure(capture=False, profile=args.profile_stats)
-    report = measure.run(
-        lambda: import_records(
-            kind="followups",
-            data=data,
-            file_name=path.name,
-            dry_run=dry_run,
-            sheets_data=sheets_data,
-        )
+    timed_import(
+        measure, path, data, dry_run=dry_run, expected=PROVINCE_ROWS, after_preview=not dry_run
     )
-    problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
-    if report.file_errors or problems or report.count_new != PROVINCE_ROWS:
-        raise SystemExit(
-            f"the import of {path.name} did not go through: {report.file_errors}, "
-            f"{report.count_new} new of {PROVINCE_ROWS}, first problems {problems}"
-        )
     after = FollowUp.objects.count()
     if after != before + (0 if dry_run else PROVINCE_ROWS):
         raise SystemExit(f"{after - before} follow-ups written, expected {PROVINCE_ROWS}")

@@ -30,6 +30,7 @@ from tests.factories import (
     make_superuser,
     make_task,
     make_unit,
+    make_user,
 )
 
 
@@ -91,6 +92,17 @@ def vi():
     """Run the test with Vietnamese active, as the admin does."""
     with translation.override("vi"):
         yield
+
+
+@pytest.fixture
+def auditor_client(client, db):
+    """A client logged in as an auditor (the group *Kiểm tra – giám sát*: reads every unit)."""
+    from django.contrib.auth.models import Group
+
+    user = make_user()
+    user.groups.add(Group.objects.get(name="Kiểm tra – giám sát"))
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import re
 
 import pytest
 from django.apps import apps as django_apps
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
@@ -24,7 +23,6 @@ from tests.factories import (
     make_superuser,
     make_task,
     make_unit,
-    make_user,
     xlsx_bytes,
     xlsx_values,
 )
@@ -32,14 +30,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 AUDITOR_GROUP = "Kiểm tra – giám sát"
-
-
-@pytest.fixture
-def auditor_client(client):
-    user = make_user()
-    user.groups.add(Group.objects.get(name=AUDITOR_GROUP))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

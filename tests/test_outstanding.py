@@ -28,14 +28,6 @@ STAFF_GROUP = "Cán bộ đơn vị"
 PROVINCE = "tỉnh Lâm Đồng"
 
 
-@pytest.fixture
-def auditor_client(client):
-    user = make_user()
-    user.groups.add(Group.objects.get(name=AUDITOR_GROUP))
-    client.force_login(user)
-    return client
-
-
 def commune(name: str) -> str:
     return f"xã {name}, {PROVINCE}"
 
