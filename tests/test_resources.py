@@ -616,9 +616,36 @@ def test_repeated_person_name_is_told_apart_by_the_row_unit(world):
     assert signatory.person == theirs != ours
 
 
-def test_repeated_person_name_without_a_unit_to_decide_is_an_error(world):
-    make_person(full_name="Nguyễn Văn An", unit=world.committee)
+def test_repeated_person_name_is_told_apart_by_the_tasks_lead_unit(world):
+    """A task names its lead unit, not a "unit": the lead unit says whose cadre is meant (an
+    exported task list, in a province where names repeat, comes back whole)."""
+    ours = make_person(full_name="Nguyễn Văn An", unit=world.committee)
     make_person(full_name="Nguyễn Văn An", unit=world.front)
+    rows = [[*TASK_HEADER, "Cán bộ thực hiện"], [*task_row(world, "Ai làm?"), "Nguyễn Văn An"]]
+    report = run("tasks", rows, dry_run=False)
+    assert problems(report) == []
+    assert Task.objects.get(content="Ai làm?").assignee == ours
+
+
+def test_repeated_person_name_is_told_apart_by_a_coordinating_unit(world):
+    """Neither cadre works in the lead unit: the coordinating unit named decides."""
+    farmers = make_unit(full_name="Hội Nông dân huyện Hàm Tân")
+    women = make_unit(full_name="Hội Liên hiệp Phụ nữ huyện Hàm Tân")
+    theirs = make_person(full_name="Nguyễn Văn An", unit=farmers)
+    make_person(full_name="Nguyễn Văn An", unit=women)
+    header = [*TASK_HEADER, "Đơn vị phối hợp", "Cán bộ thực hiện"]
+    row = [*task_row(world, "Ai phối hợp?"), farmers.full_name, "Nguyễn Văn An"]
+    report = run("tasks", [header, row], dry_run=False)
+    assert problems(report) == []
+    assert Task.objects.get(content="Ai phối hợp?").assignee == theirs
+
+
+def test_repeated_person_name_without_a_unit_to_decide_is_an_error(world):
+    """Both cadres work in units the row does not name: nothing decides, the row is refused."""
+    make_person(full_name="Nguyễn Văn An", unit=make_unit(full_name="Hội Nông dân huyện Hàm Tân"))
+    make_person(
+        full_name="Nguyễn Văn An", unit=make_unit(full_name="Hội Liên hiệp Phụ nữ huyện Hàm Tân")
+    )
     rows = [[*TASK_HEADER, "Cán bộ thực hiện"], [*task_row(world, "Ai làm?"), "Nguyễn Văn An"]]
     before = db_state()
     report = run("tasks", rows, dry_run=False)

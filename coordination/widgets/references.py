@@ -181,8 +181,21 @@ class PersonWidget(ReferenceWidget):
         return Person.objects.select_related("unit")  # reference data, as units
 
     def narrow(self, matches, row_values):
-        unit = row_values.get("unit")
-        return [person for person in matches if unit is not None and person.unit_id == unit.pk]
+        # The row's own units first (a signatory's unit, a task's lead unit), then the units
+        # it names among many (a task's coordinating units): whatever the kind calls them.
+        own = {value.pk for value in row_values.values() if isinstance(value, Unit)}
+        named = {
+            unit.pk
+            for value in row_values.values()
+            if isinstance(value, list | tuple | set)
+            for unit in value
+            if isinstance(unit, Unit)
+        }
+        for units in (own, named):
+            narrowed = [person for person in matches if person.unit_id in units]
+            if narrowed:
+                return narrowed
+        return []
 
     def describe(self, obj):
         return obj.full_name
