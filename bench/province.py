@@ -56,8 +56,23 @@ FULL = {
     "agreements": 5_000,
     "tasks": 200_000,
     "followups": 1_000_000,
+    "meetings": 20_000,
+    "indicators": 60_000,
 }
 MINIMUM = {"communes": 2, "departments": 5, "agreements": 12, "tasks": 50, "followups": 100}
+MINIMUM |= {"meetings": 12, "indicators": 24}
+#: The share of follow-up items raised at a review meeting (the meeting's conclusions).
+MEETING_ITEMS = 0.1
+INDICATOR_NAMES = [
+    "Tỷ lệ hộ nghèo giảm",
+    "Số mô hình dân vận khéo được nhân rộng",
+    "Tỷ lệ đơn thư được giải quyết đúng hạn",
+    "Số cuộc giám sát, phản biện xã hội",
+    "Tỷ lệ kiến nghị cử tri được trả lời",
+    "Số hộ được hỗ trợ xây nhà đại đoàn kết",
+    "Tỷ lệ khu dân cư văn hóa",
+    "Số đoàn viên, hội viên mới kết nạp",
+]
 PAGE_MS, PAGE_KB, AUTOCOMPLETE_MS = 500, 300, 100
 CONCURRENT_RATE, CONCURRENT_P95_MS = 15, 1500
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -226,6 +241,7 @@ class Province:
 
     def __init__(self, *, scale: float, seed: int):
         self.rng = random.Random(seed)
+        self.seed = seed
         self.sizes = sizes(scale)
         self.counts: dict[str, int] = {}
         self.editors: list[int] = []
@@ -240,6 +256,7 @@ class Province:
         self.make_agreements()
         self.make_tasks()
         self.make_followups()
+        self.counts |= make_extras(self.sizes, self.seed)
         self.counts["seconds"] = round(time.perf_counter() - started, 1)
         return self.counts
 
@@ -588,6 +605,151 @@ FOLLOWUP_STATUSES = {
 }
 
 
+def make_extras(sizes_of: dict[str, int], seed: int) -> dict[str, int]:
+    """Signatories, review meetings (with the follow-up items raised at them) and indicators,
+    drawn from their own random sequence and from what the database holds, so that `extend`
+    adds them to a province built before they existed and `build` makes the same."""
+    from django.db import connection, transaction
+
+    from coordination.bulk import insert_records
+    from coordination.models import (
+        Agreement,
+        AgreementParty,
+        FollowUp,
+        Indicator,
+        Meeting,
+        Person,
+        Signatory,
+    )
+
+    rng = random.Random(f"{seed}-extras")
+    counts: dict[str, int] = {}
+    person_of = dict(Person.objects.values_list("unit_id", "pk"))
+    parties: dict[int, list[int]] = {}
+    for agreement, unit in AgreementParty.objects.order_by("agreement", "unit").values_list(
+        "agreement", "unit"
+    ):
+        parties.setdefault(agreement, []).append(unit)
+    agreements = list(
+        Agreement.objects.order_by("pk").values_list("pk", "start_year", "end_year", "signed_on")
+    )
+    with transaction.atomic():
+        signatories = [
+            Signatory(
+                agreement_id=agreement,
+                person_id=person_of[unit],
+                unit_id=unit,
+                position=rng.choice(POSITIONS),
+                signed_on=signed_on,
+            )
+            for agreement, _start, _end, signed_on in agreements
+            for unit in parties.get(agreement, [])
+            if unit in person_of
+        ]
+        persons = Person.objects.in_bulk(person_of.values())
+        for signatory in signatories:
+            signatory.person = persons[signatory.person_id]
+            signatory.prepare_for_save()
+        insert_records(Signatory, signatories)
+        counts["signatories"] = len(signatories)
+
+        in_force = {
+            year: [a for a in agreements if a[1] <= year <= a[2] and a[0] in parties]
+            for year in YEARS
+        }
+        meetings_of_year: dict[int, list[int]] = {}
+        links = {"agreements": [], "co_chairs": [], "attending_units": []}
+        for year, count in year_counts(sizes_of["meetings"]).items():
+            chosen = [rng.choice(in_force[year]) for _ in range(count)]
+            meetings = []
+            for agreement, _start, _end, _signed in chosen:
+                kind = rng.choice(["interim", "final", "assessment", "assessment"])
+                meetings.append(
+                    Meeting(
+                        title=f"Hội nghị {dict(REVIEW_TITLES)[kind]} năm {year} "
+                        f"(quy chế {agreement})",
+                        kind=kind,
+                        held_on=random_day(rng, year),
+                        venue="Hội trường Ủy ban nhân dân",
+                        period_from_year=year,
+                        period_to_year=year,
+                        summary="Đánh giá kết quả thực hiện quy chế phối hợp trong năm.",
+                        conclusions="Các đơn vị khắc phục hạn chế, tồn tại đã nêu.",
+                    )
+                )
+            for meeting in meetings:
+                meeting.prepare_for_save()
+            insert_records(Meeting, meetings)
+            meetings_of_year[year] = [meeting.pk for meeting in meetings]
+            for meeting, (agreement, *_rest) in zip(meetings, chosen, strict=True):
+                units = parties[agreement]
+                links["agreements"].append((meeting.pk, agreement))
+                links["attending_units"] += [(meeting.pk, unit) for unit in units]
+                links["co_chairs"] += [
+                    (meeting.pk, person_of[unit]) for unit in units[:2] if unit in person_of
+                ]
+        for field, pairs in links.items():
+            through = getattr(Meeting, field).through
+            own, other = (f.attname for f in through._meta.fields if f.is_relation)
+            insert_links(through, [through(**{own: a, other: b}) for a, b in pairs])
+        counts["meetings"] = sum(len(pks) for pks in meetings_of_year.values())
+
+        # One item in ten was raised at a review meeting of its year: consecutive meeting
+        # numbers, so one UPDATE a year picks them by the item's number.
+        table = connection.ops.quote_name(FollowUp._meta.db_table)
+        linked = 0
+        every = round(1 / MEETING_ITEMS)
+        with connection.cursor() as cursor:
+            for year, pks in meetings_of_year.items():
+                if not pks:
+                    continue
+                cursor.execute(
+                    f"UPDATE {table} SET meeting_id = %s + (id %% %s) "
+                    f"WHERE year = %s AND id %% %s = 0",
+                    [pks[0], len(pks), year, every],
+                )
+                linked += cursor.rowcount
+        counts["follow-up items raised at meetings"] = linked
+
+        indicators, seen = [], set()
+        for year, count in year_counts(sizes_of["indicators"]).items():
+            for _ in range(count):
+                agreement, *_rest = rng.choice(in_force[year])
+                unit = rng.choice(parties[agreement])
+                name = rng.choice(INDICATOR_NAMES)
+                if (agreement, year, unit, name) in seen:
+                    continue
+                seen.add((agreement, year, unit, name))
+                target = rng.choice([5, 10, 20, 50, 80, 95, 100])
+                indicators.append(
+                    Indicator(
+                        agreement_id=agreement,
+                        year=year,
+                        unit_id=unit,
+                        name=name,
+                        measure="%" if name.startswith("Tỷ lệ") else "",
+                        target=target,
+                        actual=(
+                            None
+                            if year == REFERENCE_DAY.year and rng.random() < 0.6
+                            else round(target * rng.uniform(0.6, 1.2), 2)
+                        ),
+                    )
+                )
+        for indicator in indicators:
+            indicator.prepare_for_save()
+        insert_records(Indicator, indicators)
+        counts["indicators"] = len(indicators)
+    return counts
+
+
+REVIEW_TITLES = [
+    ("interim", "sơ kết"),
+    ("final", "tổng kết"),
+    ("assessment", "đánh giá kết quả"),
+]
+
+
 def insert_links(through, links: list) -> None:
     """Rows of a many-to-many table: COPY on PostgreSQL as for records, else bulk_create()
     (`insert_records()` passes an option only the records' own querysets know)."""
@@ -715,6 +877,28 @@ def build(args) -> None:
     print()
 
 
+def extend(args) -> None:
+    """Adds what `build` now makes after the follow-up items (signatories, meetings,
+    indicators) to a province built before it did, as `build` would have."""
+    from django.db import connection
+
+    from coordination.models import Meeting
+
+    if Meeting.objects.exists():
+        raise SystemExit("This province already has its meetings.")
+    started = time.perf_counter()
+    counts = make_extras(sizes(args.scale), args.seed)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    print(f"\nProvince extended in {time.perf_counter() - started:.0f} s:\n")
+    print("| Records | Count |")
+    print("|---|---|")
+    for name, count in counts.items():
+        print(f"| {name} | {count:,} |")
+    print()
+
+
 # Pages
 
 
@@ -725,14 +909,39 @@ def measure_pages(*, repeat: int, only: list[str] | None = None) -> list[dict]:
     """
     from django.contrib.auth import get_user_model
     from django.db import connection
+    from django.db.models import Count
     from django.test import Client, override_settings
 
-    from coordination.models import FollowUp, UnitMember
+    from coordination.models import FollowUp, Task, UnitMember
 
     User = get_user_model()
     staff = User.objects.get(username=STAFF)
     big = UnitMember.objects.get(user=staff).unit_id
     item = FollowUp.objects.filter(responsible_unit=big).order_by("-year", "pk").first()
+
+    def largest(records, field):
+        """The `field` (a meeting, an agreement) of the most `records`."""
+        return (
+            records.values(field)
+            .annotate(n=Count("pk"))
+            .order_by("-n", field)
+            .values_list(field, flat=True)
+            .first()
+        )
+
+    # Each user's largest meeting (by the items it raised) and agreement (by its tasks): the
+    # staff member's among their unit's.
+    raised = FollowUp.objects.filter(meeting__isnull=False)
+    largest_of = {
+        AUDITOR: {
+            "meeting": largest(raised, "meeting"),
+            "agreement": largest(Task.objects.all(), "agreement"),
+        },
+        STAFF: {
+            "meeting": largest(raised.filter(meeting__attending_units=big), "meeting"),
+            "agreement": largest(Task.objects.filter(agreement__parties=big), "agreement"),
+        },
+    }
     autocomplete = "/admin/autocomplete/?app_label=coordination&model_name=task&field_name="
     pages = [
         ("/records/followups/ page 1", "/records/followups/"),
@@ -758,6 +967,26 @@ def measure_pages(*, repeat: int, only: list[str] | None = None) -> list[dict]:
         ("follow-up item page", f"/records/followups/{item.pk}/"),
         ("yearly report of the big unit", f"/records/report/?year=2025&unit={big}"),
     ]
+    if largest_of[AUDITOR]["meeting"]:
+        # Kinds a province of another shape may hold in numbers: meetings, signatories,
+        # indicators, agreements (`make_extras`).
+        pages += [
+            ("/records/meetings/ page 1", "/records/meetings/"),
+            ("/records/meetings/ last page", "/records/meetings/?page=999999"),
+            ("/records/indicators/ last page", "/records/indicators/?page=999999"),
+            ("/records/signatories/ last page", "/records/signatories/?page=999999"),
+            ("/records/agreements/ last page", "/records/agreements/?page=999999"),
+            ("meeting page (most items)", "/records/meetings/{meeting}/"),
+            ("agreement page (most tasks)", "/records/agreements/{agreement}/"),
+            ("admin meeting list last page", "/admin/coordination/meeting/?p={last}"),
+            ("admin indicator list last page", "/admin/coordination/indicator/?p={last}"),
+            ("admin meeting change page", "/admin/coordination/meeting/{meeting}/change/"),
+            ("admin agreement change page", "/admin/coordination/agreement/{agreement}/change/"),
+            (
+                "yearly report of the biggest agreement",
+                "/records/report/?year=2025&agreement={agreement}",
+            ),
+        ]
     queries = []
 
     def count(execute, sql, params, many, context):
@@ -774,6 +1003,8 @@ def measure_pages(*, repeat: int, only: list[str] | None = None) -> list[dict]:
                 name = f"{role}: {label}".casefold()
                 if only and not any(part.casefold() in name for part in only):
                     continue
+                url = url.replace("{meeting}", str(largest_of[username]["meeting"]))
+                url = url.replace("{agreement}", str(largest_of[username]["agreement"]))
                 if "{last}" in url:
                     # The admin's own paginator links name its last page (?p=N, from 0).
                     first = client.get(url.split("?")[0]).content.decode()
@@ -983,7 +1214,7 @@ def print_pages(args, results: list[dict]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["build", "pages", "all", "drop"])
+    parser.add_argument("step", choices=["build", "extend", "pages", "all", "drop"])
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the full province")
     parser.add_argument("--seed", type=int, default=2025)
@@ -1026,6 +1257,8 @@ def main() -> int:
             build(args)
         else:
             setup_django(args)
+        if args.step == "extend":
+            extend(args)
         missed = 0
         if args.step in ("pages", "all"):
             results = measure_pages(repeat=args.repeat, only=args.only)
