@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from coordination import kinds, scoping
 from coordination.admin.filters import filterset_filter
+from coordination.admin.inline_choices import PreloadedAutocompleteSelect, PreloadedChoicesFormSet
 from coordination.collation import vietnamese
 from coordination.concurrency import VERSION_FIELD, VersionedForm
 from coordination.filters import (
@@ -304,11 +305,28 @@ class LargeInline:
 class ScopedInline(LongTextMixin, ScopedChoicesMixin, admin.TabularInline):
     """An inline list of a record's parts that shows unit staff only what they may see."""
 
+    # The rows' type-ahead boxes read their chosen records together, not one query a row.
+    formset = PreloadedChoicesFormSet
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = PreloadedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if kinds.for_model(self.model) is not None:
             queryset = scoping.visible_to(queryset, request.user)
-        return queryset
+        # A read-only row names its unit or person, and its __str__ does: one query a row
+        # without the join (39 on an agreement's page with 30 indicators).
+        related = [
+            field.name
+            for field in self.model._meta.concrete_fields
+            if field.many_to_one and (not self.fields or field.name in self.fields)
+        ]
+        return queryset.select_related(*related)
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
