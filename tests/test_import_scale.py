@@ -338,3 +338,114 @@ def test_sqlite_looks_each_key_up_in_an_index(world, kind):
     assert f"SCAN {table}" not in steps, steps
     assert any(step.startswith(f"SEARCH {table} USING") and "INDEX" in step for step in steps)
     assert queryset.count() == len(keys)
+
+
+# Reference tables: the people and meetings a file names ---------------------------------
+
+
+def reference_file(world, people) -> bytes:
+    """Tasks naming an assignee each (some in capitals)."""
+    tasks_header = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Cán bộ thực hiện"]
+    rows = [tasks_header]
+    for n, person in enumerate(people):
+        rows.append(
+            [
+                world.agreement.number,
+                2024,
+                f"Nhiệm vụ có người làm số {n}",
+                world.committee.full_name,
+                person.full_name.upper() if n % 2 else person.full_name,
+            ]
+        )
+    return csv_bytes(rows)
+
+
+def meeting_file(world, meetings) -> bytes:
+    header = ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Hội nghị"]
+    with translation.override("vi"):
+        kind_label = str(FollowUpKind.CONCLUSION.label)
+    rows = [header]
+    for n, meeting in enumerate(meetings):
+        # Exported as “title (dd/mm/yyyy)”, or typed as the title alone.
+        named = str(meeting) if n % 2 else meeting.title
+        rows.append([kind_label, 2024, f"Kết luận số {n}", world.front.full_name, named])
+    return csv_bytes(rows)
+
+
+def make_meetings(texts, held_on):
+    from coordination.models import Meeting
+
+    meetings = [
+        Meeting(title=text, kind="interim", held_on=held_on, period_from_year=2024)
+        for text in texts
+    ]
+    for meeting in meetings:
+        meeting.prepare_for_save()
+    insert_records(Meeting, meetings)
+    return meetings
+
+
+def test_people_named_are_read_not_the_whole_register(world):
+    """20 assignees named among 20 or among 2,020 people: the same queries, and the people
+    read are the 20 (a province of forty thousand cadres reads what the file names)."""
+    named = create("people", world, [f"Nguyễn Văn Người Số {n}" for n in range(20)])
+    data = reference_file(world, named)
+
+    def run():
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            with records_read(Person) as read:
+                report = import_records(kind="tasks", data=data, file_name="f.csv", dry_run=True)
+            transaction.set_rollback(True)
+        assert not report.problems, [p.message for p in report.problems[:3]]
+        assert report.count_new == 20
+        return len(queries), read["rows"]
+
+    small = run()
+    create("people", world, [f"Trần Thị Khác Số {n}" for n in range(2000)])
+    large = run()
+    assert large == small
+    assert large[1] == 20
+
+
+def test_meetings_named_by_title_or_as_exported_are_read_not_every_meeting(world):
+    import datetime
+
+    from coordination.models import Meeting
+
+    named = make_meetings(
+        [f"Hội nghị sơ kết quý {n} năm 2024" for n in range(10)], datetime.date(2024, 6, 15)
+    )
+    data = meeting_file(world, named)
+
+    def run():
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            with records_read(Meeting) as read:
+                report = import_records(
+                    kind="followups", data=data, file_name="f.csv", dry_run=False
+                )
+            linked = dict(
+                FollowUp.objects.filter(content__startswith="Kết luận số ").values_list(
+                    "content", "meeting_id"
+                )
+            )
+            transaction.set_rollback(True)
+        assert not report.problems, [p.message for p in report.problems[:3]]
+        assert linked == {f"Kết luận số {n}": meeting.pk for n, meeting in enumerate(named)}
+        return len(queries), read["rows"]
+
+    small = run()
+    make_meetings([f"Hội nghị khác số {n}" for n in range(1000)], datetime.date(2023, 3, 1))
+    large = run()
+    assert large == small
+    assert large[1] == 10
+
+
+def test_an_unknown_name_still_gets_the_closest_names_of_the_whole_table(world):
+    """A typo is not among the records the file names: the whole register is read for it
+    (once), and the closest names are suggested as before."""
+    create("people", world, ["Nguyễn Thị Minh Khai", "Lê Văn Tám"])
+    data = reference_file(world, [Person(full_name="Nguyễn Thị Minh Khaii")])
+    report = import_records(kind="tasks", data=data, file_name="f.csv", dry_run=True)
+    [problem] = report.problems
+    assert problem.column == "Cán bộ thực hiện"
+    assert "Nguyễn Thị Minh Khai" in problem.message

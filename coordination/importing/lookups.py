@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from coordination.scoping import member_unit_ids, visible_to
 from coordination.suggestions import CloseNames
+from coordination.widgets.base import is_empty
 
 #: Unknown names of one import for which close matches are searched, and how many each gets.
 MAX_SUGGESTED_NAMES = 200
@@ -45,16 +46,58 @@ class ImportLookups:
         self.user = user
         self.unit_choices = dict(unit_choices or {})
         self._tables = {}
+        #: The names the file holds, by table (`expect`), and the tables read for them only.
+        self._expected: dict[str, set[str]] = {}
+        self._partial: set[str] = set()
         self._close = {}
         self._suggested = {}
         self._members = None
         #: Names that named no single record, by table and key, in the order first met.
         self.unresolved: dict[tuple[str, str], UnresolvedName] = {}
 
+    def expect(self, widget, texts) -> None:
+        """The names the file's cells give `widget`'s table, before any is resolved: a
+        table that can be read for given names (`ReferenceWidget.named_records`) then holds
+        the records the file names, whatever the size of the table (issue 17)."""
+        self._expected.setdefault(widget.table, set()).update(texts)
+
+    def expect_column(self, column_widget, rows, col: int, legacy=None) -> None:
+        """`expect` the names of column `col` of `rows` (section rows too: a name more is
+        only a record more read), if its widget's table can be read for given names."""
+        widget = getattr(column_widget, "inner", column_widget)
+        if getattr(widget, "name_field", None) is None:
+            return
+        names = set()
+        for row in rows:
+            raw = row[col] if col < len(row) else None
+            if not is_empty(raw):
+                names.update(column_widget.named_in(raw, legacy))
+        self.expect(widget, names)
+
     def table(self, widget) -> dict:
         if widget.table not in self._tables:
-            self._tables[widget.table] = widget.build_table(self)
+            expected = self._expected.get(widget.table)
+            records = None if expected is None else widget.named_records(self, expected)
+            self._tables[widget.table] = widget.build_table(self, records)
+            if records is not None:
+                self._partial.add(widget.table)
         return self._tables[widget.table]
+
+    def full_table(self, widget) -> dict:
+        """`widget`'s table of every record the user may name: for a name the file's own
+        table lacks (the closest names suggested for a typo), read once."""
+        if widget.table in self._partial:
+            self._partial.discard(widget.table)
+            self._tables[widget.table] = widget.build_table(self, None)
+        return self.table(widget)
+
+    def matches(self, widget, text: str, row_values) -> list:
+        """The records `text` names (`ReferenceWidget.match`), in the table of the file's
+        names and, when none there, in the whole table."""
+        found = widget.match(text, self.table(widget), row_values)
+        if not found and widget.table in self._partial:
+            found = widget.match(text, self.full_table(widget), row_values)
+        return found
 
     def suggestions(self, widget, key: str) -> list:
         """Distinct records whose names are close to `key`, closest and most favoured
@@ -64,7 +107,7 @@ class ImportLookups:
         if (widget.table, key) not in self._suggested:
             if len(self._suggested) >= MAX_SUGGESTED_NAMES:
                 return []
-            names = self.table(widget)
+            names = self.full_table(widget)
             if widget.table not in self._close:
                 self._close[widget.table] = CloseNames(names)
             closeness = {}

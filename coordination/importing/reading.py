@@ -237,6 +237,13 @@ class Reading:
 
     # -- reading rows ---------------------------------------------------------------------
 
+    def expect_names(self, table: Table, order, legacy: dict) -> None:
+        """The names of each reference column, before any is resolved: the records the file
+        names are read, not a whole table (`ImportLookups.expect`)."""
+        rows = table.rows[table.header_row + 1 : table.end]
+        for col, column in order:
+            self.lookups.expect_column(column.widget, rows, col, legacy.get(col))
+
     def parse_rows(self, table: Table) -> list:
         """Convert every cell; rows with cell errors keep them in their outcome."""
         sheet, header_row, matched = table.sheet, table.header_row, table.matched
@@ -248,6 +255,7 @@ class Reading:
         total = table.end - header_row - 1
         file_names = self.names_in_file(table)
         legacy = self.legacy_columns(table)
+        self.expect_names(table, order, legacy)
         markers = example_markers()
         for index, _own, cells in table.data_rows():
             if self.progress and (index - header_row) % PROGRESS_EVERY == 0:

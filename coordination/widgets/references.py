@@ -3,9 +3,11 @@
 import re
 from collections import defaultdict
 
+from django.db.models import ExpressionWrapper, TextField
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from coordination.db_functions import Fold
 from coordination.models import Agreement, Meeting, Person, Unit, UnitAlias
 from coordination.spreadsheets import unescape_formula
 from coordination.text import clean_text, fold
@@ -14,6 +16,10 @@ from coordination.widgets.base import CellError, CellWidget, shorten, to_unicode
 from coordination.widgets.names import agreement_key, unit_key
 
 LIST_SEPARATORS = re.compile(r"[;\n]+")
+#: The date an exported meeting's name ends with: “Hội nghị sơ kết (15/06/2024)”.
+MEETING_DATE = re.compile(r"\s*\(\s*\d{1,2}/\d{1,2}/\d{4}\s*\)\s*$")
+#: Folded names asked for in one query when an import reads the records its cells name.
+NAMES_PER_QUERY = 2000
 #: A cell naming thousands of unknown records reports the first few.
 MAX_CELL_ERRORS = 5
 #: Records an ambiguous name is said to match, in its message and where the user picks one.
@@ -42,8 +48,11 @@ class ReferenceWidget(CellWidget):
     pickable = False
 
     def parse(self, value, lookups=None, row_values=None, notes=None, legacy=None, **kwargs):
-        text = clean_text(to_unicode(unescape_formula(str(value)), notes, legacy))
-        return self.find(text, lookups, row_values or {})
+        return self.find(self.named_in(value, legacy, notes)[0], lookups, row_values or {})
+
+    def named_in(self, value, legacy=None, notes=None) -> list[str]:
+        """The names a cell holding `value` gives the table, as `parse` reads them."""
+        return [clean_text(to_unicode(unescape_formula(str(value)), notes, legacy))]
 
     def match(self, text, table, row_values) -> list:
         """The records `text` may name in `table`: one, none, or several the row's other
@@ -59,7 +68,7 @@ class ReferenceWidget(CellWidget):
         """The one record named `text` in `lookups` (an `ImportLookups`), or a CellError
         that suggests close names."""
         key = self.key(text)
-        matches = self.match(text, lookups.table(self), row_values)
+        matches = lookups.matches(self, text, row_values)
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -83,13 +92,40 @@ class ReferenceWidget(CellWidget):
     def key(self, text: str) -> str:
         return fold(text)
 
-    def build_table(self, lookups) -> dict[str, list]:
-        """Name key → the records of `model` with that name, for one import (one query)."""
+    def build_table(self, lookups, records=None) -> dict[str, list]:
+        """Name key → the records of `model` with that name, for one import (one query):
+        `records`, or every candidate."""
         table = defaultdict(list)
-        for record in self.candidates(lookups):
+        for record in self.candidates(lookups) if records is None else records:
             for key in self.keys_of(record):
                 table[key].append(record)
         return dict(table)
+
+    #: The field whose folded value (`text.fold`, `db_functions.Fold`) is a record's name key
+    #: (`key()`), so that an import reads only the records its cells name; None: the table is
+    #: read whole (units: many keys a unit, derived in Python).
+    name_field: str | None = None
+
+    def name_of(self, text: str) -> str:
+        """The part of a cell's text that names `name_field` (a meeting's title without its
+        date)."""
+        return text
+
+    def named_records(self, lookups, texts) -> list | None:
+        """The candidates whose `name_field` folds as one of `texts` does, in a query per
+        `NAMES_PER_QUERY` names, or None when the widget has no `name_field`."""
+        if self.name_field is None:
+            return None
+        keys = sorted({fold(self.name_of(text)) for text in texts} - {""})
+        records = []
+        for start in range(0, len(keys), NAMES_PER_QUERY):
+            chunk = keys[start : start + NAMES_PER_QUERY]
+            # A name's records all come from one query, in the order the whole table has.
+            # The keys are folded already: the wrapper keeps `Fold` from folding them again
+            # in SQL (a bilateral transform's IN list).
+            folded = ExpressionWrapper(Fold(self.name_field), output_field=TextField())
+            records += self.candidates(lookups).alias(_name_key=folded).filter(_name_key__in=chunk)
+        return records
 
     def rank(self, records, key: str, lookups) -> list:
         """`records` in the order to offer them for `key`, the most likely first."""
@@ -127,10 +163,11 @@ class UnitWidget(ReferenceWidget):
     def key(self, text):
         return unit_key(text)
 
-    def build_table(self, lookups) -> NameTable:
+    def build_table(self, lookups, records=None) -> NameTable:
         """Every key a unit answers to, at its best rank (`unit_names.name_table`), with the
         aliases, and the units the user picked for names of this file (`unit_choices`): two
-        queries, whatever the number of rows."""
+        queries, whatever the number of rows. Units are reference data, read whole (their
+        keys are derived in Python: `name_field` is None, `records` always None)."""
         units = {unit.pk: unit for unit in Unit.objects.all()}  # reference data: all named
         aliases = [
             (name, units[unit_id])
@@ -174,6 +211,7 @@ class PersonWidget(ReferenceWidget):
     model = Person
     allowed = gettext_lazy("A person's full name")
     table = "people"
+    name_field = "full_name"
 
     not_found = gettext_lazy("Unknown person “%(value)s”.")
 
@@ -223,6 +261,11 @@ class MeetingWidget(ReferenceWidget):
     model = Meeting
     allowed = gettext_lazy("A meeting's title")
     table = "meetings"
+    name_field = "title"
+
+    def name_of(self, text):
+        # “title (dd/mm/yyyy)” as exported names the title.
+        return MEETING_DATE.sub("", text)
 
     not_found = gettext_lazy("Unknown meeting “%(value)s”.")
 
@@ -244,13 +287,15 @@ class ManyWidget(CellWidget):
         super().__init__()
         self.inner = inner
 
+    def named_in(self, value, legacy=None, notes=None) -> list[str]:
+        """The names a cell holding `value` gives the inner widget's table."""
+        text = to_unicode(unescape_formula(str(value)), notes, legacy)
+        return [clean_text(name) for name in LIST_SEPARATORS.split(text)]
+
     def parse(self, value, lookups=None, row_values=None, notes=None, legacy=None, **kwargs):
         found, errors, unshown = [], [], 0
         row_values = row_values or {}
-        table = lookups.table(self.inner)
-        text = to_unicode(unescape_formula(str(value)), notes, legacy)
-        for name in LIST_SEPARATORS.split(text):
-            name = clean_text(name)
+        for name in self.named_in(value, legacy, notes):
             if not name:
                 continue
             if len(errors) < MAX_CELL_ERRORS:
@@ -261,7 +306,7 @@ class ManyWidget(CellWidget):
                     continue
             else:
                 # Past the errors shown, a name is only counted: no message, no suggestion.
-                matches = self.inner.match(name, table, row_values)
+                matches = lookups.matches(self.inner, name, row_values)
                 if len(matches) != 1:
                     unshown += 1
                     continue
