@@ -449,3 +449,30 @@ def test_an_unknown_name_still_gets_the_closest_names_of_the_whole_table(world):
     [problem] = report.problems
     assert problem.column == "Cán bộ thực hiện"
     assert "Nguyễn Thị Minh Khai" in problem.message
+
+
+def test_agreements_named_are_read_by_their_number_key_not_every_agreement(world):
+    """Tasks naming ten agreements, their numbers typed with other case and spacing: the ten
+    are read, among 10 or 1,010 agreements."""
+    named = create("agreements", world, [f"{n:02d}/KH-UBND" for n in range(10)])
+    header = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì"]
+    rows = [header] + [
+        [agreement.number.lower().replace("/", " / "), 2024, f"Việc {n}", world.committee.full_name]
+        for n, agreement in enumerate(named)
+    ]
+    data = csv_bytes(rows)
+
+    def run():
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            with records_read(Agreement) as read:
+                report = import_records(kind="tasks", data=data, file_name="f.csv", dry_run=True)
+            transaction.set_rollback(True)
+        assert not report.problems, [p.message for p in report.problems[:3]]
+        assert report.count_new == 10
+        return len(queries), read["rows"]
+
+    small = run()
+    create("agreements", world, [f"{n:04d}/QCPH-KHÁC" for n in range(1000)])
+    large = run()
+    assert large == small
+    assert large[1] == 10

@@ -7,7 +7,7 @@ from django.db.models import ExpressionWrapper, TextField
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from coordination.db_functions import Fold
+from coordination.db_functions import Fold, NumberKey
 from coordination.models import Agreement, Meeting, Person, Unit, UnitAlias
 from coordination.spreadsheets import unescape_formula
 from coordination.text import clean_text, fold
@@ -101,10 +101,15 @@ class ReferenceWidget(CellWidget):
                 table[key].append(record)
         return dict(table)
 
-    #: The field whose folded value (`text.fold`, `db_functions.Fold`) is a record's name key
-    #: (`key()`), so that an import reads only the records its cells name; None: the table is
-    #: read whole (units: many keys a unit, derived in Python).
+    #: The field whose value, as `name_key()` gives it in SQL, is a record's name key
+    #: (`key()`: folded by default, `db_functions.Fold`), so that an import reads only the
+    #: records its cells name; None: the table is read whole (units: many keys a unit,
+    #: derived in Python).
     name_field: str | None = None
+
+    def name_key(self):
+        """`name_field` in SQL as `key()` compares it in Python."""
+        return Fold(self.name_field)
 
     def name_of(self, text: str) -> str:
         """The part of a cell's text that names `name_field` (a meeting's title without its
@@ -116,14 +121,14 @@ class ReferenceWidget(CellWidget):
         `NAMES_PER_QUERY` names, or None when the widget has no `name_field`."""
         if self.name_field is None:
             return None
-        keys = sorted({fold(self.name_of(text)) for text in texts} - {""})
+        keys = sorted({self.key(self.name_of(text)) for text in texts} - {""})
         records = []
         for start in range(0, len(keys), NAMES_PER_QUERY):
             chunk = keys[start : start + NAMES_PER_QUERY]
             # A name's records all come from one query, in the order the whole table has.
             # The keys are folded already: the wrapper keeps `Fold` from folding them again
             # in SQL (a bilateral transform's IN list).
-            folded = ExpressionWrapper(Fold(self.name_field), output_field=TextField())
+            folded = ExpressionWrapper(self.name_key(), output_field=TextField())
             records += self.candidates(lookups).alias(_name_key=folded).filter(_name_key__in=chunk)
         return records
 
@@ -245,6 +250,10 @@ class AgreementWidget(ReferenceWidget):
     model = Agreement
     allowed = gettext_lazy("An agreement's number")
     table = "agreements"
+    name_field = "number"
+
+    def name_key(self):
+        return NumberKey(self.name_field)
 
     not_found = gettext_lazy("Unknown agreement number “%(value)s”.")
 
