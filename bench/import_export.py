@@ -894,8 +894,6 @@ def load_columns(resource_class) -> tuple[list[str], list[str]]:
         str(column.column_name)
         for column in resource_class.columns()
         if isinstance(column.widget, RecordIdWidget | VersionWidget)
-        # Person names repeat across units; a task's assignee is named apart from its unit.
-        or (resource_class._meta.model.__name__ == "Task" and column.attribute == "assignee")
     ]
     key = [
         str(resource_class.fields[name].column_name)
@@ -975,9 +973,21 @@ def province_load(args) -> dict:
     for path in sorted(folder.glob("*.csv")):
         kind = path.stem.split("-")[1]
         began = time.perf_counter()
-        report = import_records(
-            kind=kind, data=path.read_bytes(), file_name=path.name, dry_run=False
-        )
+
+        def load(path=path, kind=kind):
+            return import_records(
+                kind=kind, data=path.read_bytes(), file_name=path.name, dry_run=False
+            )
+
+        if args.profile_stats and kind == "followups" and not followup_files:
+            # The first follow-up file under the profiler (`--profile`): where a row's time goes.
+            import cProfile
+
+            profiler = cProfile.Profile()
+            report = profiler.runcall(load)
+            profiler.dump_stats(args.profile_stats)
+        else:
+            report = load()
         seconds = time.perf_counter() - began
         problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
         if report.file_errors or problems or not report.written:
@@ -1165,6 +1175,8 @@ def run_load(db: str, workdir: Path, args) -> list[list[str]]:
 
 def province_main(args) -> int:
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     workdir = Path(tempfile.mkdtemp(prefix="coordination-bench-"))
     table, failures = [], []
