@@ -966,6 +966,8 @@ def measure_pages(*, repeat: int, only: list[str] | None = None) -> list[dict]:
         ("autocomplete people “ng”", f"{autocomplete}assignee&term=ng"),
         ("follow-up item page", f"/records/followups/{item.pk}/"),
         ("yearly report of the big unit", f"/records/report/?year=2025&unit={big}"),
+        # Unit staff land here after logging in (the auditor sees every unit's work on it).
+        ("landing page /records/my-work/", "/records/my-work/"),
     ]
     if largest_of[AUDITOR]["meeting"]:
         # Kinds a province of another shape may hold in numbers: meetings, signatories,

@@ -86,15 +86,10 @@ def scoped_count(queryset: QuerySet) -> int:
     link table names are few; the OR of both can only be counted row by row, every row of a
     big unit's forty thousand read from the table.
     """
-    query = queryset.query
-    where = query.where
-    scopes = [child for child in where.children if isinstance(child, ScopeNode)]
-    plain = not (query.is_sliced or query.combinator or query.distinct or query.group_by)
-    if not plain or where.connector != AND or where.negated or len(scopes) != 1:
+    paths = _scope_paths(queryset)
+    if paths is None or len(paths) != 2:
         return queryset.count()
-    if len(scopes[0]) != 2:
-        return queryset.count()
-    first, second = scopes[0].children
+    first, second = paths
     return (
         _counted(queryset, [first])
         + _counted(queryset, [second])
@@ -104,11 +99,58 @@ def scoped_count(queryset: QuerySet) -> int:
 
 def _counted(queryset: QuerySet, conditions: list) -> int:
     """The count of `queryset` with its scope's clause replaced by all of `conditions`."""
+    return _narrowed(queryset, conditions).count()
+
+
+def _narrowed(queryset: QuerySet, conditions: list) -> QuerySet:
+    """`queryset` with its scope's clause replaced by all of `conditions`."""
     clone = queryset.all()
     children = clone.query.where.children
     index = next(i for i, child in enumerate(children) if isinstance(child, ScopeNode))
     children[index] = WhereNode(conditions, AND)
-    return clone.count()
+    return clone
+
+
+def _scope_paths(queryset: QuerySet) -> list | None:
+    """The conditions of the scope's paths, when `queryset` is a plain query scoped by
+    `involving_units` over several paths; None otherwise."""
+    query = queryset.query
+    where = query.where
+    scopes = [child for child in where.children if isinstance(child, ScopeNode)]
+    plain = not (query.is_sliced or query.combinator or query.distinct or query.group_by)
+    if not plain or where.connector != AND or where.negated or len(scopes) != 1:
+        return None
+    return list(scopes[0].children) if len(scopes[0]) > 1 else None
+
+
+def scoped_counts(queryset: QuerySet, **counts) -> dict[str, int]:
+    """`queryset.aggregate(**counts)` of `Count` aggregates, counted path by path as
+    `scoped_count` does (a unit's overdue and near-due records on its landing page)."""
+    paths = _scope_paths(queryset)
+    if paths is None or len(paths) != 2:
+        return queryset.aggregate(**counts)
+    first, second = paths
+    parts = [
+        _narrowed(queryset, conditions).aggregate(**counts)
+        for conditions in ([first], [second], [first, second])
+    ]
+    return {name: parts[0][name] + parts[1][name] - parts[2][name] for name in counts}
+
+
+def scoped_first(queryset: QuerySet, order: list[str], rows: int) -> QuerySet:
+    """The first `rows` records of `queryset` in `order` (fields, ascending, never NULL in
+    the rows asked for, the last one unique), read path by path: each path's first `rows` by
+    its own index, then the first of those. A big unit's ten longest-overdue items among ten
+    thousand, without sorting them all (its landing page)."""
+    paths = _scope_paths(queryset)
+    if paths is None:
+        return queryset.order_by(*order)[:rows]
+    candidates = set()
+    for condition in paths:
+        first = _narrowed(queryset, [condition]).order_by(*order).values_list(*order)[:rows]
+        candidates.update(first)
+    pks = [values[-1] for values in sorted(candidates)[:rows]]
+    return queryset.filter(pk__in=pks).order_by(*order)
 
 
 def _involving(model, path: str, unit_ids: list[int]):

@@ -334,10 +334,24 @@ def test_my_work_without_units_says_so(client, db):
 def test_my_work_queries_do_not_grow_with_the_records(client, units, django_assert_max_num_queries):
     mine = units["mine"]
     client.force_login(staff_of(mine))
-    for offset in range(40):
-        make_task(lead_unit=mine, due_date=days(offset % 12 - 4))
-        make_followup(responsible_unit=mine, due_date=days(offset % 12 - 4))
-    with django_assert_max_num_queries(25):
+
+    def grow(start, end):
+        for offset in range(start, end):
+            make_task(lead_unit=mine, due_date=days(offset % 12 - 4))
+            make_followup(responsible_unit=mine, due_date=days(offset % 12 - 4))
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(MY_WORK).status_code == 200
+        return len(captured)
+
+    grow(0, 12)  # overdue and due soon: every list of the page has rows
+    few = queries()
+    grow(12, 40)
+    assert queries() == few
+    # Per kind: the counts and first rows path by path (the unit column, the links), the
+    # records changed by others; sessions, the user, permissions, the units, the preference.
+    with django_assert_max_num_queries(36):
         assert client.get(MY_WORK).status_code == 200
 
 
@@ -493,3 +507,27 @@ def test_mail_is_printed_outside_production_and_sent_in_it(tmp_path, extra, back
     result = run(["-c", code], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [backend, "http://127.0.0.1:8000"]
+
+
+def test_the_first_rows_and_counts_take_both_paths_and_each_record_once(units):
+    """Items the unit answers for and items it shares (co-responsible), more than ROWS of
+    each: the longest overdue of both are listed in order, an item on both paths once, and
+    the counts add up without counting it twice."""
+    mine, other = units["mine"], units["other"]
+    own = [
+        make_followup(responsible_unit=mine, due_date=days(-3 - 2 * n), content=f"Riêng {n}")
+        for n in range(reminders.ROWS + 2)
+    ]
+    shared = []
+    for n in range(reminders.ROWS + 2):
+        item = make_followup(
+            responsible_unit=other, due_date=days(-4 - 2 * n), content=f"Phối hợp {n}"
+        )
+        item.co_responsible_units.add(mine)
+        shared.append(item)
+    both = own[-1]
+    both.co_responsible_units.add(mine)
+    work = kind_work(work_of(mine), "followups")
+    assert work.overdue.count == len(own) + len(shared)
+    expected = sorted(own + shared, key=lambda item: (item.due_date, item.pk))[: reminders.ROWS]
+    assert [item.pk for item in work.overdue.records] == [item.pk for item in expected]

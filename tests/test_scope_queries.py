@@ -385,13 +385,16 @@ def test_the_scope_reads_each_paths_index(province_like, model, table):
 
 @postgres_only
 def test_the_scope_and_the_lists_filters_use_the_year_index(province_like):
-    """A year and status ANDed with the scope: the (year, unit, status) index serves the
-    unit column's path, the primary key the links' ids."""
+    """A year and status ANDed with the scope: an index on the year serves the list's
+    filters with the unit column's path — (year, unit, status), the natural key's, or (year,
+    status, due date) with the unit checked on its few rows, as the statistics favour — and
+    the links' unit index the other path; no table is read whole."""
     scoped = scoping.involving_units(FollowUp.objects.all(), {province_like[0].pk})
     listed = scoped.filter(year=2024, status__in=[FollowUpStatus.OPEN]).order_by().values("pk")
     plan = plan_of(listed, "enable_seqscan = off")
     assert_served_by_indexes(plan, "coordination_followup")
-    assert "coordination_fu_year_unit" in json.dumps(plan), plan
+    conditions = [node.get("Index Cond", "") for node in nodes(plan)]
+    assert any("year = 2024" in condition for condition in conditions), plan
 
 
 @postgres_only

@@ -160,6 +160,11 @@ class Task(DeadlineMixin, SearchableMixin, Record):
             # A year and a status (or the open statuses) across all units, by due date.
             models.Index(fields=["year", "status", "due_date"], name="coordination_task_yr_st_due"),
             models.Index(fields=["status", "due_date"], name="coordination_task_status_due"),
+            # A unit's outstanding tasks by deadline (its landing page, its reminders).
+            models.Index(
+                fields=["lead_unit", "status", "due_date", "id"],
+                name="coordination_task_unit_st_due",
+            ),
             # The natural key an import finds its rows' records by (`importing.keys`).
             models.Index(
                 models.F("agreement"),
