@@ -135,9 +135,15 @@ class Replica:
     def query(self, statement: str, params=(), database: str = "postgres"):
         return sql(self.url, statement, params, database=database)
 
-    def caught_up(self) -> bool:
+    def catch_up(self, seconds: float = 60) -> None:
+        """Wait until the replica has replayed what the primary had written now (the primary
+        is shared: other databases keep writing, so "all of it" may never come)."""
         (position,) = sql(PRIMARY_URL, "SELECT pg_current_wal_lsn()::text")[0]
-        return self.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [position])[0][0]
+        wait_for(
+            lambda: self.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [position])[0][0],
+            "the replica catching up",
+            seconds,
+        )
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

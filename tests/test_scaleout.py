@@ -18,7 +18,7 @@ import pytest
 
 from tests import scaleout
 from tests.factories import xlsx_bytes
-from tests.scaleout import PRIMARY_URL, Browser, sql, wait_for
+from tests.scaleout import PRIMARY_URL, Browser, sql
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def site():
         scaleout.manage(env, "migrate", "--noinput", "-v0")
         scaleout.manage(env, "load_demo", "-v0")
         replica.start()
-        wait_for(replica.caught_up, "the replica catching up")
+        replica.catch_up()
         env["DATABASE_REPLICA_URL"] = f"{replica.url}/{name}"
         for instance in ("a", "b"):
             servers.append(scaleout.start_gunicorn(instance, env, folder))
@@ -188,7 +188,7 @@ def test_auditors_read_the_replica_and_a_writer_sees_their_change_at_once(site):
     auditor, staff = Browser(), Browser()
     auditor.login(site.nginx.base, *AUDITOR)
     staff.login(site.nginx.base, *STAFF)
-    wait_for(site.replica.caught_up, "the replica catching up")
+    site.replica.catch_up()
     time.sleep(PIN_SECONDS + 0.5)  # the logins wrote: the pins run out
     assert listed(auditor, site.nginx.base, "MARKNGINX") == 25
 
@@ -221,7 +221,8 @@ def test_auditors_read_the_replica_and_a_writer_sees_their_change_at_once(site):
     finally:
         site.replica.query("SELECT pg_wal_replay_resume()")
 
-    wait_for(lambda: listed(auditor, site.nginx.base, "MARKREPLICA") == 5, "catching up", 20)
+    site.replica.catch_up()
+    assert listed(auditor, site.nginx.base, "MARKREPLICA") == 5
     page = auditor.get(f"{site.a.base}/records/tasks/{pk}/")
     assert page.status == 200 and "MARKREPLICA nhiệm vụ số" in page.text
 
