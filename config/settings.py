@@ -184,6 +184,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] and DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
+# A PostgreSQL streaming replica (README, "Growing past one server"): the auditors' read-only
+# /records/ pages may read from it; every write, and every read after a write (in the same
+# request, or by the same user within REPLICA_PIN_SECONDS), goes to the primary
+# (coordination/db_routers.py). Without DATABASE_REPLICA_URL everything reads the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+DATABASE_ROUTERS = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]
+    )
+    # A replica that does not answer must not hold a page for long: the router then reads
+    # the primary (coordination.db_routers.replica_usable).
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # Tests and migrations use the primary alone; the replica mirrors it.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL.")
+    DATABASE_ROUTERS = ["coordination.db_routers.PrimaryReplicaRouter"]
+    # After the user is known: it keeps each request's reads and writes for the router.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "coordination.db_routers.ReplicaMiddleware",
+    )
+# A user who wrote reads the primary for this many seconds after, so that nobody misses their
+# own change while the replica catches up.
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "10"))
+# The replica is skipped while it is further behind than this (or does not answer); how often
+# each process asks it, in seconds.
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "5"))
+
 # ---------------------------------------------------------------------------
 # Internationalisation
 # ---------------------------------------------------------------------------
@@ -235,27 +266,44 @@ MEDIA_URL = "/files/"
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-# Limits of one uploaded spreadsheet (see README, "Importing spreadsheets").
 # The cache every process of the server shares (gunicorn's workers): files under the var
-# directory, with no server to run; DJANGO_CACHE_DIR moves them. It keeps the outstanding
-# table's figures and long lists' counts (FIGURES_CACHE_SECONDS).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ.get("DJANGO_CACHE_DIR", str(VAR_DIR / "cache")),
+# directory, with no server to run; DJANGO_CACHE_DIR moves them. With more than one server,
+# DJANGO_CACHE_URL (redis://host:6379/1) puts it in Redis, which all of them share. It keeps
+# the outstanding table's figures, long lists' counts (FIGURES_CACHE_SECONDS) and who wrote
+# lately (REPLICA_PIN_SECONDS).
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("DJANGO_CACHE_URL must be a redis://, rediss:// or unix:// URL.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # Sites sharing one Redis database keep apart by this prefix.
+            "KEY_PREFIX": os.environ.get("DJANGO_CACHE_KEY_PREFIX", "hoso"),
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("DJANGO_CACHE_DIR", str(VAR_DIR / "cache")),
+        }
+    }
 
 # How long the outstanding table's figures and a long list's count (10,000 rows or more)
 # are kept in the cache, in seconds (coordination.pagination, reports/outstanding_figures.py);
 # 0 counts every time.
 FIGURES_CACHE_SECONDS = int(os.environ.get("DJANGO_FIGURES_CACHE_SECONDS", "60"))
 
+# Limits of one uploaded spreadsheet (see README, "Importing spreadsheets").
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "10")) * 1024 * 1024
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "100000"))
 # An .xlsx is a zip: refuse one that unpacks to more than this (a "zip bomb").
 IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_MB", "400")) * 1024 * 1024
-# Uploaded files wait here between preview and confirm; never under MEDIA_ROOT.
+# Uploaded files wait here between preview and confirm; never under MEDIA_ROOT. With more than
+# one server it is a folder they all mount (NFS…): the preview may run on one, the
+# confirmation on another.
 IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "imports"))
 IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("IMPORT_UPLOAD_TTL_HOURS", "24"))
 # What one user may leave waiting there (files, and MB with the cells each preview read): a

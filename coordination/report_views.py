@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from coordination import exporting, reports
+from coordination.db_routers import replica_reads
 from coordination.reports import issuing
 from coordination.reports.document import report_units
 from coordination.reports.docx import DOCX_CONTENT_TYPE, TemplateProblem, render_docx, template_for
@@ -48,6 +49,7 @@ def corrected_report(request, value):
 
 
 @staff_member_required
+@replica_reads
 def report(request):
     """The yearly report of a unit or an agreement: its page laid out as the báo cáo, its
     .docx and .xlsx; edited (POST) before it is downloaded or issued."""
@@ -135,6 +137,7 @@ def report(request):
 
 
 @staff_member_required
+@replica_reads
 def issued_report_list(request):
     """The issued reports the user may read, by year and unit or agreement."""
     if not request.user.has_perm(issuing.VIEW_PERMISSION):
@@ -158,6 +161,7 @@ def issued_report_list(request):
 
 
 @staff_member_required
+@replica_reads
 def issued_report(request, pk: int):
     """An issued report as it was issued: its page, and ?format=docx or xlsx its files."""
     file_format = request.GET.get("format")

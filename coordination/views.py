@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coordination import exporting, kinds, reminders, reports, scoping, selectors
+from coordination.db_routers import replica_reads
 from coordination.filters import check_value
 from coordination.history import with_last_change
 from coordination.models import Agreement, UserPreference
@@ -73,6 +74,7 @@ def query_without(request, *names) -> str:
 
 
 @staff_member_required
+@replica_reads
 def records_index(request):
     shown = [
         kind
@@ -83,6 +85,7 @@ def records_index(request):
 
 
 @record_type_view
+@replica_reads
 def record_list(request, record_type):
     """A filtered, sorted, paginated list; the URL holds every filter, so it can be shared."""
     filterset = selectors.record_filterset(record_type.name, request.GET, request=request)
@@ -138,6 +141,7 @@ def record_list(request, record_type):
 
 
 @record_type_view
+@replica_reads
 def record_export(request, record_type):
     """Exactly the rows the list shows for the same parameters, as .xlsx or .csv."""
     if not may_export(request.user, record_type):
@@ -167,6 +171,7 @@ def record_export(request, record_type):
 
 
 @record_type_view
+@replica_reads
 def record_detail(request, record_type, pk):
     """One record with its fields and its history; another unit's record is not found."""
     queryset = record_type.records()
@@ -197,6 +202,7 @@ def admin_change_url(request, record) -> str | None:
 
 
 @staff_member_required
+@replica_reads
 def outstanding(request):
     """Outstanding and overdue counts per unit and year, with ageing and on-time rates."""
     table = reports.outstanding_table(request)
@@ -217,6 +223,7 @@ def home(request):
 
 
 @staff_member_required
+@replica_reads
 def my_work(request):
     """*Việc của đơn vị tôi*: the user's units' overdue, near-due and recently changed records,
     and the user's choice of the daily reminder e-mail."""
