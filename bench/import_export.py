@@ -776,6 +776,19 @@ PROVINCE_ROWS = 10_000
 #: Rows per file when a whole province is loaded through the import path.
 LOAD_FILE_ROWS = 30_000
 PROVINCE_RATIO_TARGET = 1.3
+
+
+def page_cache_kb(db: str) -> int:
+    """The page cache an import's SQLite connection may fill (`cache_size` in
+    config/settings.py): a fixed bound, whatever the table's size, that a larger table fills
+    more of. PostgreSQL's cache is the server's, not the importing process's."""
+    if db != "sqlite":
+        return 0
+    from config.settings import SQLITE_CACHE_KB
+
+    return SQLITE_CACHE_KB
+
+
 LOAD_TARGET_S = 180.0
 #: The kinds a whole province is loaded with, in order (each names records of those before).
 LOAD_KINDS = ["units", "people", "agreements", "tasks", "followups"]
@@ -1133,8 +1146,11 @@ def run_province(db: str, workdir: Path, args) -> list[list[str]]:
                 name,
                 f"{step.capitalize()}: loaded / empty (time; peak RSS)",
                 f"{ratio:.2f}×; {peak(loaded) / peak(empty):.2f}×",
-                f"≤ {PROVINCE_RATIO_TARGET}×",
-                verdict(ratio <= PROVINCE_RATIO_TARGET and peak(loaded) <= peak(empty) * 1.1),
+                f"≤ {PROVINCE_RATIO_TARGET}×; RSS ≤ 1.1× + page cache",
+                verdict(
+                    ratio <= PROVINCE_RATIO_TARGET
+                    and peak(loaded) <= peak(empty) * 1.1 + page_cache_kb(db)
+                ),
             ]
         )
     return rows

@@ -164,6 +164,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Database
 # ---------------------------------------------------------------------------
 
+#: SQLite's page cache per connection, in KiB (below).
+SQLITE_CACHE_KB = 64 * 1024
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
@@ -176,10 +179,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several people may use the embedded default at once: WAL lets readers go on while one
     # writes, IMMEDIATE takes the write lock at BEGIN (no deadlock on lock upgrade) and the
     # timeout makes a second writer wait instead of failing with "database is locked".
+    # A 64 MB page cache per connection (SQLite's default is 2 MB): an import into a province's
+    # tables writes rows and index entries all over B-trees far larger than 2 MB, and reread
+    # every page from the file (bench/README.md, issue 17). The cache grows only as used.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            f"PRAGMA cache_size=-{SQLITE_CACHE_KB};"
+        ),
     }
     if DATABASES["default"]["NAME"] and DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
