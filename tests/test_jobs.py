@@ -293,7 +293,7 @@ def test_old_jobs_go_with_their_files(owner, settings):
 
 def test_rows_are_estimated_without_reading_the_cells():
     assert jobs.estimated_rows(xlsx_bytes(follow_up_rows(3000))) == 3001
-    assert jobs.estimated_rows("a;b\n1;2\n".encode()) == 2
+    assert jobs.estimated_rows(b"a;b\n1;2\n") == 2
     assert jobs.estimated_rows(b"PK\x03\x04 not a zip") == 0
 
 

@@ -5,7 +5,6 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -136,7 +135,6 @@ def run_job(job_id: int) -> str:
     """Run job `job_id` once (the queue's task calls this); returns its status."""
     from coordination.jobs.work import WORK
 
-    close_old_connections()
     job = claim(job_id)
     if job is None:
         return "skipped"

@@ -1,0 +1,64 @@
+"""A large import waiting for a worker, and what the database holds after (test_jobs_worker.py).
+
+`prepare ROWS` migrates the database of DATABASE_URL (an SQLite file: the test process's own
+database is in memory), creates the unit and the owner, keeps a ROWS-row upload and queues its
+import; `state JOB` prints the job and the follow-ups stored. On PostgreSQL the test calls the
+same functions in its own process, on its test database."""
+
+import json
+import os
+import secrets
+import sys
+
+import django
+
+
+def prepare(rows: int) -> dict:
+    from coordination import jobs, uploads
+    from coordination.models import Job
+    from tests.factories import make_superuser, make_unit, xlsx_bytes
+    from tests.job_files import UNIT_NAME, follow_up_rows
+
+    make_unit(full_name=UNIT_NAME, short_name="UBND xã Tân Hà", locality="xã Tân Hà")
+    owner = make_superuser(username=f"worker-{secrets.token_hex(4)}")
+    token = f"u{owner.pk}-{secrets.token_urlsafe(24)}"
+    (uploads._folder() / token).write_bytes(xlsx_bytes(follow_up_rows(rows)))
+    job = jobs.job_enqueue(
+        owner=owner,
+        kind=Job.Kind.IMPORT_CONFIRM,
+        title="Nhập kien-nghi.xlsx",
+        record_kind="followups",
+        token=token,
+        file_name="kien-nghi.xlsx",
+    )
+    return {"job": job.pk}
+
+
+def state(job_id: int) -> dict:
+    from coordination.models import FollowUp, Job
+
+    job = Job.objects.get(pk=job_id)
+    return {
+        "status": job.status,
+        "attempts": job.attempts,
+        "error": job.error,
+        "written": job.rows_written,
+        "stored": FollowUp.objects.count(),
+        "distinct": FollowUp.objects.values("content").distinct().count(),
+    }
+
+
+def main(action: str, value: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    if action == "prepare":
+        call_command("migrate", verbosity=0)
+        print(json.dumps(prepare(int(value))))
+    else:
+        print(json.dumps(state(int(value))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
