@@ -7,8 +7,9 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from coordination import exporting, jobs
-from coordination.jobs import files
+import coordination.jobs.files as files
+from coordination import exporting
+from coordination.jobs import services as jobs
 from coordination.models import Job
 from coordination.reports.docx import DOCX_CONTENT_TYPE
 

@@ -9,7 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from coordination import exporting, jobs, reports
+from coordination import exporting, reports
+from coordination.jobs import services as jobs
 from coordination.models import Job
 from coordination.reports import issuing
 from coordination.reports.document import report_units

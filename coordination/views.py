@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from coordination import exporting, jobs, kinds, reminders, reports, scoping, selectors
+from coordination import exporting, kinds, reminders, reports, scoping, selectors
 from coordination.filters import check_value
 from coordination.history import with_last_change
+from coordination.jobs import services as jobs
 from coordination.models import Agreement, Job, UserPreference
 from coordination.pagination import SORTED_DEPTH, DeferredJoinPaginator
 from coordination.scoping import visible_to

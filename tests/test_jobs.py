@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from coordination import jobs
-from coordination.jobs import files, running
+from coordination.jobs import files, running, tasks
+from coordination.jobs import services as jobs
 from coordination.models import FollowUp, Job
 from tests.factories import make_followup, make_superuser, make_unit, make_user, xlsx_bytes
 from tests.job_files import UNIT_NAME, follow_up_rows
@@ -148,7 +148,7 @@ def test_a_retried_import_finds_its_rows_already_there_and_writes_nothing_twice(
     client.post(CONFIRM, {"token": token})
     confirm = Job.objects.get(kind="import_confirm")
     run_queued()
-    assert running.run_job(confirm.pk) == "skipped"
+    assert tasks.run.call(confirm.pk) == "skipped"
     assert FollowUp.objects.count() == 25
 
 

@@ -14,8 +14,9 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
-from coordination import jobs, uploads
-from coordination.jobs import files
+import coordination.jobs.files as files
+from coordination import uploads
+from coordination.jobs import services as jobs
 from coordination.models import Job
 
 
@@ -91,12 +92,10 @@ class ImportJobsMixin:
         if report is None:
             messages.error(request, _("The result of this job is no longer kept."))
             return HttpResponseRedirect(reverse(self.url_name("import")))
-        from coordination.admin.spreadsheets import UploadForm
-
         if job.kind == Job.Kind.IMPORT_CONFIRM:
             if not report.written:
                 return self.render_import_page(
-                    request, form=UploadForm(), report=report, token=token, refused=True
+                    request, form=self.upload_form(), report=report, token=token, refused=True
                 )
             uploads.delete_upload(request, token)
             uploads.remove_upload(token)
@@ -114,7 +113,7 @@ class ImportJobsMixin:
         if report.file_errors and not report.error_rows:
             # Refused outright, as a small file's preview: nothing to confirm.
             uploads.delete_upload(request, token)
-            return self.render_import_page(request, form=UploadForm(), report=report)
+            return self.render_import_page(request, form=self.upload_form(), report=report)
         if uploads.load_entry(request, token, kind=self.spreadsheet_kind) is None:
             messages.error(
                 request, _("The uploaded file has expired or is unknown: please upload it again.")
@@ -123,7 +122,7 @@ class ImportJobsMixin:
         self.keep_unresolved(request, token, report)
         return self.render_import_page(
             request,
-            form=UploadForm(),
+            form=self.upload_form(),
             report=report,
             token=token,
             pick_problems=job.params.get("pick_problems", ()),

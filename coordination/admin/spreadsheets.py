@@ -23,11 +23,12 @@ from django.utils.translation import gettext_lazy
 from import_export.admin import ExportMixin, ImportMixin
 from import_export.formats import base_formats
 
-from coordination import exporting, jobs, kinds, uploads
+from coordination import exporting, kinds, uploads
 from coordination.admin.import_jobs import ImportJobsMixin
 from coordination.admin.unit_picks import UnitPickAdminMixin
 from coordination.exporting import spooled_file
 from coordination.importing import PROBLEMS_LISTED, import_records
+from coordination.jobs import services as jobs
 from coordination.scoping import visible_to
 from coordination.spreadsheets import IMPORT_EXTENSIONS, SpreadsheetError, annotate_errors
 
@@ -63,6 +64,7 @@ class SpreadsheetAdminMixin(ImportJobsMixin, UnitPickAdminMixin, ImportMixin, Ex
 
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     import_page_template = "admin/coordination/import.html"
+    upload_form = UploadForm
 
     @property
     def spreadsheet_kind(self) -> str:

@@ -9,26 +9,5 @@
 - `tasks.py` — the queue's task (django-tasks: the database queue, or RQ on Redis).
 
 `Job` (`models/jobs.py`) is ours, whatever the queue: the queue only carries a job's id.
+Callers import `services` (``from coordination.jobs import services as jobs``).
 """
-
-from coordination.jobs.services import (
-    estimated_rows,
-    is_large,
-    job_enqueue,
-    job_status,
-    jobs_cleanup,
-    jobs_recover,
-    owned_job,
-    user_jobs,
-)
-
-__all__ = [
-    "estimated_rows",
-    "is_large",
-    "job_enqueue",
-    "job_status",
-    "jobs_cleanup",
-    "jobs_recover",
-    "owned_job",
-    "user_jobs",
-]

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from coordination.jobs import files
+import coordination.jobs.files as files
 from coordination.models import Job
 
 logger = logging.getLogger(__name__)
@@ -131,10 +131,9 @@ def fail(job: Job, tracker: Tracker, *, status: str, error: str) -> None:
     )
 
 
-def run_job(job_id: int) -> str:
-    """Run job `job_id` once (the queue's task calls this); returns its status."""
-    from coordination.jobs.work import WORK
-
+def run_job(job_id: int, work: dict) -> str:
+    """Run job `job_id` once by what `work` (`work.WORK`) says its kind does; returns its
+    status (the queue's task calls this)."""
     job = claim(job_id)
     if job is None:
         return "skipped"
@@ -145,7 +144,7 @@ def run_job(job_id: int) -> str:
     try:
         with translation.override(settings.LANGUAGE_CODE):
             try:
-                WORK[job.kind](job, tracker)
+                work[job.kind](job, tracker)
             except JobTimedOut:
                 minutes = max(1, settings.JOBS_TIMEOUT // 60)
                 fail(

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coordination.jobs import files
+import coordination.jobs.files as files
 from coordination.models import Job
 
 logger = logging.getLogger(__name__)

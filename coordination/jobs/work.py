@@ -7,9 +7,9 @@ from django.test import RequestFactory
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+import coordination.jobs.files as files
 from coordination import exporting, kinds, reports, selectors, uploads
 from coordination.importing import import_records
-from coordination.jobs import files
 from coordination.jobs.running import Tracker, finish
 from coordination.models import Job
 from coordination.scoping import visible_to

@@ -14,7 +14,8 @@ import django
 
 
 def prepare(rows: int) -> dict:
-    from coordination import jobs, uploads
+    from coordination import uploads
+    from coordination.jobs import services as jobs
     from coordination.models import Job
     from tests.factories import make_superuser, make_unit, xlsx_bytes
     from tests.job_files import UNIT_NAME, follow_up_rows

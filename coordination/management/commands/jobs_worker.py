@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from coordination import jobs
+from coordination.jobs import services as jobs
 
 logger = logging.getLogger(__name__)
 
