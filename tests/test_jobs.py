@@ -176,7 +176,7 @@ def test_a_job_past_its_deadline_is_stopped_and_rolled_back(client, settings, mo
     run_queued()
     confirm = Job.objects.get(kind="import_confirm")
     assert confirm.status == "timed_out"
-    assert "Nothing was written" in confirm.error or "Không có gì" in confirm.error
+    assert "Không có dữ liệu nào được ghi" in confirm.error
     assert FollowUp.objects.count() == 0
     page = client.get(reverse("coordination:job", args=[confirm.pk]))
     assert confirm.error in page.content.decode()

@@ -6,76 +6,16 @@ On SQLite the worker needs a database file, so the scene is built by a child pro
 (tests/scripts/job_scene.py) on a file of its own; on PostgreSQL it is the test database,
 committed (transaction=True) so that the worker sees it."""
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from tests.scripts import job_scene
+from tests.job_files import Scene
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Scene:
-    """The database and folders a worker process shares with the test."""
-
-    def __init__(self, workdir: Path, settings):
-        self.workdir = workdir
-        self.sqlite = connection.vendor == "sqlite"
-        settings.JOBS_DIR = workdir / "jobs"
-        settings.IMPORT_UPLOAD_DIR = workdir / "imports"
-        if self.sqlite:
-            url = f"sqlite:///{workdir / 'db.sqlite3'}"
-        else:
-            db = connection.settings_dict
-            url = (
-                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-                f"/{db['NAME']}"
-            )
-        self.env = {
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": url,
-            "DJANGO_VAR_DIR": str(workdir),
-            "JOBS_HEARTBEAT_TIMEOUT": "1",
-        }
-
-    def child(self, action: str, value) -> dict:
-        if not self.sqlite:
-            return getattr(job_scene, action)(int(value))
-        result = subprocess.run(
-            [sys.executable, "-m", "tests.scripts.job_scene", action, str(value)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout.strip().splitlines()[-1])
-
-    def worker(self, *extra) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "jobs_worker", "--interval", "0.1", *extra],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def progress(self, job_id: int) -> dict:
-        try:
-            return json.loads((self.workdir / "jobs" / str(job_id) / "progress.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
 
 
 @pytest.fixture

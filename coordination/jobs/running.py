@@ -33,7 +33,7 @@ class Tracker:
     def __init__(self, job: Job):
         self.job = job
         self.deadline = time.monotonic() + settings.JOBS_TIMEOUT
-        self.values = {"stage": Job.Stage.WAITING, "read": 0, "checked": 0, "written": 0}
+        self.values = {"stage": Job.Stage.STARTING, "read": 0, "checked": 0, "written": 0}
         self.values["total"] = job.rows_total
         self.written_at = 0.0
         self.lock = threading.Lock()
@@ -97,7 +97,7 @@ def claim(job_id: int) -> Job | None:
         started_at=now,
         heartbeat_at=now,
         attempts=job.attempts + 1,
-        stage=Job.Stage.WAITING,
+        stage=Job.Stage.STARTING,
     )
     if not claimed:
         return None

@@ -23,6 +23,7 @@ class Job(models.Model):
 
     class Stage(models.TextChoices):
         WAITING = "waiting", _("Waiting for a worker")
+        STARTING = "starting", _("Starting")
         READING = "reading", _("Reading the file")
         CHECKING = "checking", _("Checking the rows")
         WRITING = "writing", _("Writing to the database")

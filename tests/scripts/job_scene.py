@@ -2,7 +2,8 @@
 
 `prepare ROWS` migrates the database of DATABASE_URL (an SQLite file: the test process's own
 database is in memory), creates the unit and the owner, keeps a ROWS-row upload and queues its
-import; `state JOB` prints the job and the follow-ups stored. On PostgreSQL the test calls the
+import; `state JOB` prints the job and the follow-ups stored; `setup 0` migrates and creates
+the browser tests' user, `followups N` N items to export. On PostgreSQL the test calls the
 same functions in its own process, on its test database."""
 
 import json
@@ -35,6 +36,34 @@ def prepare(rows: int) -> dict:
     return {"job": job.pk}
 
 
+#: The browser tests' login (tests/test_jobs_browser.py).
+USERNAME, PASSWORD = "lan", "mat-khau-thu-2026"
+
+
+def setup(_value: int = 0) -> dict:
+    """The unit the workbooks name and a superuser who logs in with PASSWORD."""
+    from tests.factories import ensure_roles, make_superuser, make_unit
+    from tests.job_files import UNIT_NAME
+
+    ensure_roles()
+    make_unit(full_name=UNIT_NAME, short_name="UBND xã Tân Hà", locality="xã Tân Hà")
+    user = make_superuser(username=USERNAME)
+    user.set_password(PASSWORD)
+    user.save()
+    return {"user": user.username}
+
+
+def followups(count: int) -> dict:
+    """`count` follow-up items of one unit, to export."""
+    from coordination.models import FollowUp
+    from tests.factories import make_followup, make_unit
+
+    unit = make_unit()
+    for number in range(count):
+        make_followup(content=f"Kiến nghị xuất bằng việc nền số {number}", responsible_unit=unit)
+    return {"stored": FollowUp.objects.count()}
+
+
 def state(job_id: int) -> dict:
     from coordination.models import FollowUp, Job
 
@@ -54,11 +83,9 @@ def main(action: str, value: str) -> None:
     django.setup()
     from django.core.management import call_command
 
-    if action == "prepare":
+    if action in ("prepare", "setup"):
         call_command("migrate", verbosity=0)
-        print(json.dumps(prepare(int(value))))
-    else:
-        print(json.dumps(state(int(value))))
+    print(json.dumps(globals()[action](int(value))))
 
 
 if __name__ == "__main__":
