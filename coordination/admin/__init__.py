@@ -30,4 +30,3 @@ def hide_the_queue() -> None:
         return
     if admin.site.is_registered(DBTaskResult):
         admin.site.unregister(DBTaskResult)
-
