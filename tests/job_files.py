@@ -59,8 +59,10 @@ class Scene:
             "JOBS_HEARTBEAT_TIMEOUT": "1",
         }
 
-    def child(self, action: str, value) -> dict:
-        if not self.sqlite:
+    def child(self, action: str, value, *, in_child: bool = False) -> dict:
+        """Run tests/scripts/job_scene.py's `action`: in a child process on SQLite (or when
+        asked), else in the test's own process."""
+        if not self.sqlite and not in_child:
             from tests.scripts import job_scene
 
             return getattr(job_scene, action)(int(value))

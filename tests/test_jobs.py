@@ -309,3 +309,42 @@ def test_the_status_query_count_does_not_grow_with_the_rows(
         json.loads(client.get(reverse("coordination:job-status", args=[job.pk])).content)["total"]
         == 10**6
     )
+
+
+def test_a_long_yearly_report_is_written_by_a_job_in_both_formats(world, settings):
+    """The .xlsx and the .docx of a report listing more outstanding rows than REPORT_JOB_ROWS
+    come from jobs; the page itself stays in the request."""
+    import zipfile
+
+    from tests.factories import days, make_task, xlsx_values
+
+    settings.REPORT_JOB_ROWS = 1
+    for number in range(3):
+        make_task(
+            agreement=world.agreement,
+            year=2024,
+            lead_unit=world.committee,
+            due_date=days(-10 - number),
+            content=f"Nhiệm vụ quá hạn số {number}",
+        )
+    owner = make_superuser()
+    client = Client()
+    client.force_login(owner)
+    address = f"/records/report/?year=2024&unit={world.committee.pk}"
+    assert client.get(address).status_code == 200
+    assert not Job.objects.exists()
+    for file_format in ("xlsx", "docx"):
+        response = client.get(f"{address}&format={file_format}")
+        job = Job.objects.get(params__format=file_format)
+        assert response["Location"] == reverse("coordination:job", args=[job.pk])
+        assert job.kind == "report"
+    run_queued()
+    xlsx, docx = (Job.objects.get(params__format=f) for f in ("xlsx", "docx"))
+    assert xlsx.status == docx.status == "done", (xlsx.error, docx.error)
+    assert xlsx.rows_total >= 3
+    workbook = _content(client.get(reverse("coordination:job-download", args=[xlsx.pk]))).read()
+    cells = [value for row in xlsx_values(workbook) for value in row]
+    assert "Nhiệm vụ quá hạn số 2" in cells
+    document = _content(client.get(reverse("coordination:job-download", args=[docx.pk])))
+    with zipfile.ZipFile(document) as archive:
+        assert "Nhiệm vụ quá hạn số 2" in archive.read("word/document.xml").decode()

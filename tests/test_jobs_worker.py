@@ -69,3 +69,19 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_retry
     state = scene.child("state", job)
     assert (state["status"], state["attempts"]) == ("done", 2), state
     assert state["stored"] == state["distinct"] == state["written"] == rows
+
+
+def test_the_production_queue_on_redis_runs_a_large_import(scene):
+    """DJANGO_JOBS_BACKEND=rq: the job goes through Redis (a database of its own) and RQ's
+    worker, started by the same command."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/7"
+    redis.Redis.from_url(url).flushdb()
+    scene.env.update(DJANGO_JOBS_BACKEND="rq", DJANGO_JOBS_REDIS_URL=url)
+    job = scene.child("prepare", 3000, in_child=True)["job"]
+    assert redis.Redis.from_url(url).llen("rq:queue:default") == 1
+    log = finished(scene.worker("--batch"))
+    assert "Successfully completed coordination.jobs.tasks.run" in log
+    state = scene.child("state", job, in_child=True)
+    assert (state["status"], state["stored"], state["distinct"]) == ("done", 3000, 3000)

@@ -93,6 +93,8 @@ class Command(BaseCommand):
         thread = threading.Thread(target=keep_house, daemon=True)
         thread.start()
         try:
-            django_rq.get_worker("default").work(burst=batch, with_scheduler=False)
+            # django-tasks-rq's job class, which runs a django-tasks Task.
+            worker = django_rq.get_worker("default", job_class="django_tasks_rq.backend.Job")
+            worker.work(burst=batch, with_scheduler=False)
         finally:
             stop.set()
