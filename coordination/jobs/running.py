@@ -14,7 +14,7 @@ from coordination.models import Job
 logger = logging.getLogger(__name__)
 #: The progress file is rewritten at most this often (seconds), and the heartbeat at least.
 PROGRESS_SECONDS = 1.0
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
 
 
 class JobTimedOut(Exception):
