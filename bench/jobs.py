@@ -93,7 +93,6 @@ def child(action: str, rows: int, workdir: Path) -> dict:
             source="records",
             query="",
             format="xlsx",
-            rows_total=rows,
         )
         return {"job": job.pk}
     token_file = workdir / "token"

@@ -113,6 +113,8 @@ def export(job: Job, tracker: Tracker) -> None:
         if not filterset.is_valid():
             raise JobRefused(_("The list's filters are not valid choices: nothing was exported."))
         queryset = filterset.qs
+    # One count, for the page's bar; the rows are then streamed.
+    tracker("producing", 0, queryset.count())
     name = exporting.export_file_name(job.record_kind, file_format)
     with open(files.output_path(job.pk, name), "wb") as stream:
         exporting.write_export(
