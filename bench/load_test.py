@@ -144,6 +144,9 @@ def main() -> int:
     parser.add_argument("--exporters", type=int, default=3, help="users exporting")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument(
+        "--job-workers", type=int, default=2, help="background job workers (jobs_worker)"
+    )
+    parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get(
             "BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -205,6 +208,17 @@ def main() -> int:
             stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115 (lives as long as gunicorn)
         )
         wait_for(port)
+        # Large imports and exports run as background jobs (README, "Background jobs").
+        job_workers = [
+            subprocess.Popen(
+                [PYTHON, "manage.py", "jobs_worker", "--interval", "0.5"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(workdir / f"jobs-{n}.log", "w"),  # noqa: SIM115 (as gunicorn's)
+            )
+            for n in range(args.job_workers)
+        ]
         deadlocks_before = deadlocks(admin, name)
         summary = workdir / "summary.json"
         locust = subprocess.run(
@@ -252,6 +266,12 @@ def main() -> int:
         stats = read_stats(workdir / "load_stats.csv")
         failures = read_stats(workdir / "load_failures.csv")
     finally:
+        for worker in locals().get("job_workers", []):
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         if gunicorn is not None:
             gunicorn.send_signal(signal.SIGTERM)
             try:
