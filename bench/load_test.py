@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--exporters", type=int, default=3, help="users exporting")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument(
-        "--job-workers", type=int, default=2, help="background job workers (jobs_worker)"
+        "--job-workers", type=int, default=1, help="background job workers (jobs_worker)"
     )
     parser.add_argument(
         "--pg-admin-url",
@@ -211,7 +211,9 @@ def main() -> int:
         # Large imports and exports run as background jobs (README, "Background jobs").
         job_workers = [
             subprocess.Popen(
-                [PYTHON, "manage.py", "jobs_worker", "--interval", "0.5"],
+                # At a lower CPU priority, as README's systemd unit runs them (Nice=10): the
+                # pages first, the jobs with what is left.
+                ["nice", "-n", "10", PYTHON, "manage.py", "jobs_worker", "--interval", "0.5"],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
