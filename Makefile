@@ -14,10 +14,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-## Create the environment, migrate the SQLite database, load the demo data and serve the admin.
+## Create the environment, migrate the SQLite database, load the demo data and serve the admin,
+## with the background jobs' worker beside the server (stopped when the server stops).
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py jobs_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## Create the environment and run the test suite but its soak and load tests, marked slow

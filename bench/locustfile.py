@@ -18,6 +18,7 @@ import json
 import os
 import random
 import re
+import time
 
 import openpyxl
 from locust import HttpUser, between, events, task
@@ -170,9 +171,12 @@ class Importer(Signed):
             headers={"Referer": f"{self.host}/admin/coordination/followup/import/"},
             name="import: upload and preview",
         )
-        token = TOKEN.search(preview.text)
+        # A large file is checked by a background job: its page, then the preview.
+        preview = follow_job(self, preview, "import: preview page")
+        token = TOKEN.search(preview.text) if preview is not None else None
         if not token:
-            preview.failure("the preview offered no confirmation")
+            if preview is not None:
+                preview.failure("the preview offered no confirmation")
             return
         with self.client.post(
             "/admin/coordination/followup/process_import/",
@@ -182,11 +186,17 @@ class Importer(Signed):
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            if response.status_code == 302:
-                CONFIRMED.append(IMPORT_ROWS)
-                response.success()
-            else:
+            if response.status_code != 302:
                 response.failure(f"confirm answered {response.status_code}")
+                return
+            response.success()
+            location = response.headers["Location"]
+        if JOB_PAGE.search(location):
+            page = self.client.get(location, name="job page")
+            done = follow_job(self, page, "import: written")
+            if done is None or "/admin/coordination/followup/" not in done.url:
+                return
+        CONFIRMED.append(IMPORT_ROWS)
 
 
 class Exporter(Signed):
@@ -204,7 +214,33 @@ class Exporter(Signed):
             "unit": random.choice(SETUP["units"]),
             "format": "xlsx",
         }
-        self.client.get("/records/followups/export/", params=params, name="export .xlsx")
+        response = self.client.get("/records/followups/export/", params=params, name="export .xlsx")
+        # A large export is written by a background job: its page, then its file.
+        follow_job(self, response, "export: download")
+
+
+JOB_PAGE = re.compile(r"/jobs/(\d+)/$")
+
+
+def follow_job(user, response, result_name: str):
+    """When `response` is a job's page, ask its status every second as the page does, then
+    fetch its result (named `result_name`); else `response` itself. None if the job failed."""
+    found = JOB_PAGE.search(response.url or "")
+    if not found:
+        return response
+    status_url = f"/jobs/{found.group(1)}/status/"
+    for _second in range(600):
+        state = user.client.get(status_url, name="job status").json()
+        if state["finished"]:
+            break
+        time.sleep(1)
+    else:
+        response.failure("the job did not finish in 10 minutes")
+        return None
+    if state["status"] != "done":
+        response.failure(f"the job ended {state['status']}: {state['error']}")
+        return None
+    return user.client.get(state["result_url"], name=result_name)
 
 
 @events.quitting.add_listener

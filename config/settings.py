@@ -79,6 +79,9 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "simple_history",
+    # The background jobs' queue (section "Background jobs" below).
+    "django_tasks",
+    "django_tasks_db",
     "coordination.apps.CoordinationConfig",
 ]
 
@@ -319,6 +322,37 @@ IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("IMPORT_UPLOAD_TTL_HOURS", "24"))
 # new upload beyond either removes that user's oldest (README, "Who may import and export").
 IMPORT_UPLOADS_PER_USER = int(os.environ.get("IMPORT_UPLOADS_PER_USER", "10"))
 IMPORT_UPLOAD_BYTES_PER_USER = int(os.environ.get("IMPORT_UPLOAD_MB_PER_USER", "100")) * 1024 * 1024
+
+# ---------------------------------------------------------------------------
+# Background jobs (README, "Background jobs"; coordination/jobs/)
+# ---------------------------------------------------------------------------
+
+# The queue: "database" (the default: django-tasks-db, the queue in the database, no server
+# to run; `manage.py jobs_worker` works it) or "rq" (django-tasks-rq on Redis, production).
+JOBS_BACKEND = os.environ.get("DJANGO_JOBS_BACKEND", "database")
+JOBS_REDIS_URL = os.environ.get("DJANGO_JOBS_REDIS_URL", "redis://127.0.0.1:6379/0")
+if JOBS_BACKEND == "rq":
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tasks_db"), "django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": JOBS_REDIS_URL, "DEFAULT_TIMEOUT": -1}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Imports of more data rows than this, and exports of more records, run as jobs; smaller
+# ones stay in the request.
+IMPORT_JOB_ROWS = int(os.environ.get("IMPORT_JOB_ROWS", "2000"))
+EXPORT_JOB_ROWS = int(os.environ.get("EXPORT_JOB_ROWS", "5000"))
+# The yearly report's .docx and .xlsx as jobs when it lists more outstanding rows than this.
+REPORT_JOB_ROWS = int(os.environ.get("REPORT_JOB_ROWS", "2000"))
+# A job running longer than this is stopped and rolled back (seconds).
+JOBS_TIMEOUT = int(os.environ.get("JOBS_TIMEOUT", "1800"))
+# A running job whose worker gave no sign of life for this long is run again (its worker
+# died), at most JOBS_MAX_ATTEMPTS times in all.
+JOBS_HEARTBEAT_TIMEOUT = int(os.environ.get("JOBS_HEARTBEAT_TIMEOUT", "60"))
+JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))
+# Finished jobs and their files are deleted after this many hours.
+JOBS_KEEP_HOURS = int(os.environ.get("JOBS_KEEP_HOURS", "72"))
+# The jobs' files (produced exports and reports, import results); never under MEDIA_ROOT.
+JOBS_DIR = Path(os.environ.get("DJANGO_JOBS_DIR", VAR_DIR / "jobs"))
 
 # ---------------------------------------------------------------------------
 # Logging

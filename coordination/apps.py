@@ -14,9 +14,11 @@ class CoordinationConfig(AppConfig):
         from django.db.models.signals import pre_save
 
         import coordination.kinds  # noqa: F401  (completes the registry of record kinds)
+        from coordination.admin import hide_the_queue
         from coordination.db_functions import register_functions, register_lookups
         from coordination.history import skip_history_of_fixture_rows
 
+        hide_the_queue()
         register_lookups()
         connection_created.connect(register_functions, dispatch_uid="coordination_sql_functions")
         pre_save.connect(skip_history_of_fixture_rows, dispatch_uid="coordination_fixture_history")

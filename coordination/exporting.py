@@ -7,7 +7,7 @@ re-imports unchanged. Shared by the admin and `manage.py export_records`.
 import datetime
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
@@ -136,18 +136,39 @@ def rows(resource_class: type[RecordResource], queryset: QuerySet) -> Iterator[l
         ]
 
 
-def write_export(kind: str, queryset: QuerySet, stream, file_format: str) -> None:
-    """Write every record of `queryset` as a `file_format` ("xlsx" or "csv") file to `stream`."""
+def write_export(
+    kind: str,
+    queryset: QuerySet,
+    stream,
+    file_format: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Write every record of `queryset` as a `file_format` ("xlsx" or "csv") file to `stream`.
+
+    `progress(rows)` hears of the rows written every CHUNK rows (a job's page)."""
     resource_class = kinds.get(kind).resource
+    records = rows(resource_class, queryset)
+    if progress is not None:
+        records = _counted(records, progress)
     with translation.override("vi"):
         header = [str(column.column_name) for column in resource_class.columns()]
         if file_format == "csv":
             text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=True)
-            write_csv(text, header=header, rows=rows(resource_class, queryset))
+            write_csv(text, header=header, rows=records)
             text.detach()
         else:
             sheet_name = str(resource_class._meta.model._meta.verbose_name_plural).capitalize()
-            write_xlsx(stream, sheets=[(sheet_name[:31], header, rows(resource_class, queryset))])
+            write_xlsx(stream, sheets=[(sheet_name[:31], header, records)])
+
+
+def _counted(records: Iterator[list], progress: Callable[[int], None]) -> Iterator[list]:
+    count = 0
+    for count, record in enumerate(records, 1):
+        if count % CHUNK == 0:
+            progress(count)
+        yield record
+    progress(count)
 
 
 def spooled_file():

@@ -1,6 +1,7 @@
 """The yearly report's pages: the live báo cáo (its page, .docx and .xlsx; edited, then
 issued) and the issued reports (their list, their page and their files, as issued)."""
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
@@ -10,6 +11,8 @@ from django.utils.translation import gettext as _
 
 from coordination import exporting, reports
 from coordination.db_routers import replica_reads
+from coordination.jobs import services as jobs
+from coordination.models import Job
 from coordination.reports import issuing
 from coordination.reports.document import report_units
 from coordination.reports.docx import DOCX_CONTENT_TYPE, TemplateProblem, render_docx, template_for
@@ -61,6 +64,19 @@ def report(request):
         status = 400 if result.bound else 200
         return render(request, "coordination/records/report.html", context, status=status)
     file_format = request.GET.get("format")
+    if request.method != "POST" and file_format in ("xlsx", "docx"):
+        rows = result.outstanding_task_count + result.outstanding_followup_count
+        if rows > settings.REPORT_JOB_ROWS:
+            # Every outstanding row goes in the documents: a long annex is written by a job.
+            job = jobs.job_enqueue(
+                owner=request.user,
+                kind=Job.Kind.REPORT,
+                title=_("Yearly report %(name)s (.%(format)s)")
+                % {"name": result.file_name.removesuffix(".xlsx"), "format": file_format},
+                query=request.GET.urlencode(),
+                format=file_format,
+            )
+            return redirect("coordination:job", pk=job.pk)
     if request.method != "POST" and file_format == "xlsx":
         stream = exporting.spooled_file()
         reports.write_report_xlsx(result, stream)

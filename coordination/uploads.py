@@ -153,6 +153,28 @@ def load_upload(request, token: str, *, kind: str) -> tuple[bytes, str] | None:
         return None
 
 
+def stored_files(token: str) -> tuple[bytes, bytes | None] | None:
+    """The upload `token` and the cells its preview kept (or None), for a background job that
+    its owner's request checked and handed the token to; None when it is gone."""
+    if not TOKEN.match(token or ""):
+        return None
+    try:
+        data = (_folder() / token).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        sheets = (_folder() / f"{token}{SHEETS_SUFFIX}").read_bytes()
+    except FileNotFoundError:
+        sheets = None
+    return data, sheets
+
+
+def remove_upload(token: str) -> None:
+    """Delete upload `token` once a job imported it (its owner's session entry goes when its
+    files are found missing)."""
+    _remove(token)
+
+
 def delete_upload(request, token: str) -> None:
     uploads = request.session.get(SESSION_KEY, {})
     if uploads.pop(token, None) is not None and TOKEN.match(token):

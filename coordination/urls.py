@@ -1,12 +1,16 @@
 from django.urls import path
 
-from coordination import report_views, views
+from coordination import job_views, report_views, views
 
 app_name = "coordination"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("files/<path:path>", views.agreement_scan, name="agreement-scan"),
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("jobs/<int:pk>/", job_views.job_page, name="job"),
+    path("jobs/<int:pk>/status/", job_views.job_status, name="job-status"),
+    path("jobs/<int:pk>/download/", job_views.job_download, name="job-download"),
     path("records/", views.records_index, name="records"),
     path("records/outstanding/", views.outstanding, name="outstanding"),
     path("records/my-work/", views.my_work, name="my-work"),

@@ -3,19 +3,22 @@
 from functools import wraps
 from pathlib import PurePosixPath
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from coordination import exporting, kinds, reminders, reports, scoping, selectors
 from coordination.db_routers import replica_reads
 from coordination.filters import check_value
 from coordination.history import with_last_change
-from coordination.models import Agreement, UserPreference
+from coordination.jobs import services as jobs
+from coordination.models import Agreement, Job, UserPreference
 from coordination.pagination import SORTED_DEPTH, DeferredJoinPaginator
 from coordination.scoping import visible_to
 from coordination.tables import Links, column_cell, detail_cells
@@ -159,6 +162,18 @@ def record_export(request, record_type):
             "form_action": reverse("coordination:record-list", args=[record_type.name]),
         }
         return render(request, "coordination/records/list.html", context, status=400)
+    if jobs.is_large(filterset.qs, settings.EXPORT_JOB_ROWS):
+        job = jobs.job_enqueue(
+            owner=request.user,
+            kind=Job.Kind.EXPORT,
+            title=_("Export of %(kind)s (.%(format)s)")
+            % {"kind": record_type.title, "format": file_format},
+            record_kind=record_type.name,
+            source="records",
+            query=request.GET.urlencode(),
+            format=file_format,
+        )
+        return redirect("coordination:job", pk=job.pk)
     stream = exporting.spooled_file()
     exporting.write_export(record_type.name, filterset.qs, stream, file_format)
     stream.seek(0)

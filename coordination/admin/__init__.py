@@ -16,3 +16,17 @@ from coordination.admin import (  # noqa: F401  (each registers its pages)
     units,
     users,
 )
+
+
+def hide_the_queue() -> None:
+    """The job queue's own table (django-tasks-db registers its admin) is plumbing: people
+    follow their jobs on *Việc đang chạy* (/jobs/), each their own. Called by the app's
+    ready(), after the admin's autodiscovery."""
+    from django.contrib import admin
+
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:
+        return
+    if admin.site.is_registered(DBTaskResult):
+        admin.site.unregister(DBTaskResult)

@@ -2,7 +2,8 @@
 
 The library's own import runs row by row and can commit part of a file; here the upload form,
 the preview and the confirmation call `coordination.importing`, which validates everything
-first and writes all or nothing. Exports stream the filtered changelist rows.
+first and writes all or nothing. Exports stream the filtered changelist rows. Large files and
+exports run as background jobs (`import_jobs.py`).
 """
 
 import io
@@ -23,9 +24,11 @@ from import_export.admin import ExportMixin, ImportMixin
 from import_export.formats import base_formats
 
 from coordination import exporting, kinds, uploads
+from coordination.admin.import_jobs import ImportJobsMixin
 from coordination.admin.unit_picks import UnitPickAdminMixin
 from coordination.exporting import spooled_file
 from coordination.importing import PROBLEMS_LISTED, import_records
+from coordination.jobs import services as jobs
 from coordination.scoping import visible_to
 from coordination.spreadsheets import IMPORT_EXTENSIONS, SpreadsheetError, annotate_errors
 
@@ -55,12 +58,13 @@ class UploadForm(forms.Form):
         return upload
 
 
-class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
+class SpreadsheetAdminMixin(ImportJobsMixin, UnitPickAdminMixin, ImportMixin, ExportMixin):
     """Adds import (preview, units picked for unresolved names, confirm, error workbook,
     template) and export to a ModelAdmin."""
 
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     import_page_template = "admin/coordination/import.html"
+    upload_form = UploadForm
 
     @property
     def spreadsheet_kind(self) -> str:
@@ -111,6 +115,8 @@ class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
             data = upload.read()
+            if self.is_large_upload(data):
+                return self.preview_job(request, data=data, file_name=upload.name)
             try:
                 report = import_records(
                     kind=self.spreadsheet_kind,
@@ -205,6 +211,8 @@ class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
             return response
         token, stored = posted
         file_name = stored[1]
+        if self.upload_is_job(request, token):
+            return self.start_import_job(request, token, file_name, "import_confirm")
         try:
             report = self.import_stored(request, token, stored, dry_run=False)
         except Exception:
@@ -285,6 +293,8 @@ class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
     def preview_stored(self, request, token: str, stored, **page):
         """Preview the stored upload `token` again, with the units picked for its names."""
         file_name = stored[1]
+        if self.upload_is_job(request, token):
+            return self.repreview_job(request, token, file_name, **page)
         try:
             report = self.import_stored(request, token, stored, dry_run=True)
         except Exception:
@@ -370,6 +380,8 @@ class SpreadsheetAdminMixin(UnitPickAdminMixin, ImportMixin, ExportMixin):
                 _("The list's filters are not valid choices: nothing was exported."),
             )
             return HttpResponseRedirect(reverse(self.url_name("changelist")))
+        if jobs.is_large(queryset, settings.EXPORT_JOB_ROWS):
+            return self.export_job(request, filters.urlencode(), file_format)
         stream = spooled_file()
         exporting.write_export(self.spreadsheet_kind, queryset, stream, file_format)
         stream.seek(0)

@@ -46,6 +46,7 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
         *,
         user=None,
         progress=None,
+        stages=None,
         file_name="",
         unit_choices: dict[str, int] | None = None,
     ):
@@ -65,6 +66,7 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
             )
         ]
         self.progress: Callable[[int, int], None] | None = progress
+        self.stages: Callable[[str, int, int], None] | None = stages
         self.lookups = ImportLookups(user, unit_choices=unit_choices)
         self.by_attribute = {column.attribute: column for column in self.columns}
         # Fields whose widgets already checked type, range and choice: clean_fields() skips
@@ -82,7 +84,22 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
 
     # -- the whole run -----------------------------------------------------------------------
 
-    def run(self, sheets: list[Sheet], report: ImportReport, *, dry_run: bool):
+    def tell(self, stage: str, done: int, total: int) -> None:
+        """Report progress: rows read (also to `progress`, the command line's bar), checked
+        or written. Called every PROGRESS_EVERY rows or batch, never per row."""
+        if stage == "reading" and self.progress:
+            self.progress(done, total)
+        if self.stages:
+            self.stages(stage, done, total)
+
+    def run(
+        self,
+        sheets: list[Sheet],
+        report: ImportReport,
+        *,
+        dry_run: bool,
+        before_commit: Callable[[ImportReport], None] | None = None,
+    ):
         table = self.locate(sheets, report)
         if table is None or report.file_errors:
             return
@@ -120,6 +137,10 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
             if not report.has_errors:
                 self.write(rows, present)
                 report.written = True
+                if before_commit is not None:
+                    # In the import's transaction: what the caller records (a job done)
+                    # commits with the rows, or neither does.
+                    before_commit(report)
 
 
 def import_records(
@@ -130,6 +151,8 @@ def import_records(
     user=None,
     dry_run: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    stages: Callable[[str, int, int], None] | None = None,
+    before_commit: Callable[[ImportReport], None] | None = None,
     sheets_data: bytes | None = None,
     keep_sheets: bool = False,
     unit_choices: dict[str, int] | None = None,
@@ -143,6 +166,11 @@ def import_records(
 
     `unit_choices` (unit name key → unit id) stand for names of the file that named no single
     unit: the units the user picked in the admin's preview (`importing.choices`).
+
+    `stages(stage, done, total)` hears of the rows read, checked and written ("reading",
+    "checking", "writing"), every few hundred rows or one batch, and may raise to stop the
+    import (a job past its deadline): nothing is written then. `before_commit(report)` runs
+    in the import's transaction once the rows are written.
     """
     report = ImportReport(kind=kind, file_name=file_name)
     with translation.override(settings.LANGUAGE_CODE):
@@ -168,6 +196,7 @@ def import_records(
             resource_class,
             user=user,
             progress=progress,
+            stages=stages,
             file_name=file_name,
             unit_choices=unit_choices,
         )
@@ -176,7 +205,7 @@ def import_records(
         collecting = gc.isenabled()
         gc.disable()
         try:
-            importer.run(sheets, report, dry_run=dry_run)
+            importer.run(sheets, report, dry_run=dry_run, before_commit=before_commit)
         except SpreadsheetError as error:
             report.outcomes = []
             report.file_errors.append(str(error))

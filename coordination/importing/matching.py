@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from coordination.constraints import violated_checks
 from coordination.importing.checks import VERSION
 from coordination.importing.keys import filter_by_keys, key_expression
-from coordination.importing.report import UNCHANGED, UPDATED, ParsedRow, Problem
+from coordination.importing.report import PROGRESS_EVERY, UNCHANGED, UPDATED, ParsedRow, Problem
 from coordination.resources import Column
 from coordination.widgets import CaselessText, caseless_value
 
@@ -202,7 +202,9 @@ class Matching:
         # check (fields, version, uniqueness) whose answer could describe a record.
         self.check_scope(live, current_many)
         labelled = 0
-        for row in live:
+        for checked, row in enumerate(live):
+            if checked % PROGRESS_EVERY == 0:
+                self.tell("checking", checked, len(live))
             if row.outcome.problems:
                 continue
             self.validate(row)
@@ -213,6 +215,7 @@ class Matching:
         self.check_versions(live)
         self.check_unique(live)
         self.describe_changes(live, current_many)
+        self.tell("checking", len(live), len(live))
 
     @functools.cached_property
     def not_null(self) -> dict[str, bool]:

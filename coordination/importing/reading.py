@@ -20,6 +20,7 @@ from coordination.importing.layout import (
 )
 from coordination.importing.report import (
     NEW,
+    PROGRESS_EVERY,
     ImportReport,
     ParsedRow,
     Problem,
@@ -43,7 +44,6 @@ from coordination.widgets import (
 HEADER_SCAN_ROWS = 30
 LEGACY_SAMPLE_ROWS = 200
 IGNORED_HEADERS = {"stt", "tt", "sott", "so", "sothutu"}
-PROGRESS_EVERY = 500
 #: A problem's cell value is shown up to this length.
 SHOWN_VALUE = 200
 #: Unknown headers named in the warning.
@@ -258,8 +258,8 @@ class Reading:
         self.expect_names(table, order, legacy)
         markers = example_markers()
         for index, _own, cells in table.data_rows():
-            if self.progress and (index - header_row) % PROGRESS_EVERY == 0:
-                self.progress(index - header_row, total)
+            if (index - header_row) % PROGRESS_EVERY == 0:
+                self.tell("reading", index - header_row, total)
             outcome = RowOutcome(row=index + 1, status=NEW)
             example = self.template_example_column(cells, matched, markers)
             if example is not None:
@@ -314,8 +314,7 @@ class Reading:
                     continue
                 values[column.attribute] = value
             rows.append(ParsedRow(index=index, values=values, outcome=outcome, pending=pending))
-        if self.progress:
-            self.progress(total, total)
+        self.tell("reading", total, total)
         return rows
 
     def template_example_column(self, cells: list, matched: dict[int, Column], markers):

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 NEW, UPDATED, UNCHANGED, ERROR = "new", "updated", "unchanged", "error"
+#: How often (in rows) an import reports its progress: the command line's bar, a job's page.
+PROGRESS_EVERY = 500
 #: The problems a page or the command line lists; the marked workbook has every one.
 PROBLEMS_LISTED = 500
 

@@ -70,8 +70,11 @@ class Writing:
         """Create and update in bulk; the caller holds the transaction."""
         new = [row.instance for row in rows if row.outcome.status == NEW]
         changed_rows = [row for row in rows if row.outcome.status == UPDATED]
+        total = len(new) + len(changed_rows)
+        self.tell("writing", 0, total)
         deferred = detach_unsaved_self_references(new)
         insert_records(self.model, new)
+        self.tell("writing", len(new), total)
         if deferred:
             for instance, attname, target in deferred:
                 setattr(instance, attname, target.pk)
@@ -88,6 +91,7 @@ class Writing:
                 instance.updated_at = now
             fields = sorted(scalar_changes | {"updated_at"})
             self.model.objects.bulk_update(updated, fields, batch_size=1000)
+        self.tell("writing", total, total)
         self.write_many(rows, present)
         # Values derived from other records (a follow-up item's thread), written in bulk,
         # for the records whose inputs the import set or changed: a file of unlinked new

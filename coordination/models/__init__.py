@@ -7,6 +7,7 @@ from coordination.models.agreements import (
     Signatory,
 )
 from coordination.models.followups import FollowUp
+from coordination.models.jobs import Job
 from coordination.models.meetings import Meeting
 from coordination.models.preferences import UserPreference
 from coordination.models.reports import IssuedReport, ReportTemplate
@@ -19,6 +20,7 @@ __all__ = [
     "FollowUp",
     "Indicator",
     "IssuedReport",
+    "Job",
     "Meeting",
     "Person",
     "ReportTemplate",

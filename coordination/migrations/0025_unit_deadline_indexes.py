@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coordination', '0023_user_preferences'),
+        ('coordination', '0024_jobs'),
     ]
 
     operations = [
