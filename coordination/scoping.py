@@ -65,16 +65,51 @@ def involving_units(queryset: QuerySet, unit_ids, paths=None) -> QuerySet:
     condition = Q()
     for path in paths:
         condition |= _involving(queryset.model, path, unit_ids)
-    scoped = queryset.filter(condition)
+    scoped = _without_implied_scope(queryset, unit_ids, paths).filter(condition)
     clause = scoped.query.where.children[-1] if scoped.query.where.children else None
     if type(clause) is WhereNode and clause.connector == OR and len(clause) == len(paths):
-        # The clause just added, marked so that `scoped_count` finds it after other filters.
+        # The clause just added, marked so that `scoped_count` finds it after other filters,
+        # with what it asks, so that a narrower one replaces it.
         clause.__class__ = ScopeNode
+        clause.unit_ids, clause.paths = set(unit_ids), set(paths)
     return scoped
 
 
+def _without_implied_scope(queryset: QuerySet, unit_ids, paths) -> QuerySet:
+    """`queryset` without an earlier scope that the one about to be added implies: a user's
+    units by every path, then one of those units by some of the paths (unit staff's report of
+    their own unit). Its OR would make the database read the records of the links' path only
+    to drop them again (a big unit's ten thousand coordinated tasks)."""
+    where = queryset.query.where
+    if where.connector != AND or where.negated:
+        return queryset
+    implied = [
+        child
+        for child in where.children
+        if isinstance(child, ScopeNode)
+        and set(unit_ids) <= child.unit_ids
+        and set(paths) <= child.paths
+    ]
+    if not implied:
+        return queryset
+    clone = queryset.all()
+    clone.query.where.children = [
+        child for child in clone.query.where.children if child not in implied
+    ]
+    return clone
+
+
 class ScopeNode(WhereNode):
-    """The condition `involving_units` adds to a query: the OR of its paths."""
+    """The condition `involving_units` adds to a query: the OR of its paths, and the units
+    and paths it asks for (kept by the query's clones)."""
+
+    unit_ids: set = frozenset()
+    paths: set = frozenset()
+
+    def clone(self):
+        clone = super().clone()
+        clone.unit_ids, clone.paths = self.unit_ids, self.paths
+        return clone
 
 
 def scoped_count(queryset: QuerySet) -> int:

@@ -383,3 +383,80 @@ def test_a_long_annex_table_has_every_row_laid_out_like_the_first():
         assert alignments == [WD_ALIGN_PARAGRAPH.CENTER, None, WD_ALIGN_PARAGRAPH.RIGHT]
         run = cells[1].paragraphs[0].runs[0]
         assert run.font.size == Pt(12) and run.font.bold is False and run.font.name == FONT
+
+
+class TestIndicators:
+    """A unit with more indicators than the page shows: the first ones, the count, a link to
+    the list of all; the drafted text names a few and counts them all; the documents and an
+    issued report keep every one."""
+
+    @pytest.fixture
+    def indicators(self, rows, big, monkeypatch):
+        from tests.factories import make_indicator
+
+        monkeypatch.setattr(yearly, "NAMED_INDICATORS", 2)
+        unit, agreement, _tasks, _items = big
+        actuals = [None, 50, 99, 100, 120]  # targets 100: no data, not met, not met, met, met
+        return [
+            make_indicator(
+                agreement=agreement,
+                year=YEAR,
+                unit=unit,
+                name=f"Chỉ tiêu số {index}",
+                target=100,
+                actual=actual,
+            )
+            for index, actual in enumerate(actuals)
+        ]
+
+    def test_the_page_shows_the_first_with_the_count_and_the_list(
+        self, indicators, big, admin_client
+    ):
+        unit, *_rest = big
+        response = admin_client.get(report_url({"year": YEAR, "unit": unit.pk}))
+        report = response.context["report"]
+        assert report.indicator_count == 5
+        assert [i.name for i in report.shown_indicators] == [
+            "Chỉ tiêu số 0",
+            "Chỉ tiêu số 1",
+            "Chỉ tiêu số 2",
+        ]
+        page = response.content.decode()
+        assert "3 chỉ tiêu đầu tiên trong số 5." in page
+        assert "Chỉ tiêu số 4" not in page.split("Biểu 3")[-1].split("Biểu 4")[0]
+        link = html.unescape(re.findall(r'<a href="(/records/indicators/[^"]*)">', page)[0])
+        listed = admin_client.get(link)
+        assert listed.status_code == 200
+        assert listed.context["count"] == 5
+
+    def test_the_drafted_text_names_a_few_and_counts_them_all(self, indicators, big, admin_client):
+        unit, *_rest = big
+        response = admin_client.get(report_url({"year": YEAR, "unit": unit.pk}))
+        text = html.unescape(response.content.decode())
+        assert "3. Các chỉ tiêu: 5 chỉ tiêu, đạt 2, chưa đạt 2, chưa có số liệu 1." in text
+        assert "- … và 3 chỉ tiêu khác (Biểu 3)." in text
+
+    def test_the_documents_and_the_issued_report_keep_every_one(
+        self, indicators, big, admin_client
+    ):
+        unit, *_rest = big
+        params = {"year": YEAR, "unit": unit.pk}
+        texts = docx_texts(admin_client.get(report_url({**params, "format": "docx"})).content)
+        response = admin_client.get(report_url({**params, "format": "xlsx"}))
+        cells = {
+            value for row in xlsx_values(b"".join(response.streaming_content)) for value in row
+        }
+        for indicator in indicators:
+            assert indicator.name in texts
+            assert indicator.name in cells
+        issued = admin_client.post(
+            report_url(params), post_data(admin_client, params, action="issue", number="8/BC-UBND")
+        )
+        assert issued.status_code == 302
+        report = IssuedReport.objects.get()
+        assert [i["name"] for i in report.content["report"]["indicators"]] == [
+            i.name for i in indicators
+        ]
+        page = admin_client.get(issued.url)
+        assert page.status_code == 200
+        assert "3 chỉ tiêu đầu tiên trong số 5." in page.content.decode()

@@ -413,3 +413,42 @@ def test_the_scopes_count_reads_no_record_for_the_unit_column(province_like):
         plan = cursor.fetchone()[0]
     plan = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
     assert any(node["Node Type"] == "Index Only Scan" for node in nodes(plan)), plan
+
+
+# A unit filter within the user's scope ----------------------------------------------------
+
+
+def test_a_filter_on_one_of_the_users_units_replaces_the_users_scope(followups, units):
+    """Unit staff's list (or report) of their own unit's items as the unit responsible: the
+    scope of their units by every path is implied, and left out of the SQL (no link table
+    read), with the same records."""
+    a, b, _c, _d = units
+    base = FollowUp.objects.all()
+    scoped = scoping.involving_units(base, {a.pk, b.pk})
+    own = scoping.involving_units(scoped, {a.pk}, ["responsible_unit"])
+    assert "co_responsible" not in str(own.query)
+    assert set(own.values_list("pk", flat=True)) == set(
+        base.filter(responsible_unit=a).values_list("pk", flat=True)
+    )
+
+
+def test_a_filter_beyond_the_users_scope_keeps_it(followups, units):
+    """Another unit, or more paths than the scope's: the scope stays, nothing else shows."""
+    a, b, c, _d = units
+    base = FollowUp.objects.all()
+    scoped = scoping.involving_units(base, {a.pk}, ["responsible_unit"])
+    wider = scoping.involving_units(scoped, {a.pk})  # every path: not implied
+    other = scoping.involving_units(scoped, {c.pk}, ["responsible_unit"])
+    assert set(wider.values_list("pk", flat=True)) == set(
+        base.filter(responsible_unit=a).values_list("pk", flat=True)
+    )
+    assert not other.exists()
+    assert set(
+        scoping.involving_units(scoping.involving_units(base, {a.pk}), {b.pk}).values_list(
+            "pk", flat=True
+        )
+    ) == set(
+        base.filter(Q(responsible_unit=a) | Q(co_responsible_units=a))
+        .filter(Q(responsible_unit=b) | Q(co_responsible_units=b))
+        .values_list("pk", flat=True)
+    )

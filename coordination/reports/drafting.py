@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from coordination.choices import FollowUpStatus
 from coordination.models import FollowUp, Task
+from coordination.reports import yearly
 from coordination.reports.counts import StatusCount, show_rate
 from coordination.reports.yearly import YearlyReport
 from coordination.tables import show_date, unit_name
@@ -117,8 +118,9 @@ def default_texts(report: YearlyReport) -> dict[str, str]:
     if report.tasks.on_time_rate is not None:
         results.append(f"Tỷ lệ hoàn thành đúng hạn của nhiệm vụ: {report.tasks.on_time_text}.")
     if report.indicators:
-        results.append("3. Các chỉ tiêu:")
-    for indicator in report.indicators:
+        results.append(f"3. Các chỉ tiêu: {indicator_summary(report)}.")
+    named = report.indicators[: yearly.NAMED_INDICATORS]
+    for indicator in named:
         measure = indicator.measure
         if measure and measure != "%":  # “92,5%”, but “5 cuộc”
             measure = f" {measure}"
@@ -128,6 +130,9 @@ def default_texts(report: YearlyReport) -> dict[str, str]:
             f"{number_text(indicator.actual)}{measure}/chỉ tiêu {number_text(indicator.target)}"
             f"{measure} – {met}."
         )
+    if report.indicator_count > len(named):
+        others = report.indicator_count - len(named)
+        results.append(f"- … và {others} chỉ tiêu khác (Biểu 3).")
     return {
         "opening": "\n".join(opening),
         "results": "\n".join(results),
@@ -135,6 +140,24 @@ def default_texts(report: YearlyReport) -> dict[str, str]:
         "directions": "\n".join(direction_lines(report)),
         "recommendations": "",
     }
+
+
+def indicator_summary(report: YearlyReport) -> str:
+    """“12 chỉ tiêu: đạt 9, chưa đạt 2, chưa có số liệu 1”, over every indicator of the
+    report (the database's counts; a report whose rows are all read counts them itself)."""
+    counts = report.indicator_counts
+    if report.complete or not counts:
+        met = [indicator.is_met for indicator in report.indicators]
+        counts = {
+            "total": len(met),
+            "met": met.count(True),
+            "unmet": met.count(False),
+            "unreported": met.count(None),
+        }
+    parts = [f"đạt {counts['met']}", f"chưa đạt {counts['unmet']}"]
+    if counts["unreported"]:
+        parts.append(f"chưa có số liệu {counts['unreported']}")
+    return f"{counts['total']} chỉ tiêu, " + ", ".join(parts)
 
 
 def limitation_lines(report: YearlyReport) -> list[str]:

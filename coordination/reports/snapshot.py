@@ -166,12 +166,14 @@ def shown(frozen: dict) -> dict:
     page never reads every row."""
     return {
         **frozen,
-        **{key: frozen[key][: yearly.ANNEX_ROWS] for key in OUTSTANDING_KEYS},
-        **{f"{key}_count": len(frozen[key]) for key in OUTSTANDING_KEYS},
+        **{key: frozen[key][: yearly.ANNEX_ROWS] for key in BOUNDED_KEYS},
+        **{f"{key}_count": len(frozen[key]) for key in BOUNDED_KEYS},
     }
 
 
 OUTSTANDING_KEYS = ("outstanding_tasks", "outstanding_followups")
+#: The tables whose first `ANNEX_ROWS` rows the page of an issued report shows.
+BOUNDED_KEYS = (*OUTSTANDING_KEYS, "indicators")
 
 
 def _thaw_count(data: dict) -> StatusCount:
@@ -197,6 +199,14 @@ class FrozenReport(YearlyReport):
     #: How many rows each outstanding table has, when the snapshot holds its first rows only
     #: (`shown()`); else None, and the lists are whole.
     frozen_counts: tuple | None = None
+    #: How many indicators the report has, when the snapshot holds the first ones only.
+    frozen_indicator_count: int | None = None
+
+    @property
+    def indicator_count(self) -> int:
+        if self.frozen_indicator_count is not None:
+            return self.frozen_indicator_count
+        return len(self.indicators)
 
     def load_every_row(self) -> None:
         if not self.complete:
@@ -261,6 +271,7 @@ def thaw(data: dict) -> FrozenReport:
         frozen_followup_columns=[tuple(column) for column in data.get("followup_columns", [])],
         frozen_threads=data.get("format", 1) >= 2,
         frozen_counts=counts,
+        frozen_indicator_count=data.get("indicators_count"),
         complete=counts is None,
     )
 

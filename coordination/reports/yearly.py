@@ -13,14 +13,14 @@ they call, reads them.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import F, Window
+from django.db.models import Count, F, Q, Window
 from django.db.models.fields import BLANK_CHOICE_DASH
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coordination import registry, scoping
-from coordination.choices import FollowUpKind, PartyRole
+from coordination.choices import FollowUpKind, IndicatorComparison, PartyRole
 from coordination.collation import sort_key, vietnamese
 from coordination.models import Agreement, FollowUp, Indicator, Task, Unit
 from coordination.reports.counts import (
@@ -44,6 +44,18 @@ ANNEX_ROWS = 100
 NAMED_UNITS = 10
 NAMED_PER_UNIT = 10
 NAMED_CONCLUSIONS = 10
+#: The indicators the drafted text names one by one (the others are counted).
+NAMED_INDICATORS = 20
+_MET = Q(comparison=IndicatorComparison.AT_MOST, actual__lte=F("target")) | (
+    ~Q(comparison=IndicatorComparison.AT_MOST) & Q(actual__gte=F("target"))
+)
+#: The indicators' counts (`Indicator.is_met` in SQL): met, not met, nothing reported yet.
+INDICATOR_COUNTS = {
+    "total": Count("pk"),
+    "met": Count("pk", filter=Q(actual__isnull=False) & _MET),
+    "unmet": Count("pk", filter=Q(actual__isnull=False) & ~_MET),
+    "unreported": Count("pk", filter=Q(actual__isnull=True)),
+}
 
 
 @dataclass
@@ -80,7 +92,11 @@ class YearlyReport:
     tasks: StatusCount | None = None
     followups: StatusCount | None = None
     followup_kinds: list[StatusCount] = field(default_factory=list)
+    #: The indicators in the annex's order: the first `ANNEX_ROWS`, or every one once
+    #: `complete`; `indicator_counts`: how many there are, met, not met and not reported.
     indicators: list = field(default_factory=list)
+    indicator_counts: dict = field(default_factory=dict)
+    indicators_url: str = ""
     #: The outstanding records in the annex's order (due date, the most overdue first): the
     #: first `ANNEX_ROWS` of each, or every one once `complete` (`load_every_row()`).
     outstanding_tasks: list = field(default_factory=list)
@@ -117,14 +133,23 @@ class YearlyReport:
     def shown_outstanding_followups(self) -> list:
         return self.outstanding_followups[:ANNEX_ROWS]
 
+    @property
+    def indicator_count(self) -> int:
+        return len(self.indicators) if self.complete else self.indicator_counts.get("total", 0)
+
+    @property
+    def shown_indicators(self) -> list:
+        return self.indicators[:ANNEX_ROWS]
+
     def load_every_row(self) -> None:
         """Read every outstanding row, for the documents (.docx, .xlsx, the issued snapshot),
         which list them all; the page reads the first `ANNEX_ROWS` only."""
         if self.complete:
             return
-        tasks, followups = self.outstanding_querysets
+        tasks, followups, indicators = self.outstanding_querysets
         self.outstanding_tasks = list(tasks)
         self.outstanding_followups = list(followups)
+        self.indicators = list(indicators)
         self.complete = True
 
     @property
@@ -295,12 +320,14 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
             report.followup_kinds.append(StatusCount.of(str(kind.label), values, FollowUp))
             if kind == FollowUpKind.CONCLUSION:
                 report.conclusions_outstanding = values["outstanding"]
-    report.indicators = list(
-        indicators.order_by(vietnamese("unit__full_name"), vietnamese("name"), "pk")
-    )
+    # A province's unit sets some hundreds of indicators a year: the page shows the first
+    # ANNEX_ROWS, the counts are the database's, the documents list them all.
+    indicators = indicators.order_by(vietnamese("unit__full_name"), vietnamese("name"), "pk")
+    report.indicators = list(indicators[:ANNEX_ROWS])
+    report.indicator_counts = indicators.aggregate(**INDICATOR_COUNTS)
     outstanding_tasks = tasks.outstanding().order_by("due_date", "pk")
     outstanding_followups = followups.outstanding().order_by("due_date", "pk")
-    report.outstanding_querysets = (outstanding_tasks, outstanding_followups)
+    report.outstanding_querysets = (outstanding_tasks, outstanding_followups, indicators)
     report.outstanding_tasks = list(outstanding_tasks[:ANNEX_ROWS])
     report.outstanding_followups = list(outstanding_followups[:ANNEX_ROWS])
     report.complete = False
@@ -319,6 +346,13 @@ def yearly_report(request, today: datetime.date | None = None) -> YearlyReport:
         kind = registry.get(name)
         unit_params = kind.report_unit_params if report.unit else {}
         setattr(report, attribute, list_link(name, **params, **unit_params))
+    report.indicators_url = list_link(
+        "indicators",
+        year=year,
+        agreement=params["agreement"],
+        unit=params["unit"],
+        predecessors=params["predecessors"],
+    )
     _unit_work(report, tasks, followups, task_groups, item_groups, today)
     if report.conclusions_outstanding:
         report.conclusions = list(
