@@ -385,24 +385,26 @@ def make_meetings(texts, held_on):
     return meetings
 
 
+def task_preview_reads(data: bytes, model, *, new: int) -> tuple[int, int]:
+    """(queries, rows of `model` read) of the preview of a task file of `new` new rows."""
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with records_read(model) as read:
+            report = import_records(kind="tasks", data=data, file_name="f.csv", dry_run=True)
+        transaction.set_rollback(True)
+    assert not report.problems, [p.message for p in report.problems[:3]]
+    assert report.count_new == new
+    return len(queries), read["rows"]
+
+
 def test_people_named_are_read_not_the_whole_register(world):
     """20 assignees named among 20 or among 2,020 people: the same queries, and the people
     read are the 20 (a province of forty thousand cadres reads what the file names)."""
     named = create("people", world, [f"Nguyễn Văn Người Số {n}" for n in range(20)])
     data = reference_file(world, named)
 
-    def run():
-        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-            with records_read(Person) as read:
-                report = import_records(kind="tasks", data=data, file_name="f.csv", dry_run=True)
-            transaction.set_rollback(True)
-        assert not report.problems, [p.message for p in report.problems[:3]]
-        assert report.count_new == 20
-        return len(queries), read["rows"]
-
-    small = run()
+    small = task_preview_reads(data, Person, new=20)
     create("people", world, [f"Trần Thị Khác Số {n}" for n in range(2000)])
-    large = run()
+    large = task_preview_reads(data, Person, new=20)
     assert large == small
     assert large[1] == 20
 
@@ -462,17 +464,8 @@ def test_agreements_named_are_read_by_their_number_key_not_every_agreement(world
     ]
     data = csv_bytes(rows)
 
-    def run():
-        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-            with records_read(Agreement) as read:
-                report = import_records(kind="tasks", data=data, file_name="f.csv", dry_run=True)
-            transaction.set_rollback(True)
-        assert not report.problems, [p.message for p in report.problems[:3]]
-        assert report.count_new == 10
-        return len(queries), read["rows"]
-
-    small = run()
+    small = task_preview_reads(data, Agreement, new=10)
     create("agreements", world, [f"{n:04d}/QCPH-KHÁC" for n in range(1000)])
-    large = run()
+    large = task_preview_reads(data, Agreement, new=10)
     assert large == small
     assert large[1] == 10

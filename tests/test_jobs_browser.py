@@ -15,33 +15,21 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import test_browser
 from tests.factories import xlsx_bytes
 from tests.job_files import Scene, follow_up_rows
 from tests.scripts.job_scene import PASSWORD, USERNAME
-from tests.test_browser import CHROMIUM, XLSX
+from tests.test_browser import XLSX
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("E2E_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+# The browser and the screenshot folder, as the other browser tests.
+browser, shots = test_browser.browser, test_browser.shots
 
 
 @pytest.fixture
