@@ -11,9 +11,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import formats
 from django.utils.translation import gettext_lazy
+
+from coordination.choices import IndicatorComparison
 
 #: The ageing columns of overdue records: (count name, from day, to day or None, label).
 AGEING = [
@@ -49,6 +51,18 @@ def counts(model, today: datetime.date, extra=()) -> dict:
     for count in extra:
         values[count.name] = Count("pk", filter=count.condition)
     return values
+
+
+_MET = Q(comparison=IndicatorComparison.AT_MOST, actual__lte=F("target")) | (
+    ~Q(comparison=IndicatorComparison.AT_MOST) & Q(actual__gte=F("target"))
+)
+#: The indicators' counts (`Indicator.is_met` in SQL): met, not met, nothing reported yet.
+INDICATOR_COUNTS = {
+    "total": Count("pk"),
+    "met": Count("pk", filter=Q(actual__isnull=False) & _MET),
+    "unmet": Count("pk", filter=Q(actual__isnull=False) & ~_MET),
+    "unreported": Count("pk", filter=Q(actual__isnull=True)),
+}
 
 
 def status_key(status: str) -> str:

@@ -13,17 +13,18 @@ they call, reads them.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, Window
+from django.db.models import F, Window
 from django.db.models.fields import BLANK_CHOICE_DASH
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coordination import registry, scoping
-from coordination.choices import FollowUpKind, IndicatorComparison, PartyRole
+from coordination.choices import FollowUpKind, PartyRole
 from coordination.collation import sort_key, vietnamese
 from coordination.models import Agreement, FollowUp, Indicator, Task, Unit
 from coordination.reports.counts import (
+    INDICATOR_COUNTS,
     StatusCount,
     add_counts,
     counts,
@@ -46,16 +47,6 @@ NAMED_PER_UNIT = 10
 NAMED_CONCLUSIONS = 10
 #: The indicators the drafted text names one by one (the others are counted).
 NAMED_INDICATORS = 20
-_MET = Q(comparison=IndicatorComparison.AT_MOST, actual__lte=F("target")) | (
-    ~Q(comparison=IndicatorComparison.AT_MOST) & Q(actual__gte=F("target"))
-)
-#: The indicators' counts (`Indicator.is_met` in SQL): met, not met, nothing reported yet.
-INDICATOR_COUNTS = {
-    "total": Count("pk"),
-    "met": Count("pk", filter=Q(actual__isnull=False) & _MET),
-    "unmet": Count("pk", filter=Q(actual__isnull=False) & ~_MET),
-    "unreported": Count("pk", filter=Q(actual__isnull=True)),
-}
 
 
 @dataclass
