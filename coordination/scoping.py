@@ -126,15 +126,10 @@ def scoped_count(queryset: QuerySet) -> int:
         return queryset.count()
     first, second = paths
     return (
-        _counted(queryset, [first])
-        + _counted(queryset, [second])
-        - _counted(queryset, [first, second])
+        _narrowed(queryset, [first]).count()
+        + _narrowed(queryset, [second]).count()
+        - _narrowed(queryset, [first, second]).count()
     )
-
-
-def _counted(queryset: QuerySet, conditions: list) -> int:
-    """The count of `queryset` with its scope's clause replaced by all of `conditions`."""
-    return _narrowed(queryset, conditions).count()
 
 
 def _narrowed(queryset: QuerySet, conditions: list) -> QuerySet:

@@ -144,9 +144,9 @@ def default_texts(report: YearlyReport) -> dict[str, str]:
 
 def indicator_summary(report: YearlyReport) -> str:
     """“12 chỉ tiêu: đạt 9, chưa đạt 2, chưa có số liệu 1”, over every indicator of the
-    report (the database's counts; a report whose rows are all read counts them itself)."""
+    report (the database's counts; a thawed report, which has none, counts its rows)."""
     counts = report.indicator_counts
-    if report.complete or not counts:
+    if not counts:
         met = [indicator.is_met for indicator in report.indicators]
         counts = {
             "total": len(met),

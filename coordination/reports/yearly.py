@@ -126,7 +126,7 @@ class YearlyReport:
 
     @property
     def indicator_count(self) -> int:
-        return len(self.indicators) if self.complete else self.indicator_counts.get("total", 0)
+        return self.indicator_counts.get("total", len(self.indicators))
 
     @property
     def shown_indicators(self) -> list:
