@@ -26,6 +26,7 @@ from coordination.choices import (
 from coordination.models import (
     Agreement,
     AgreementParty,
+    CountedCell,
     FollowUp,
     Indicator,
     IssuedReport,
@@ -333,6 +334,11 @@ def issued_report_year_before_1945():
     return update(issued_report(), year=1900)
 
 
+def counted_cell_twice():
+    CountedCell.objects.create(kind="followups", unit_id=1, year=2026)
+    return lambda: CountedCell.objects.create(kind="followups", unit_id=1, year=2026)
+
+
 CASES = [
     ("coordination_unit_unique_name_in_locality", unit_same_name_other_case),
     ("coordination_unit_unique_short_name_in_locality", unit_same_short_name_other_case),
@@ -387,6 +393,7 @@ CASES = [
         issued_report_version_twice_for_an_agreement,
     ),
     ("coordination_issuedreport_year_range", issued_report_year_before_1945),
+    ("countedcell_kind_unit_year_unique", counted_cell_twice),
 ]
 
 

@@ -58,11 +58,13 @@ def coordinators(task) -> set[int]:
 
 
 def record_counts() -> dict[str, int]:
-    """Rows of every coordination model (not history, not link tables)."""
+    """Rows of every coordination model (not history, not link tables, not the outstanding
+    table's stored counts and marks, which the database keeps)."""
     return {
         model._meta.label: model._base_manager.count()
         for model in apps.get_app_config("coordination").get_models()
         if not model._meta.model_name.startswith("historical")
+        and model.__module__ != "coordination.models.tallies"
     }
 
 

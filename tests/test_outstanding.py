@@ -4,6 +4,7 @@ units with the others in one bar, in queries that do not grow with units, rows o
 
 import json
 import re
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth.models import Group
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from coordination.choices import FollowUpStatus, UnitLevel
-from coordination.reports import outstanding
+from coordination.reports import outstanding, tallies
 from tests.factories import (
     days,
     make_followup,
@@ -377,14 +378,42 @@ def test_the_queries_do_not_grow_with_units_rows_or_pages(client, who, params, m
     client.force_login(user)
     member = user if who == "staff" else None
     grow(0, 3, member)
+    # The stored counts kept up to date, as the jobs' worker keeps them (the refresh's own
+    # queries are counted below).
+    tallies.refresh_all(today())
     few = queries(client, params)
     grow(3, 30, member)
+    tallies.refresh_all(today())
     many = queries(client, params)
     assert many == few
     assert queries(client, {**params, "page": "999"}) == few
-    # Sessions, the user and permissions, the unit staff's units, the figures' one statement
-    # (on PostgreSQL with its SET LOCAL jit), the units shown.
-    assert few <= 13
+    # Sessions, the user and permissions, the unit staff's units, whether the stored counts
+    # are fresh, the figures' one statement (on PostgreSQL with its SET LOCAL jit), the units
+    # shown.
+    assert few <= 15
+
+
+def refresh_queries() -> int:
+    with CaptureQueriesContext(connection) as captured:
+        tallies.refresh_all(today())
+    return len(captured)
+
+
+def test_the_refresh_of_the_stored_counts_does_not_grow_with_the_units_changed():
+    grow(0, 3)
+    whole = refresh_queries()
+    assert refresh_queries() == 4  # fresh: each kind's state and marks, nothing counted
+    grow(3, 6)
+    some = refresh_queries()
+    grow(6, 40)
+    assert refresh_queries() == some
+    # More marked units than FULL_COUNT_UNITS: everything counted again, in as many queries.
+    grow(40, 45)
+    with patch.object(tallies, "FULL_COUNT_UNITS", 2):
+        assert refresh_queries() <= whole
+    # Per kind: its state and marks, then in a transaction the state again, the marks taken,
+    # the cells removed, counted and stored, the state written (PostgreSQL: with its lock).
+    assert whole <= 24
 
 
 # Unit staff -------------------------------------------------------------------------------
@@ -433,18 +462,29 @@ def relations(plan) -> list[str]:
     return found
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
-def test_postgresql_reads_the_records_once_for_every_figure_of_the_page(auditor_client, province):
-    """The page's rows, the groups' subtotals, the total and the chart come from one scan of
-    the follow-up items, counted per unit and year; the rest sums those cells."""
+def figures_plan(client, params) -> list[str]:
+    """The relations PostgreSQL's plan of the page's figures statement reads."""
     with CaptureQueriesContext(connection) as captured:
-        auditor_client.get("/records/outstanding/", {"year": ""})
+        client.get("/records/outstanding/", params)
     (statement,) = [query["sql"] for query in captured if "WITH cells" in query["sql"]]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
         (plan,) = cursor.fetchone()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    assert relations(plan).count("coordination_followup") == 1
+    return relations(json.loads(plan) if isinstance(plan, str) else plan)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_postgresql_reads_the_records_once_for_every_figure_of_the_page(auditor_client, province):
+    """The page's rows, the groups' subtotals, the total and the chart come from one scan of
+    the follow-up items of the unit, counted per unit and year; the rest sums those cells. A
+    table of every record (every unit) reads the stored counts instead, once."""
+    unit = province["hoa_ninh"].pk
+    narrowed = figures_plan(auditor_client, {"year": "", "unit": unit})
+    assert narrowed.count("coordination_followup") == 1
+    assert "coordination_countedcell" not in narrowed
+    every = figures_plan(auditor_client, {"year": ""})
+    assert every.count("coordination_countedcell") == 1
+    assert "coordination_followup" not in every
 
 
 def test_the_same_figures_within_a_minute_come_from_the_cache_and_say_when(client, settings):

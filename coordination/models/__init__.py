@@ -11,12 +11,16 @@ from coordination.models.jobs import Job
 from coordination.models.meetings import Meeting
 from coordination.models.preferences import UserPreference
 from coordination.models.reports import IssuedReport, ReportTemplate
+from coordination.models.tallies import CountedCell, CountMark, CountState
 from coordination.models.tasks import Task
 from coordination.models.units import Person, Unit, UnitAlias, UnitMember
 
 __all__ = [
     "Agreement",
     "AgreementParty",
+    "CountMark",
+    "CountState",
+    "CountedCell",
     "FollowUp",
     "Indicator",
     "IssuedReport",

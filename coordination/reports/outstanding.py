@@ -4,8 +4,9 @@ on-time rates and a bar chart, each number linking to the /records/ list of its 
 A province holds some 4,000 units and a year some 250,000 follow-up items: the table is
 paged (`PAGE_SIZE` unit × year rows), its rows grouped by the units' level and locality in
 Vietnamese order, and every figure is counted by the database in one statement
-(`reports/outstanding_figures.py`) that reads the records once, per unit and year, and sums
-those cells for the rest:
+(`reports/outstanding_figures.py`) that reads the records once, per unit and year — or, when
+the table counts every record of the kind, the counts stored per unit and year
+(`reports/tallies.py`) — and sums those cells for the rest:
 
 - the page's rows, in the table's order, and the number of rows and pages;
 - each group on the page (a locality and level): its subtotal over all its units, on this
@@ -47,6 +48,7 @@ from coordination.reports.parameters import (
     ShownForm,
     bind_filters,
 )
+from coordination.reports.tallies import stored_cells
 from coordination.tables import Cell, unit_name
 
 #: Unit × year rows on a page of the table.
@@ -233,6 +235,9 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
         page=request.GET.get("page"),
         per_page=PAGE_SIZE,
         chart_units=CHART_UNITS,
+        # Every record of the kind (of a year): the counts stored per unit and year.
+        stored=stored_cells(kind, records_qs, year=table.year, names=value_names, today=today),
+        today=today,
     )
     table.page = figures.page
     table.counted_at = figures.counted_at

@@ -13,7 +13,9 @@ of `reports/counts.py`), and sums those cells for everything else the page shows
 - the units with the most outstanding records for the chart, and how many units have any.
 
 Plain SQL over the ORM's query, since the ORM has no common table expressions; the same on
-SQLite and PostgreSQL. A second pass over the records would double the page's time.
+SQLite and PostgreSQL. A second pass over the records would double the page's time. The units
+are put in order first (a few thousand names compared by the collation), and the cells by
+their unit's rank and year: sorting 44,000 cells by their units' names took 120 ms.
 """
 
 import datetime
@@ -23,13 +25,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import connections, transaction
+from django.db import connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from coordination.choices import UnitLevel
 from coordination.collation import COLLATION
-from coordination.models import Unit
+from coordination.models import CountedCell, Unit
 
 
 @dataclass
@@ -53,7 +55,15 @@ class OutstandingFigures:
 
 
 def outstanding_figures(
-    records: QuerySet, *, unit_field: str, value_names: dict, page, per_page: int, chart_units: int
+    records: QuerySet,
+    *,
+    unit_field: str,
+    value_names: dict,
+    page,
+    per_page: int,
+    chart_units: int,
+    stored: tuple[str, list] | None = None,
+    today: datetime.date | None = None,
 ) -> OutstandingFigures:
     """Every figure of one page of the table, in one statement over `records`.
 
@@ -62,6 +72,9 @@ def outstanding_figures(
     are sums over those cells. A province's year is some 250,000 records: a second pass over
     them would double the page's time. The page number is clamped in the statement, as
     `Paginator.get_page` does (not a number: the first page; past the end: the last one).
+
+    `stored` is the SQL of the same cells stored (`reports/tallies.py`), read instead of
+    counting `records` when it is given; `today` is the day the counts are for.
     """
     try:
         number = max(int(page), 1)
@@ -71,13 +84,18 @@ def outstanding_figures(
     number = min(number, 10**9)
     names = list(value_names)
     unit_id = f"{unit_field}_id"
-    cells_sql, cells_params = (
-        records.values(unit_id, "year")
-        .annotate(**value_names)
-        .query.get_compiler(records.db)
-        .as_sql()
-    )
-    connection = connections[records.db]
+    if stored:
+        cells_sql, cells_params = stored
+        database = router.db_for_write(CountedCell)
+    else:
+        cells_sql, cells_params = (
+            records.values(unit_id, "year")
+            .annotate(**value_names)
+            .query.get_compiler(records.db)
+            .as_sql()
+        )
+        database = records.db
+    connection = connections[database]
     quote = connection.ops.quote_name
     unit_table = quote(Unit._meta.db_table)
     columns = ", ".join(quote(f"n_{index}") for index in range(len(names)))
@@ -101,14 +119,20 @@ def outstanding_figures(
     )
     sql = f"""
         WITH cells (unit_id, year, {columns}) AS ({cells_sql}),
-        keyed AS (
-            SELECT cells.*, u.{quote("locality")} AS locality, u.{quote("level")} AS level,
+        ranked AS (
+            SELECT u.{quote("id")} AS unit_id, u.{quote("locality")} AS locality,
+                u.{quote("level")} AS level,
                 ROW_NUMBER() OVER (
                     ORDER BY CASE {level_order} ELSE {len(UnitLevel.values)} END,
                         u.{quote("locality")} {collate},
-                        u.{quote("full_name")} {collate}, cells.unit_id, cells.year DESC
-                ) AS position
-            FROM cells INNER JOIN {unit_table} u ON u.{quote("id")} = cells.unit_id
+                        u.{quote("full_name")} {collate}, u.{quote("id")}
+                ) AS unit_rank
+            FROM {unit_table} u WHERE u.{quote("id")} IN (SELECT unit_id FROM cells)
+        ),
+        keyed AS (
+            SELECT cells.*, ranked.locality, ranked.level,
+                ROW_NUMBER() OVER (ORDER BY ranked.unit_rank, cells.year DESC) AS position
+            FROM cells INNER JOIN ranked ON ranked.unit_id = cells.unit_id
         ),
         shown AS (
             SELECT CASE WHEN row_count = 0 THEN 1
@@ -160,7 +184,7 @@ def outstanding_figures(
     # province is a million records, a second of counting.
     key = (
         "coordination:outstanding:"
-        + hashlib.sha256(f"{records.db}\n{sql}\n{params!r}".encode()).hexdigest()
+        + hashlib.sha256(f"{database}\n{today}\n{sql}\n{params!r}".encode()).hexdigest()
     )
     seconds = settings.FIGURES_CACHE_SECONDS
     cached = cache.get(key) if seconds else None
@@ -168,7 +192,7 @@ def outstanding_figures(
     if cached is not None:
         results, counted_at = cached
     else:
-        with transaction.atomic(using=records.db), connection.cursor() as cursor:
+        with transaction.atomic(using=database), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # The statement's hundred-odd expressions cross PostgreSQL's JIT threshold,
                 # and compiling them took 400 ms on a province, more than counting its records.

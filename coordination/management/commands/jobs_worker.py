@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from coordination.jobs import services as jobs
+from coordination.reports import tallies
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ class Command(BaseCommand):
                     "Jobs: %(requeued)d queued again, %(failed)d given up, %(removed)d removed",
                     {**recovered, "removed": removed},
                 )
+        try:
+            # The outstanding table's stored counts: the units changed since, and on a new
+            # day everything, counted here rather than by the first page that needs them.
+            tallies.refresh_all()
+        except Exception:
+            logger.exception("Refreshing the outstanding table's stored counts failed")
         finally:
             close_old_connections()
 
