@@ -14,7 +14,8 @@ from django.test import Client, RequestFactory
 
 from coordination import db_routers
 from coordination.db_routers import PRIMARY, REPLICA, PrimaryReplicaRouter
-from coordination.models import Task
+from coordination.models import CountState, Task
+from coordination.reports import outstanding, tallies
 from tests.factories import make_task, make_user
 
 MIDDLEWARE = "coordination.db_routers.ReplicaMiddleware"
@@ -96,6 +97,8 @@ def test_without_a_replica_url_there_is_no_router_nor_middleware(settings):
 
 def test_an_auditors_list_detail_and_outstanding_table_read_the_replica(replica, auditor):
     task = make_task(content="Nhiệm vụ đọc từ bản sao")
+    # The outstanding table's stored counts, up to date as the jobs' worker keeps them.
+    tallies.refresh_all()
     client = logged_in(auditor)
     for url in ("/records/tasks/", f"/records/tasks/{task.pk}/", "/records/outstanding/"):
         replica.reads.clear()
@@ -107,6 +110,36 @@ def test_an_auditors_list_detail_and_outstanding_table_read_the_replica(replica,
         assert replica.aliases("sessions.Session") == {PRIMARY}
         assert replica.aliases("auth.User") == {PRIMARY}
     assert "Nhiệm vụ đọc từ bản sao" in client.get("/records/tasks/").content.decode()
+
+
+def test_stale_stored_counts_are_counted_on_the_primary_and_read_there(
+    replica, auditor, monkeypatch
+):
+    """The replica's stored counts are not today's (or a unit was marked since): they are
+    counted again on the primary, and the table reads the primary's; fresh, the replica's."""
+    make_task()
+    asked, read = [], []
+    is_fresh, figures = tallies.is_fresh, outstanding.outstanding_figures
+
+    def fresh(*args, using, **kwargs):
+        asked.append(using)
+        return is_fresh(*args, using=using, **kwargs)
+
+    def counted(*args, stored, **kwargs):
+        read.append(stored.using)
+        return figures(*args, stored=stored, **kwargs)
+
+    monkeypatch.setattr(tallies, "is_fresh", fresh)
+    monkeypatch.setattr(outstanding, "outstanding_figures", counted)
+    client = logged_in(auditor)
+    assert client.get("/records/outstanding/", {"year": ""}).status_code == 200
+    assert asked[0] == REPLICA and read == [PRIMARY]
+    assert CountState.objects.using(PRIMARY).filter(kind="followups").exists()
+    asked.clear(), read.clear()
+    # The count was a write on the primary: the user reads the primary for the pin's seconds.
+    cache.delete(db_routers.PIN_KEY.format(auditor.pk))
+    assert client.get("/records/outstanding/", {"year": ""}).status_code == 200
+    assert asked == [REPLICA] and read == [REPLICA]
 
 
 def test_an_export_streams_from_the_replica(replica, auditor):

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import connections, router, transaction
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from coordination.choices import UnitLevel
 from coordination.collation import COLLATION
-from coordination.models import CountedCell, Unit
+from coordination.models import Unit
+from coordination.reports.tallies import StoredCells
 
 
 @dataclass
@@ -62,7 +63,7 @@ def outstanding_figures(
     page,
     per_page: int,
     chart_units: int,
-    stored: tuple[str, list] | None = None,
+    stored: StoredCells | None = None,
     today: datetime.date | None = None,
 ) -> OutstandingFigures:
     """Every figure of one page of the table, in one statement over `records`.
@@ -85,8 +86,7 @@ def outstanding_figures(
     names = list(value_names)
     unit_id = f"{unit_field}_id"
     if stored:
-        cells_sql, cells_params = stored
-        database = router.db_for_write(CountedCell)
+        cells_sql, cells_params, database = stored.sql, stored.params, stored.using
     else:
         cells_sql, cells_params = (
             records.values(unit_id, "year")

@@ -23,6 +23,7 @@ the next refresh.
 
 import datetime
 import zlib
+from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router, transaction
@@ -43,10 +44,23 @@ def value_names(kind, today: datetime.date) -> dict:
     return counts(kind.model, today, kind.report_counts)
 
 
-def stored_cells(kind, records, *, year, names, today) -> tuple[str, list] | None:
-    """SQL and parameters of the stored cells (unit_id, year, the counts `names`, in order)
-    of `kind` — every year, or `year` — up to date for `today`, if `records` are every record
-    of the kind (of that year); None when they are narrower (counted from the records)."""
+@dataclass(frozen=True)
+class StoredCells:
+    """The SELECT of a kind's stored cells: unit_id, year, then the counts in order."""
+
+    sql: str
+    params: list
+    #: The database to read them from.
+    using: str
+
+
+def stored_cells(kind, records, *, year, names, today) -> StoredCells | None:
+    """The stored cells (unit_id, year, the counts `names`, in order) of `kind` — every year,
+    or `year` — up to date for `today`, if `records` are every record of the kind (of that
+    year); None when they are narrower (counted from the records).
+
+    Read where `records` are read (an auditor's page: the replica, if there is one) when the
+    counts there are fresh; otherwise brought up to date on the primary and read there."""
     if len(names) > COUNT_COLUMNS or kind.name not in KINDS:
         return None
     plain = kind.records().order_by()
@@ -57,11 +71,14 @@ def stored_cells(kind, records, *, year, names, today) -> tuple[str, list] | Non
             return None
     except (EmptyResultSet, FullResultSet):  # a filter matching nothing: not every record
         return None
-    using = router.db_for_write(CountedCell)
-    # One year's records are counted in a quarter of a second: a table of one year counts
-    # them rather than wait for every year to be counted again (a new day, a large import).
-    if not refresh(kind, names, today, using=using, whole=year is None):
-        return None
+    using = records.db
+    if not is_fresh(kind, names, today, using=using):
+        using = router.db_for_write(CountedCell)
+        # One year's records are counted in a quarter of a second: a table of one year
+        # counts them rather than wait for every year to be counted again (a new day, a
+        # large import).
+        if not refresh(kind, names, today, using=using, whole=year is None):
+            return None
     quote = connections[using].ops.quote_name
     columns = ", ".join(quote(f"n{index}") for index in range(len(names)))
     sql = (
@@ -72,7 +89,19 @@ def stored_cells(kind, records, *, year, names, today) -> tuple[str, list] | Non
     if year is not None:
         sql += f" AND {quote('year')} = %s"
         params.append(year)
-    return sql, params
+    return StoredCells(sql, params, using)
+
+
+def is_fresh(kind, names, today: datetime.date, *, using: str) -> bool:
+    """Whether `kind`'s stored counts on `using` are for `today` and these counts, with no
+    unit marked since."""
+    state = CountState.objects.using(using).filter(kind=kind.name).first()
+    return (
+        state is not None
+        and state.counted_for == today
+        and state.layout == "\n".join(names)
+        and not CountMark.objects.using(using).filter(kind=kind.name).exists()
+    )
 
 
 def refresh_all(today: datetime.date | None = None) -> None:
@@ -93,11 +122,10 @@ def refresh(kind, names, today: datetime.date, *, using: str, whole: bool = True
     With `whole` false, leave the counts as they are rather than count everything again, and
     say so (False)."""
     layout = "\n".join(names)
-    state = CountState.objects.using(using).filter(kind=kind.name).first()
-    fresh = state is not None and state.counted_for == today and state.layout == layout
-    if fresh and not CountMark.objects.using(using).filter(kind=kind.name).exists():
+    if is_fresh(kind, names, today, using=using):
         return True
-    if not fresh and not whole:
+    state = CountState.objects.using(using).filter(kind=kind.name).first()
+    if not whole and (state is None or (state.counted_for, state.layout) != (today, layout)):
         return False
     connection = connections[using]
     try:
