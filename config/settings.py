@@ -349,6 +349,9 @@ JOBS_TIMEOUT = int(os.environ.get("JOBS_TIMEOUT", "1800"))
 # died), at most JOBS_MAX_ATTEMPTS times in all.
 JOBS_HEARTBEAT_TIMEOUT = int(os.environ.get("JOBS_HEARTBEAT_TIMEOUT", "60"))
 JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))
+# A job still waiting after this many seconds whose task the queue no longer holds (Redis
+# flushed, the task's row deleted) is queued again, within the same JOBS_MAX_ATTEMPTS.
+JOBS_WAITING_TIMEOUT = int(os.environ.get("JOBS_WAITING_TIMEOUT", "300"))
 # Finished jobs and their files are deleted after this many hours.
 JOBS_KEEP_HOURS = int(os.environ.get("JOBS_KEEP_HOURS", "72"))
 # The jobs' files (produced exports and reports, import results); never under MEDIA_ROOT.
