@@ -338,9 +338,11 @@ if JOBS_BACKEND == "rq":
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Imports of more data rows than this, and exports of more records, run as jobs; smaller
-# ones stay in the request.
+# ones stay in the request. An .xlsx of a few thousand rows holds a web worker for seconds:
+# at 5,000, five people exporting one unit's year kept the list pages' p95 above 1 s on two
+# cores (bench/README.md, load_test.py).
 IMPORT_JOB_ROWS = int(os.environ.get("IMPORT_JOB_ROWS", "2000"))
-EXPORT_JOB_ROWS = int(os.environ.get("EXPORT_JOB_ROWS", "5000"))
+EXPORT_JOB_ROWS = int(os.environ.get("EXPORT_JOB_ROWS", "1000"))
 # The yearly report's .docx and .xlsx as jobs when it lists more outstanding rows than this.
 REPORT_JOB_ROWS = int(os.environ.get("REPORT_JOB_ROWS", "2000"))
 # A job running longer than this is stopped and rolled back (seconds).
