@@ -9,7 +9,13 @@ gunicorn that load_test.py started on 127.0.0.1.
 
 Settings come from the environment load_test.py sets: LOAD_USERS_JSON (accounts, units, years,
 record numbers), LOAD_IMPORT_ROWS, LOAD_IMPORTERS and LOAD_EXPORTERS (the importers and
-exporters are that many users whatever the total; the readers are the rest).
+exporters are that many users whatever the total; the readers are the rest), LOAD_REQUEST_LOG
+(a file where every request's end time, name, time taken and failure are written, from which
+load_test.py also computes the figures after the last login).
+
+When an import or an export runs as a background job, the time from the first request to its
+result (the file, or the list after the import) is reported too, as a "JOB" request named
+"job: …": what the user waits for, of which the requests themselves are a small part.
 """
 
 import io
@@ -23,6 +29,7 @@ import time
 import openpyxl
 from locust import HttpUser, between, events, task
 
+REQUEST_LOG = os.environ.get("LOAD_REQUEST_LOG")
 SETUP = json.loads(os.environ.get("LOAD_SETUP_JSON", "{}"))
 IMPORT_ROWS = int(os.environ.get("LOAD_IMPORT_ROWS", "500"))
 IMPORTERS = int(os.environ.get("LOAD_IMPORTERS", "2"))
@@ -163,6 +170,7 @@ class Importer(Signed):
 
     @task
     def import_file(self):
+        started = time.time()
         page = self.client.get("/admin/coordination/followup/import/", name="import page")
         preview = self.client.post(
             "/admin/coordination/followup/import/",
@@ -196,6 +204,7 @@ class Importer(Signed):
             done = follow_job(self, page, "import: written")
             if done is None or "/admin/coordination/followup/" not in done.url:
                 return
+            turnaround(self, "job: import, upload to written", started)
         CONFIRMED.append(IMPORT_ROWS)
 
 
@@ -209,6 +218,7 @@ class Exporter(Signed):
 
     @task
     def export(self):
+        started = time.time()
         params = {
             "year": random.choice(SETUP["years"]),
             "unit": random.choice(SETUP["units"]),
@@ -216,7 +226,9 @@ class Exporter(Signed):
         }
         response = self.client.get("/records/followups/export/", params=params, name="export .xlsx")
         # A large export is written by a background job: its page, then its file.
-        follow_job(self, response, "export: download")
+        result = follow_job(self, response, "export: download")
+        if result is not None and result is not response:
+            turnaround(self, "job: export, asked to downloaded", started)
 
 
 JOB_PAGE = re.compile(r"/jobs/(\d+)/$")
@@ -243,8 +255,32 @@ def follow_job(user, response, result_name: str):
     return user.client.get(state["result_url"], name=result_name)
 
 
+def turnaround(user, name: str, started: float) -> None:
+    """Report the time since `started` (a job asked for, until its result) as one request."""
+    user.environment.events.request.fire(
+        request_type="JOB",
+        name=name,
+        response_time=(time.time() - started) * 1000,
+        response_length=0,
+        exception=None,
+        context={},
+    )
+
+
+_request_log = open(REQUEST_LOG, "a") if REQUEST_LOG else None  # noqa: SIM115 (the run's)
+
+
+@events.request.add_listener
+def log_request(request_type, name, response_time, exception=None, **kwargs):
+    if _request_log is not None:
+        failed = 1 if exception else 0
+        _request_log.write(f"{time.time():.3f}\t{name}\t{response_time:.1f}\t{failed}\n")
+
+
 @events.quitting.add_listener
 def report_imports(environment, **kwargs):
+    if _request_log is not None:
+        _request_log.flush()
     summary = os.environ.get("LOAD_SUMMARY")
     if summary:
         with open(summary, "w") as out:

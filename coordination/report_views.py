@@ -51,6 +51,26 @@ def corrected_report(request, value):
     return issuing.issued_reports(request.user).filter(pk=pk).first()
 
 
+def is_long(result) -> bool:
+    """Whether the report's documents list more outstanding rows than REPORT_JOB_ROWS."""
+    rows = result.outstanding_task_count + result.outstanding_followup_count
+    return rows > settings.REPORT_JOB_ROWS
+
+
+def report_job(request, result, file_format: str, **extra):
+    """The report's .xlsx or .docx written by a job (a long annex): its page."""
+    job = jobs.job_enqueue(
+        owner=request.user,
+        kind=Job.Kind.REPORT,
+        title=_("Yearly report %(name)s (.%(format)s)")
+        % {"name": result.file_name.removesuffix(".xlsx"), "format": file_format},
+        query=request.GET.urlencode(),
+        format=file_format,
+        **extra,
+    )
+    return redirect("coordination:job", pk=job.pk)
+
+
 @staff_member_required
 @replica_reads
 def report(request):
@@ -64,19 +84,8 @@ def report(request):
         status = 400 if result.bound else 200
         return render(request, "coordination/records/report.html", context, status=status)
     file_format = request.GET.get("format")
-    if request.method != "POST" and file_format in ("xlsx", "docx"):
-        rows = result.outstanding_task_count + result.outstanding_followup_count
-        if rows > settings.REPORT_JOB_ROWS:
-            # Every outstanding row goes in the documents: a long annex is written by a job.
-            job = jobs.job_enqueue(
-                owner=request.user,
-                kind=Job.Kind.REPORT,
-                title=_("Yearly report %(name)s (.%(format)s)")
-                % {"name": result.file_name.removesuffix(".xlsx"), "format": file_format},
-                query=request.GET.urlencode(),
-                format=file_format,
-            )
-            return redirect("coordination:job", pk=job.pk)
+    if request.method != "POST" and file_format in ("xlsx", "docx") and is_long(result):
+        return report_job(request, result, file_format)
     if request.method != "POST" and file_format == "xlsx":
         stream = exporting.spooled_file()
         reports.write_report_xlsx(result, stream)
@@ -114,6 +123,9 @@ def report(request):
                 return redirect("coordination:issued-report", pk=issued.pk)
         # The page shows the first rows of the annex; the .docx lists them all.
         downloads = action == "docx" and valid
+        if downloads and is_long(result):
+            # The edited document (a correction's too) lists every row, as the GET's does.
+            return report_job(request, result, "docx", edits=edits.to_dict())
         document = issuing.draft(result, edits if valid else None, latest, every_row=downloads)
         if downloads:
             try:

@@ -18,8 +18,15 @@ from django_tasks_db.models import DBTaskResult
 
 from coordination.jobs import files, running, tasks
 from coordination.jobs import services as jobs
-from coordination.models import FollowUp, Job
-from tests.factories import make_followup, make_superuser, make_unit, make_user, xlsx_bytes
+from coordination.models import FollowUp, IssuedReport, Job
+from tests.factories import (
+    make_followup,
+    make_superuser,
+    make_unit,
+    make_user,
+    xlsx_bytes,
+    xlsx_values,
+)
 from tests.job_files import UNIT_NAME, follow_up_rows
 
 pytestmark = pytest.mark.django_db
@@ -137,6 +144,57 @@ def test_a_large_file_with_errors_shows_them_and_its_confirmation_writes_nothing
     refused = client.get(jobs.job_status(confirm)["result_url"])
     assert refused.status_code == 200 and refused.context["refused"]
     assert FollowUp.objects.count() == 0
+
+
+def errors_url(token: str) -> str:
+    return reverse("admin:coordination_followup_import_errors", args=[token])
+
+
+def test_a_large_files_marked_workbook_is_written_by_the_job_that_checked_it(client, monkeypatch):
+    """The workbook with the refused rows marked comes from the check's job: the request only
+    hands its file over (nothing is read or checked again there). A refused confirmation's
+    page offers the confirmation job's own."""
+    rows = follow_up_rows(30)
+    rows[7][1] = "năm ngoái"
+    upload(client, rows)
+    run_queued()
+    check = only_job()
+    assert check.result["errors"] == 1 and check.result["marked_file"].endswith(".xlsx")
+    token = client.get(jobs.job_status(check)["result_url"]).context["token"]
+
+    def checked_again(**kwargs):
+        raise AssertionError("the request checked the file again")
+
+    monkeypatch.setattr("coordination.admin.spreadsheets.import_records", checked_again)
+    response = client.get(errors_url(token))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    marked = xlsx_values(_content(response).read())
+    assert marked[0][-1] == "Lỗi"
+    assert "Năm" in marked[7][-1] and not any(row[-1] for row in marked[1:7])
+    assert len(marked) == 31
+
+    client.post(CONFIRM, {"token": token})
+    run_queued()
+    confirm = Job.objects.get(kind="import_confirm")
+    assert confirm.result["written"] is False and confirm.result["marked_file"]
+    assert client.get(jobs.job_status(confirm)["result_url"]).context["refused"]
+    files.output_path(check.pk, check.result["marked_file"]).unlink()
+    response = client.get(errors_url(token))
+    assert response.status_code == 200
+    assert "Năm" in xlsx_values(_content(response).read())[7][-1]
+    assert FollowUp.objects.count() == 0
+
+
+def test_a_large_file_without_errors_has_no_marked_workbook(client):
+    upload(client, follow_up_rows(25))
+    run_queued()
+    check = only_job()
+    assert "marked_file" not in check.result
+    token = client.get(jobs.job_status(check)["result_url"]).context["token"]
+    response = client.get(errors_url(token))
+    assert response["Location"] == IMPORT
+    assert "không có dòng lỗi" in " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
 def test_a_retried_import_finds_its_rows_already_there_and_writes_nothing_twice(client):
@@ -266,6 +324,53 @@ def test_a_job_whose_worker_died_is_queued_again_a_bounded_number_of_times(owner
     assert job.status == "failed" and job.error
 
 
+def waiting_export(owner) -> Job:
+    job = jobs.job_enqueue(
+        owner=owner, kind="export", title="x", record_kind="followups", query="", format="csv"
+    )
+    job.refresh_from_db()
+    return job
+
+
+def test_a_waiting_job_whose_task_the_queue_lost_is_queued_again_then_given_up(owner, settings):
+    """A job waits in line as long as its task is on the queue; once the queue no longer has
+    it (Redis flushed, its row deleted), the housekeeping queues it again after
+    JOBS_WAITING_TIMEOUT, within JOBS_MAX_ATTEMPTS deliveries in all."""
+    settings.JOBS_MAX_ATTEMPTS = 2
+    job = waiting_export(owner)
+    assert job.queued_at is not None
+    assert str(DBTaskResult.objects.ready().get().id) == job.task_id
+    later = timezone.now() + datetime.timedelta(seconds=settings.JOBS_WAITING_TIMEOUT + 1)
+    assert jobs.jobs_recover(later) == {"requeued": 0, "failed": 0}
+
+    DBTaskResult.objects.all().delete()
+    assert jobs.jobs_recover() == {"requeued": 0, "failed": 0}  # not waiting long enough yet
+    assert jobs.jobs_recover(later) == {"requeued": 1, "failed": 0}
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("queued", 1)
+    assert str(DBTaskResult.objects.ready().get().id) == job.task_id
+
+    DBTaskResult.objects.all().delete()
+    later = job.queued_at + datetime.timedelta(seconds=settings.JOBS_WAITING_TIMEOUT + 1)
+    assert jobs.jobs_recover(later) == {"requeued": 0, "failed": 1}
+    job.refresh_from_db()
+    assert job.status == "failed" and "2" in job.error and job.finished_at is not None
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_job_queued_again_after_its_loss_runs_once(owner, settings):
+    """A task taken by a worker that died before it started the job (the task "running",
+    the job still waiting) counts as lost too; the job queued again then runs to the end."""
+    make_followup(content="Kiến nghị xuất sau khi mất", responsible_unit=make_unit())
+    job = waiting_export(owner)
+    DBTaskResult.objects.get().claim("a-worker-that-died")
+    later = timezone.now() + datetime.timedelta(seconds=settings.JOBS_WAITING_TIMEOUT + 1)
+    assert jobs.jobs_recover(later) == {"requeued": 1, "failed": 0}
+    run_queued()
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.rows_written) == ("done", 2, 1), job.error
+
+
 def test_a_running_job_with_a_fresh_heartbeat_file_is_left_alone(owner):
     old = timezone.now() - datetime.timedelta(minutes=10)
     job = Job.objects.create(
@@ -348,3 +453,44 @@ def test_a_long_yearly_report_is_written_by_a_job_in_both_formats(world, setting
     document = _content(client.get(reverse("coordination:job-download", args=[docx.pk])))
     with zipfile.ZipFile(document) as archive:
         assert "Nhiệm vụ quá hạn số 2" in archive.read("word/document.xml").decode()
+
+
+def test_a_long_corrections_edited_docx_is_written_by_a_job(world, settings):
+    """The correction form's “Download Word (.docx)” (a POST with the edits, on the page of
+    `corrects=`) follows REPORT_JOB_ROWS as the GET's files do: a job writes the document
+    with the edits and every outstanding row; a short one stays in the request."""
+    from tests.factories import days, make_task
+    from tests.test_issued_reports import docx_texts, issue, post_data, report_url
+
+    for number in range(3):
+        make_task(
+            agreement=world.agreement,
+            year=2024,
+            lead_unit=world.committee,
+            due_date=days(-10 - number),
+            content=f"Nhiệm vụ cần đính chính số {number}",
+        )
+    client = Client()
+    client.force_login(make_superuser())
+    params = {"year": 2024, "unit": world.committee.pk}
+    assert issue(client, params, number="12/BC-UBND").status_code == 302
+    params["corrects"] = IssuedReport.objects.get().pk
+    settings.REPORT_JOB_ROWS = 1
+    subject = "Đính chính báo cáo năm 2024"
+    data = post_data(client, params, action="docx", subject=subject)
+    response = client.post(report_url(params), data)
+    job = Job.objects.get(kind="report")
+    assert response["Location"] == reverse("coordination:job", args=[job.pk])
+    assert job.params["format"] == "docx" and job.params["edits"]["subject"] == subject
+    run_queued()
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    download = client.get(reverse("coordination:job-download", args=[job.pk]))
+    texts = " ".join(docx_texts(_content(download).read()))
+    assert subject in texts and "Nhiệm vụ cần đính chính số 2" in texts
+
+    settings.REPORT_JOB_ROWS = 1000
+    response = client.post(report_url(params), data)
+    assert response.status_code == 200 and response["Content-Type"].endswith("document")
+    assert subject in " ".join(docx_texts(response.content))
+    assert Job.objects.count() == 1

@@ -71,6 +71,38 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_retry
     assert state["stored"] == state["distinct"] == state["written"] == rows
 
 
+def test_a_waiting_job_whose_task_the_queue_lost_is_queued_again_and_run(scene):
+    """The task's row is deleted while the job waits: the worker's housekeeping finds the job
+    waiting past JOBS_WAITING_TIMEOUT without its task, queues it again (one attempt) and runs
+    it."""
+    job = scene.child("prepare", 300)["job"]
+    assert scene.child("lose", job) == {"lost": 1}
+    scene.env["JOBS_WAITING_TIMEOUT"] = "0"
+    log = finished(scene.worker("--batch"))
+    assert "lost by the queue while waiting; queued again" in log
+    state = scene.child("state", job)
+    assert (state["status"], state["attempts"]) == ("done", 2), state
+    assert state["stored"] == state["distinct"] == 300
+
+
+def test_a_job_lost_by_a_flushed_redis_is_queued_again_and_run(scene):
+    """DJANGO_JOBS_BACKEND=rq: Redis is flushed while the job waits; the worker's first
+    housekeeping queues it again before RQ's worker starts."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/7"
+    broker = redis.Redis.from_url(url)
+    broker.flushdb()
+    scene.env.update(DJANGO_JOBS_BACKEND="rq", DJANGO_JOBS_REDIS_URL=url)
+    job = scene.child("prepare", 300, in_child=True)["job"]
+    broker.flushdb()
+    scene.env["JOBS_WAITING_TIMEOUT"] = "0"
+    log = finished(scene.worker("--batch"))
+    assert "lost by the queue while waiting; queued again" in log
+    state = scene.child("state", job, in_child=True)
+    assert (state["status"], state["attempts"], state["stored"]) == ("done", 2, 300), state
+
+
 def test_the_production_queue_on_redis_runs_a_large_import(scene):
     """DJANGO_JOBS_BACKEND=rq: the job goes through Redis (a database of its own) and RQ's
     worker, started by the same command."""

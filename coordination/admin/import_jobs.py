@@ -4,18 +4,20 @@ A file of more than IMPORT_JOB_ROWS rows is kept as any upload (`uploads`, its t
 session) and checked by a worker; the preview page, the units picked for its names and the
 confirmation are the same as for a small file, only each heavy step runs as a job whose page
 shows its progress, then leads back here (`import_job_view`). An export of more than
-EXPORT_JOB_ROWS records writes its file in a job too.
+EXPORT_JOB_ROWS records writes its file in a job too. The workbook with a large file's refused
+rows marked is written by the job that checked it (`work.marked_errors`), and downloaded from
+here (`marked_errors_view`).
 """
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 import coordination.jobs.files as files
-from coordination import uploads
+from coordination import exporting, uploads
 from coordination.jobs import services as jobs
 from coordination.models import Job
 
@@ -92,6 +94,9 @@ class ImportJobsMixin:
         if report is None:
             messages.error(request, _("The result of this job is no longer kept."))
             return HttpResponseRedirect(reverse(self.url_name("import")))
+        if uploads.load_entry(request, token, kind=self.spreadsheet_kind) is not None:
+            # The rows this page lists are this job's: its marked workbook is the one offered.
+            uploads.update_entry(request, token, kind=self.spreadsheet_kind, checked_by=job.pk)
         if job.kind == Job.Kind.IMPORT_CONFIRM:
             if not report.written:
                 return self.render_import_page(
@@ -127,6 +132,26 @@ class ImportJobsMixin:
             token=token,
             pick_problems=job.params.get("pick_problems", ()),
             saved_aliases=job.params.get("saved_aliases", ()),
+        )
+
+    def marked_errors_view(self, request, token: str):
+        """The large upload `token` with its refused rows marked, as the job whose result its
+        owner last saw wrote it: nothing is read or checked again in the request."""
+        entry = uploads.load_entry(request, token, kind=self.spreadsheet_kind) or {}
+        job = Job.objects.filter(pk=entry.get("checked_by") or 0, owner=request.user).first()
+        marked = job.result.get("marked_file", "") if job is not None else ""
+        path = files.output_path(job.pk, marked) if marked else None
+        if path is None or not path.is_file():
+            if job is not None and job.result.get("marked_problem"):
+                messages.error(request, job.result["marked_problem"])
+            else:
+                messages.info(request, _("This file has no row errors to mark."))
+            return HttpResponseRedirect(reverse(self.url_name("import")))
+        return FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=marked,
+            content_type=exporting.FORMATS[marked.rsplit(".", 1)[-1]],
         )
 
     def export_job(self, request, query: str, file_format: str):

@@ -243,6 +243,8 @@ class SpreadsheetAdminMixin(ImportJobsMixin, UnitPickAdminMixin, ImportMixin, Ex
         stored = self.stored_upload(request, token)
         if stored is None:
             return HttpResponseRedirect(reverse(self.url_name("import")))
+        if self.upload_is_job(request, token):
+            return self.marked_errors_view(request, token)
         data, file_name = stored
         report = import_records(
             kind=self.spreadsheet_kind,

@@ -9,6 +9,7 @@ import zipfile
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -31,14 +32,26 @@ def job_enqueue(*, owner, kind: str, title: str, record_kind: str = "", **params
 
 
 def enqueue(job: Job) -> None:
+    """Hand `job` to the queue, noting when and under which task id (`jobs_recover` looks for
+    the task of a job that waits too long)."""
     from coordination.jobs.tasks import run
 
+    now = timezone.now()
     if settings.JOBS_BACKEND == "database":
         # The queue is a table of the same database: the task commits with the job.
-        run.enqueue(job.pk)
-    else:
-        # A broker outside the database must not hand the job out before it is committed.
-        transaction.on_commit(lambda: run.enqueue(job.pk))
+        task = run.enqueue(job.pk)
+        Job.objects.filter(pk=job.pk).update(queued_at=now, task_id=task.id)
+        return
+    Job.objects.filter(pk=job.pk).update(queued_at=now, task_id="")
+
+    def send():
+        task = run.enqueue(job.pk)
+        Job.objects.filter(pk=job.pk, task_id="").update(task_id=task.id)
+
+    # A broker outside the database must not hand the job out before it is committed. If
+    # the broker cannot be reached then, the job waits without a task: the housekeeping
+    # queues it again (`jobs_recover`), and the user's request does not fail.
+    transaction.on_commit(send, robust=True)
 
 
 def owned_job(user, pk: int) -> Job:
@@ -139,9 +152,11 @@ def _sheet_rows(archive: zipfile.ZipFile, name: str) -> int:
 
 
 def jobs_recover(now: datetime.datetime | None = None) -> dict:
-    """Run again the jobs whose worker died (no heartbeat for JOBS_HEARTBEAT_TIMEOUT), up to
-    JOBS_MAX_ATTEMPTS in all; an import's rows were rolled back with it."""
+    """Run again the jobs whose worker died (no heartbeat for JOBS_HEARTBEAT_TIMEOUT), and
+    those the queue lost while they waited (`requeue_lost`), up to JOBS_MAX_ATTEMPTS in all;
+    an import's rows were rolled back with it."""
     now = now or timezone.now()
+    lost = requeue_lost(now)
     stale = now - datetime.timedelta(seconds=settings.JOBS_HEARTBEAT_TIMEOUT)
     requeued = failed = 0
     for job in Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=stale):
@@ -175,7 +190,58 @@ def jobs_recover(now: datetime.datetime | None = None) -> dict:
                 enqueue(job)
                 requeued += 1
                 logger.warning("Job %s lost its worker; queued again", job.pk)
+    return {"requeued": requeued + lost["requeued"], "failed": failed + lost["failed"]}
+
+
+def requeue_lost(now: datetime.datetime) -> dict:
+    """Queue again the jobs waiting for more than JOBS_WAITING_TIMEOUT whose task the queue no
+    longer holds as waiting (Redis flushed, the task's row deleted, a worker that died between
+    taking the task and starting the job, a broker unreachable when the job was asked for).
+    Each time counts as an attempt: after JOBS_MAX_ATTEMPTS the job is given up."""
+    limit = now - datetime.timedelta(seconds=settings.JOBS_WAITING_TIMEOUT)
+    waiting = Job.objects.filter(status=Job.Status.QUEUED).filter(
+        Q(queued_at__lt=limit) | Q(queued_at__isnull=True, created_at__lt=limit)
+    )
+    requeued = failed = 0
+    for job in waiting.only("pk", "attempts", "queued_at", "task_id"):
+        if task_waiting(job.task_id):
+            continue  # in line behind other jobs
+        same = Job.objects.filter(
+            pk=job.pk, status=Job.Status.QUEUED, attempts=job.attempts, queued_at=job.queued_at
+        )
+        # Handed to the queue attempts + 1 times so far (`attempts` counts the runs).
+        if job.attempts + 1 >= settings.JOBS_MAX_ATTEMPTS:
+            failed += same.update(
+                status=Job.Status.FAILED,
+                finished_at=now,
+                error=_(
+                    "The queue lost this job; after %(count)d attempts it was given up. "
+                    "Nothing was written."
+                )
+                % {"count": job.attempts + 1},
+            )
+            continue
+        with transaction.atomic():
+            if same.update(attempts=job.attempts + 1):
+                enqueue(job)
+                requeued += 1
+                logger.warning("Job %s was lost by the queue while waiting; queued again", job.pk)
     return {"requeued": requeued, "failed": failed}
+
+
+def task_waiting(task_id: str) -> bool:
+    """Whether the queue still holds task `task_id`, waiting for a worker."""
+    from django_tasks import TaskResultStatus
+    from django_tasks.exceptions import TaskResultDoesNotExist
+
+    from coordination.jobs.tasks import run
+
+    if not task_id:
+        return False
+    try:
+        return run.get_result(task_id).status == TaskResultStatus.READY
+    except TaskResultDoesNotExist:
+        return False
 
 
 def jobs_cleanup(now: datetime.datetime | None = None) -> int:

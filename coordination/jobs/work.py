@@ -13,6 +13,7 @@ from coordination.importing import import_records
 from coordination.jobs.running import Tracker, finish
 from coordination.models import Job
 from coordination.scoping import visible_to
+from coordination.spreadsheets import SpreadsheetError, annotate_errors
 
 
 class JobRefused(Exception):
@@ -29,6 +30,29 @@ def import_summary(report) -> dict:
         "errors": len(report.error_rows),
         "file_errors": len(report.file_errors),
     }
+
+
+def marked_errors(job: Job, data: bytes, report) -> dict:
+    """The upload with its refused rows marked, written beside the job's report (as the
+    small file's download does in the request): its name as `marked_file` in the job's
+    result, or why it could not be written as `marked_problem`; nothing without row errors."""
+    if not report.error_rows or report.header_row is None:
+        return {}
+    file_name = job.params["file_name"]
+    try:
+        content, extension = annotate_errors(
+            data,
+            filename=file_name,
+            sheet_name=report.sheet_name,
+            header_row=report.header_row,
+            errors=report.errors_by_sheet_row(),
+            error_header=_("Error"),
+        )
+    except SpreadsheetError as error:
+        return {"marked_problem": str(error)}
+    name = f"{file_name.rsplit('.', 1)[0]}-{_('errors')}.{extension}"
+    files.output_path(job.pk, name).write_bytes(content)
+    return {"marked_file": files.output_path(job.pk, name).name}
 
 
 def stored_upload(job: Job) -> tuple[bytes, bytes | None]:
@@ -58,7 +82,7 @@ def import_preview(job: Job, tracker: Tracker) -> None:
     if kept is not None:
         uploads.save_sheets(job.params["token"], kept)
     files.save_report(job.pk, report)
-    finish(job, tracker, result=import_summary(report))
+    finish(job, tracker, result={**import_summary(report), **marked_errors(job, data, report)})
 
 
 def import_confirm(job: Job, tracker: Tracker) -> None:
@@ -83,7 +107,7 @@ def import_confirm(job: Job, tracker: Tracker) -> None:
     if not report.written:
         # Refused (a row is wrong, or the database said no): nothing was written.
         files.save_report(job.pk, report)
-        finish(job, tracker, result=import_summary(report))
+        finish(job, tracker, result={**import_summary(report), **marked_errors(job, data, report)})
 
 
 def replayed_request(job: Job, path: str):
@@ -130,7 +154,7 @@ def export(job: Job, tracker: Tracker) -> None:
 def report(job: Job, tracker: Tracker) -> None:
     """The yearly report's .xlsx or .docx, every outstanding row listed."""
     from coordination.reports import issuing
-    from coordination.reports.document import report_units
+    from coordination.reports.document import Edits, report_units
     from coordination.reports.docx import TemplateProblem, render_docx, template_for
 
     request = replayed_request(job, "/records/report/")
@@ -144,7 +168,9 @@ def report(job: Job, tracker: Tracker) -> None:
             reports.write_report_xlsx(result, stream)
     else:
         name = result.file_name.replace(".xlsx", ".docx")
-        document = issuing.draft(result, None, issuing.latest_issued(result), every_row=True)
+        # The edits posted with the download (a correction's text, its signers), if any.
+        edits = Edits.from_dict(job.params["edits"]) if job.params.get("edits") else None
+        document = issuing.draft(result, edits, issuing.latest_issued(result), every_row=True)
         try:
             content = render_docx(document, template_for(report_units(result)))
         except TemplateProblem as problem:

@@ -51,6 +51,10 @@ class Job(models.Model):
     rows_checked = models.PositiveIntegerField(_("rows checked"), default=0)
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    #: When it was last handed to the queue, and the queue's id of that task: a job waiting
+    #: long after whose task the queue no longer holds is queued again (`jobs_recover`).
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    task_id = models.CharField(_("queue task"), max_length=64, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     #: The last sign of life of the worker running it; a stale one means the worker died.

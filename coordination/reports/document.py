@@ -179,6 +179,22 @@ class Edits:
     recipients: str = ""
     signatures: list[Signature] = field(default_factory=list)
 
+    def to_dict(self) -> dict:
+        """Plain JSON: a background job's parameters (`from_dict` reads it back)."""
+        values = dataclasses.asdict(self)
+        values["date"] = self.date.isoformat() if self.date else None
+        return values
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Edits":
+        values = _known(cls, data)
+        if values.get("date"):
+            values["date"] = datetime.date.fromisoformat(values["date"])
+        values["signatures"] = [
+            Signature(**_known(Signature, signature)) for signature in values.get("signatures", [])
+        ]
+        return cls(**values)
+
 
 def default_date(year: int, today: datetime.date | None = None) -> datetime.date:
     """The date of a live report: today for this year's, the year's last day for a past

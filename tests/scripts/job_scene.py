@@ -2,8 +2,9 @@
 
 `prepare ROWS` migrates the database of DATABASE_URL (an SQLite file: the test process's own
 database is in memory), creates the unit and the owner, keeps a ROWS-row upload and queues its
-import; `state JOB` prints the job and the follow-ups stored; `setup 0` migrates and creates
-the browser tests' user, `followups N` N items to export. On PostgreSQL the test calls the
+import; `lose JOB` deletes its task from the database queue; `state JOB` prints the job and
+the follow-ups stored; `setup 0` migrates and creates the browser tests' user, `followups N`
+N items to export. On PostgreSQL the test calls the
 same functions in its own process, on its test database."""
 
 import json
@@ -62,6 +63,16 @@ def followups(count: int) -> dict:
     for number in range(count):
         make_followup(content=f"Kiến nghị xuất bằng việc nền số {number}", responsible_unit=unit)
     return {"stored": FollowUp.objects.count()}
+
+
+def lose(job_id: int) -> dict:
+    """The database queue loses job `job_id`'s task (its row deleted); the job still waits."""
+    from django_tasks_db.models import DBTaskResult
+
+    from coordination.models import Job
+
+    task_id = Job.objects.get(pk=job_id).task_id
+    return {"lost": DBTaskResult.objects.filter(id=task_id).delete()[0]}
 
 
 def state(job_id: int) -> dict:

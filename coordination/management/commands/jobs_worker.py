@@ -18,7 +18,8 @@ class Command(BaseCommand):
     help = (
         "Run the background jobs (imports, exports, reports): the database queue by default, "
         "the Redis queue with DJANGO_JOBS_BACKEND=rq. Every --maintenance seconds it also runs "
-        "again the jobs of a worker that died and deletes old jobs with their files."
+        "again the jobs of a worker that died and the waiting jobs the queue lost, and deletes "
+        "old jobs with their files."
     )
 
     def add_arguments(self, parser):
@@ -93,10 +94,12 @@ class Command(BaseCommand):
         stop = threading.Event()
 
         def keep_house():
-            while not stop.is_set():
+            while not stop.wait(maintenance):
                 self.housekeeping()
-                stop.wait(maintenance)
 
+        # Once before the worker starts, so that a job queued again (its worker died, or
+        # Redis lost it) is on the queue for a --batch worker too.
+        self.housekeeping()
         thread = threading.Thread(target=keep_house, daemon=True)
         thread.start()
         try:
