@@ -20,7 +20,7 @@ one is refused as `bulk_create()` refuses it.
 
 import enum
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
@@ -159,5 +159,8 @@ def _sqlite_converter(field):
 
         return moment
     if isinstance(field, models.DateField):
-        return lambda obj: connection.ops.adapt_datefield_value(getattr(obj, attname))
-    return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
+        adapt_date = connection.ops.adapt_datefield_value
+        return lambda obj: adapt_date(getattr(obj, attname))
+    # The connection itself, not its per-thread proxy, asked once.
+    database = connections[DEFAULT_DB_ALIAS]
+    return lambda obj: field.get_db_prep_save(getattr(obj, attname), database)
