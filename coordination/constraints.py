@@ -100,14 +100,21 @@ def compile_condition(model, q: models.Q):
         else _compile_lookup(model, *child)
         for child in q.children
     ]
-    conjunction, negated = q.connector == models.Q.AND, q.negated
+    # AND is false as soon as one part is, OR true as soon as one part is; else unknown
+    # (NULL) if one part is, else the other truth. Parts have no side effects, so the rest
+    # need not be asked once one decides (imports ask this of every row).
+    decisive = q.connector != models.Q.AND
+    negated = q.negated
 
     def truth(instance):
-        results = [part(instance) for part in parts]
-        if conjunction:
-            result = False if False in results else (None if None in results else True)
-        else:
-            result = True if True in results else (None if None in results else False)
+        result = not decisive
+        for part in parts:
+            value = part(instance)
+            if value is None:
+                result = None
+            elif value == decisive:
+                result = decisive
+                break
         if negated:
             return None if result is None else not result
         return result

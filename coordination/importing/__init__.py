@@ -10,7 +10,8 @@ grow with the number of rows.
 
 The steps, in the order `Importer.run()` takes them, one module each:
 
-- `reading`: the header row, the columns, every cell converted (`Reading`);
+- `reading`: the header row, the columns, every cell converted (`Reading`), each distinct
+  cell of a column once where its widget allows (`cells`);
 - `matching`: each row's record by number or natural key, the row applied (`Matching`);
 - `keys`: records found by the file's own keys, a few queries whatever the table's size;
 - `checks`: versions, unique rules and unit scope across the rows (`Checks`);

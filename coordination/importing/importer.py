@@ -71,7 +71,7 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
         self.by_attribute = {column.attribute: column for column in self.columns}
         # Fields whose widgets already checked type, range and choice: clean_fields() skips
         # them, as it skips relations (found through the lookup tables, no query per row).
-        self.unchecked = [
+        self.unchecked = {
             model_field.name
             for model_field in self.model._meta.get_fields()
             if model_field.is_relation
@@ -80,7 +80,7 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
                 getattr(self.by_attribute.get(model_field.name), "widget", None),
                 DateWidget | IntegerWidget | ChoiceWidget | BooleanWidget,
             )
-        ]
+        }
 
     # -- the whole run -----------------------------------------------------------------------
 

@@ -54,6 +54,8 @@ class ImportLookups:
         self._members = None
         #: Names that named no single record, by table and key, in the order first met.
         self.unresolved: dict[tuple[str, str], UnresolvedName] = {}
+        #: Counts the tables read again whole: what a cell came to may differ after.
+        self.revision = 0
 
     def expect(self, widget, texts) -> None:
         """The names the file's cells give `widget`'s table, before any is resolved: a
@@ -89,6 +91,7 @@ class ImportLookups:
         if widget.table in self._partial:
             self._partial.discard(widget.table)
             self._tables[widget.table] = widget.build_table(self, None)
+            self.revision += 1
         return self.table(widget)
 
     def matches(self, widget, text: str, row_values) -> list:

@@ -46,19 +46,26 @@ class Matching:
 
     # -- matching and validating ------------------------------------------------------------
 
+    @functools.cached_property
+    def key_parts(self) -> list[tuple]:
+        """(attribute, attname, how its value compares) of each part of the natural key."""
+        return [
+            (name, self.model._meta.get_field(name).attname, self.column_for(name).widget.key_of)
+            for name in self.resource_class._meta.import_id_fields
+        ]
+
     def natural_key(self, source, from_instance=False):
         parts = []
-        for name in self.resource_class._meta.import_id_fields:
+        for name, attname, key_of in self.key_parts:
             if from_instance:
-                model_field = self.model._meta.get_field(name)
-                value = getattr(source, model_field.attname)
+                value = getattr(source, attname)
             else:
                 value = source.get(name)
                 if isinstance(value, models.Model):
                     value = value.pk
             if value is None or value == "":
                 return None
-            parts.append(self.column_for(name).widget.key_of(value))
+            parts.append(key_of(value))
         return tuple(parts)
 
     def existing_records(self, rows: list[ParsedRow]):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coordination import kinds
+from coordination.importing.cells import ColumnCells, resolve_order
 from coordination.importing.layout import (
     EMPTY_ROWS_END,
     MAX_HEADER_ROWS,
@@ -36,7 +37,6 @@ from coordination.spreadsheets import (
 from coordination.text import clean_text, fold
 from coordination.widgets import (
     CellError,
-    PersonWidget,
     is_empty,
     shorten,
 )
@@ -250,13 +250,16 @@ class Reading:
         # References are resolved after the columns that narrow them (a person by the unit).
         # A read-only column (computed by the system) is recognised, never read.
         readable = [(col, column) for col, column in matched.items() if not column.readonly]
-        order = sorted(readable, key=lambda item: _resolve_order(item[1]))
+        order = sorted(readable, key=lambda item: resolve_order(item[1]))
         rows = []
         total = table.end - header_row - 1
         file_names = self.names_in_file(table)
         legacy = self.legacy_columns(table)
         self.expect_names(table, order, legacy)
         markers = example_markers()
+        converters = {
+            col: ColumnCells(column, self.lookups, legacy.get(col)) for col, column in order
+        }
         for index, _own, cells in table.data_rows():
             if (index - header_row) % PROGRESS_EVERY == 0:
                 self.tell("reading", index - header_row, total)
@@ -287,13 +290,7 @@ class Reading:
                     )
                     continue
                 try:
-                    value = column.widget.clean(
-                        raw,
-                        lookups=self.lookups,
-                        row_values=values,
-                        notes=outcome.notes,
-                        legacy=legacy.get(col),
-                    )
+                    value = converters[col].clean(raw, values, outcome.notes)
                 except CellError as error:
                     if self.is_self_reference(column) and self.self_key(raw) in file_names:
                         pending[column.attribute] = self.self_key(raw)
@@ -388,11 +385,6 @@ class Reading:
             for row in table.rows[table.header_row + 1 : table.end]
             if cols and cols[0] < len(row) and not is_empty(row[cols[0]])
         }
-
-
-def _resolve_order(column: Column) -> int:
-    widget = column.widget.inner if column.is_many else column.widget
-    return 1 if isinstance(widget, PersonWidget) else 0
 
 
 def example_markers() -> set[str]:

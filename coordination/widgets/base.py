@@ -71,6 +71,12 @@ class CellWidget(widgets.Widget):
     #: when its column alone says nothing: widgets with a closed list of words.
     takes_sheet_font = False
 
+    #: Whether `clean()` gives the same value for the same cell on every row of an import:
+    #: it depends on the cell, its column's legacy encoding and the import's name tables,
+    #: never on the row's other values, and the value is never changed afterwards. The
+    #: import then converts each distinct cell of such a column once (`importing.cells`).
+    repeats_values = False
+
     empty_value = None
     #: What a cell may hold, as the template workbook's guide explains it.
     allowed = gettext_lazy("Text")

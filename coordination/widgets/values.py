@@ -94,6 +94,7 @@ class BooleanWidget(CellWidget):
 
     #: A closed list of words: a cell of a sheet typed in a legacy font is tried in it.
     takes_sheet_font = True
+    repeats_values = True
 
     def parse(self, value, notes=None, legacy=None, **kwargs):
         if isinstance(value, bool):
@@ -124,6 +125,7 @@ class IntegerWidget(CellWidget):
     """Whole numbers (years, percentages) typed as numbers or as text."""
 
     allowed = gettext_lazy("A whole number")
+    repeats_values = True
 
     def __init__(self, *, minimum: int | None = None, maximum: int | None = None):
         super().__init__()
@@ -155,6 +157,7 @@ class DecimalWidget(CellWidget):
     """Numbers with a Vietnamese decimal comma ("99,7") or a point, and an optional "%"."""
 
     allowed = gettext_lazy("A number; the decimal comma or point are both accepted")
+    repeats_values = True
 
     def parse(self, value, **kwargs):
         if isinstance(value, bool):
@@ -184,6 +187,7 @@ class DateWidget(CellWidget):
     """Dates as real Excel dates, Excel serial numbers, dd/mm/yyyy (also - and .) or ISO."""
 
     allowed = gettext_lazy("A date: dd/mm/yyyy, or an Excel date")
+    repeats_values = True
 
     def parse(self, value, **kwargs):
         if isinstance(value, datetime.datetime):
@@ -252,6 +256,7 @@ class ChoiceWidget(CellWidget):
 
     #: A closed list of labels: a cell of a sheet typed in a legacy font is tried in it.
     takes_sheet_font = True
+    repeats_values = True
 
     def parse(self, value, notes=None, legacy=None, **kwargs):
         try:
