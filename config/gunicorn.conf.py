@@ -19,3 +19,9 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 # Trust X-Forwarded-* only from the local reverse proxy.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# A synchronous worker serves one request at a time in one thread: it keeps its database
+# connection between requests (Django's persistent connections, checked before reuse). A new
+# PostgreSQL connection per request cost a page of thirty queries about 200 ms (bench/README.md,
+# province.py from outside). DJANGO_CONN_MAX_AGE set in the environment wins; the development
+# server, a new thread per request, keeps Django's default (0).
+os.environ.setdefault("DJANGO_CONN_MAX_AGE", "60")

@@ -119,17 +119,17 @@ def test_stale_stored_counts_are_counted_on_the_primary_and_read_there(
     counted again on the primary, and the table reads the primary's; fresh, the replica's."""
     make_task()
     asked, read = [], []
-    is_fresh, figures = tallies.is_fresh, outstanding.outstanding_figures
+    standing, figures = tallies.standing, outstanding.outstanding_figures
 
     def fresh(*args, using, **kwargs):
         asked.append(using)
-        return is_fresh(*args, using=using, **kwargs)
+        return standing(*args, using=using, **kwargs)
 
     def counted(*args, stored, **kwargs):
         read.append(stored.using)
         return figures(*args, stored=stored, **kwargs)
 
-    monkeypatch.setattr(tallies, "is_fresh", fresh)
+    monkeypatch.setattr(tallies, "standing", fresh)
     monkeypatch.setattr(outstanding, "outstanding_figures", counted)
     client = logged_in(auditor)
     assert client.get("/records/outstanding/", {"year": ""}).status_code == 200

@@ -22,6 +22,12 @@ pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 6, 15)
 
 
+@pytest.fixture(autouse=True)
+def exact(settings):
+    """Every change counted before the counts are read (no minute's grace, as on a page)."""
+    settings.FIGURES_CACHE_SECONDS = 0
+
+
 def counted(name: str, day: datetime.date) -> dict:
     """What the records themselves count, per (unit, year): the table's own query."""
     kind = registry.get(name)
@@ -265,3 +271,70 @@ def test_a_truncated_table_is_counted_again(units):
     assert not CountState.objects.filter(kind="followups").exists()
     check()
     assert not CountedCell.objects.filter(kind="followups").exists()
+
+
+def test_changes_younger_than_the_tables_cache_are_counted_later_and_the_page_says_so(
+    client, units, settings
+):
+    """Under a stream of imports, a page does not count the marked units again on each
+    visit: a count younger than FIGURES_CACHE_SECONDS is read as it is, with its time."""
+    settings.FIGURES_CACHE_SECONDS = 60
+    kind = registry.get("followups")
+    today = datetime.date.today()
+    names = tallies.value_names(kind, today)
+    scatter(units, count=10)
+    tallies.refresh_all(today)
+    make_followup(responsible_unit=units[0], year=2026)
+    stored = tallies.stored_cells(kind, kind.records(), year=None, names=names, today=today)
+    state = CountState.objects.get(kind="followups")
+    assert stored.counted_at == state.refreshed_at
+    assert CountMark.objects.filter(kind="followups").exists()
+    client.force_login(make_superuser())
+    page = client.get("/records/outstanding/", {"year": ""}).content.decode()
+    assert "Số liệu được tính lúc" in page
+    # Older than the cache: counted again before it is read.
+    CountState.objects.filter(kind="followups").update(
+        refreshed_at=state.refreshed_at - datetime.timedelta(seconds=61)
+    )
+    stored = tallies.stored_cells(kind, kind.records(), year=None, names=names, today=today)
+    assert stored.counted_at is None
+    assert not CountMark.objects.filter(kind="followups").exists()
+    assert stored_now(today) == counted("followups", today)
+
+
+def stored_now(day):
+    return stored("followups", day)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks: PostgreSQL")
+def test_a_page_reads_the_counts_as_they_are_while_another_process_counts(units):
+    """A page finding units marked while the worker counts them does not wait for it."""
+    import zlib
+
+    import psycopg
+
+    kind = registry.get("followups")
+    names = tallies.value_names(kind, TODAY)
+    tallies.refresh_all(TODAY)
+    make_followup(responsible_unit=units[0], year=2026)
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+    )
+    try:
+        other.execute(
+            "SELECT pg_advisory_xact_lock(%s)",
+            [zlib.crc32(b"coordination counts followups")],
+        )
+        stored = tallies.stored_cells(kind, kind.records(), year=None, names=names, today=TODAY)
+        assert stored.counted_at == CountState.objects.get(kind="followups").refreshed_at
+        assert CountMark.objects.filter(kind="followups").exists()
+    finally:
+        other.rollback()
+        other.close()
+    assert tallies.stored_cells(kind, kind.records(), year=None, names=names, today=TODAY)
+    assert not CountMark.objects.filter(kind="followups").exists()

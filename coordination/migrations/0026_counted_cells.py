@@ -105,6 +105,7 @@ class Migration(migrations.Migration):
                 ("kind", models.CharField(max_length=32, primary_key=True, serialize=False)),
                 ("counted_for", models.DateField()),
                 ("layout", models.TextField()),
+                ("refreshed_at", models.DateTimeField(null=True)),
             ],
         ),
         migrations.CreateModel(

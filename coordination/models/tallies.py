@@ -67,6 +67,8 @@ class CountState(models.Model):
     counted_for = models.DateField()
     #: The names of the counts, in the order of the columns (a change counts everything again).
     layout = models.TextField()
+    #: When the marked units (or everything) were last counted again.
+    refreshed_at = models.DateTimeField(null=True)
 
     def __str__(self):
         return f"{self.kind} {self.counted_for}"

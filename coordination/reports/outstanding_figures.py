@@ -204,8 +204,10 @@ def outstanding_figures(
                 )
             cursor.execute(sql, params)
             results = cursor.fetchall()
+        # Stored counts with changes not counted yet: the page says when they were counted.
+        counted_at = stored.counted_at if stored else None
         if seconds:
-            cache.set(key, (results, timezone.now()), seconds)
+            cache.set(key, (results, counted_at or timezone.now()), seconds)
 
     def counted(result) -> dict:
         return {name: int(value or 0) for name, value in zip(names, result[7:], strict=True)}
