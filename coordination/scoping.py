@@ -183,35 +183,6 @@ def scoped_first(queryset: QuerySet, order: list[str], rows: int) -> QuerySet:
     return queryset.filter(pk__in=pks).order_by(*order)
 
 
-#: Rows deep (a page's offset plus its length) up to which a page is read path by path.
-SCOPED_PAGE_ROWS = 2000
-
-
-def scoped_slice(sliced: QuerySet) -> QuerySet:
-    """`sliced` (a list's page: ordered, with OFFSET and LIMIT) with the rows it may hold
-    read path by path: each path's first rows by its own index, then the page among those.
-
-    A unit's list of one year ordered by due date, as one query, walks the year's rows in
-    order and tests each against "the unit's own, or shared with it" until the page is full:
-    for a unit with few rows that year, every row of the year, read from the table (seconds
-    under load). Read path by path, the page's rows are among the first `high` rows of either
-    path, each found by its index; the database then orders those few. Deeper than
-    SCOPED_PAGE_ROWS, or not scoped by several paths: `sliced` as it is."""
-    query = sliced.query
-    low, high = query.low_mark, query.high_mark
-    if high is None or high > SCOPED_PAGE_ROWS:
-        return sliced
-    whole = sliced._chain()
-    whole.query.clear_limits()
-    paths = _scope_paths(whole)
-    if paths is None:
-        return sliced
-    candidates = set()
-    for condition in paths:
-        candidates.update(_narrowed(whole, [condition]).values_list("pk", flat=True)[:high])
-    return whole.filter(pk__in=candidates)[low:high]
-
-
 def _involving(model, path: str, unit_ids: list[int]):
     """The condition "the unit(s) at `path` from `model` include one of `unit_ids`", on the
     record's own columns (or those of a record it points to), never joining a many-valued
