@@ -30,7 +30,7 @@ from coordination.exporting import spooled_file
 from coordination.importing import PROBLEMS_LISTED, import_records
 from coordination.jobs import services as jobs
 from coordination.scoping import visible_to
-from coordination.spreadsheets import IMPORT_EXTENSIONS, SpreadsheetError, annotate_errors
+from coordination.spreadsheets import IMPORT_EXTENSIONS, SpreadsheetError
 
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
@@ -257,25 +257,16 @@ class SpreadsheetAdminMixin(ImportJobsMixin, UnitPickAdminMixin, ImportMixin, Ex
             messages.info(request, _("This file has no row errors to mark."))
             return HttpResponseRedirect(reverse(self.url_name("import")))
         try:
-            content, extension = annotate_errors(
-                data,
-                filename=file_name,
-                sheet_name=report.sheet_name,
-                header_row=report.header_row,
-                errors=report.errors_by_sheet_row(),
-                error_header=_("Error"),
-            )
+            content, name = report.marked_workbook(data, file_name)
         except SpreadsheetError as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse(self.url_name("import")))
-        stem, suffix = file_name.rsplit(".", 1)[0], _("errors")
-        response = FileResponse(
+        return FileResponse(
             io.BytesIO(content),
             as_attachment=True,
-            filename=f"{stem}-{suffix}.{extension}",
-            content_type=exporting.FORMATS[extension],
+            filename=name,
+            content_type=exporting.FORMATS[name.rsplit(".", 1)[1]],
         )
-        return response
 
     def import_template_view(self, request):
         """A blank workbook with the right headers, an example row and instructions."""

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from django.db import models
 from django.utils.translation import gettext as _
 
+from coordination.spreadsheets import annotate_errors
+
 NEW, UPDATED, UNCHANGED, ERROR = "new", "updated", "unchanged", "error"
 #: How often (in rows) an import reports its progress: the command line's bar, a job's page.
 PROGRESS_EVERY = 500
@@ -88,6 +90,20 @@ class ImportReport:
     @property
     def problems(self) -> list[Problem]:
         return [problem for outcome in self.error_rows for problem in outcome.problems]
+
+    def marked_workbook(self, data: bytes, file_name: str) -> tuple[bytes, str]:
+        """The uploaded file `data` with each refused row's errors in a column of its own,
+        and its download name ("<name>-loi.<ext>"). SpreadsheetError when it cannot be
+        written (the admin's download and an import job's file alike)."""
+        content, extension = annotate_errors(
+            data,
+            filename=file_name,
+            sheet_name=self.sheet_name,
+            header_row=self.header_row,
+            errors=self.errors_by_sheet_row(),
+            error_header=_("Error"),
+        )
+        return content, f"{file_name.rsplit('.', 1)[0]}-{_('errors')}.{extension}"
 
     def errors_by_sheet_row(self) -> dict[int, str]:
         """Error text per 0-based sheet row, for the annotated workbook."""

@@ -13,7 +13,7 @@ from coordination.importing import import_records
 from coordination.jobs.running import Tracker, finish
 from coordination.models import Job
 from coordination.scoping import visible_to
-from coordination.spreadsheets import SpreadsheetError, annotate_errors
+from coordination.spreadsheets import SpreadsheetError
 
 
 class JobRefused(Exception):
@@ -38,19 +38,10 @@ def marked_errors(job: Job, data: bytes, report) -> dict:
     result, or why it could not be written as `marked_problem`; nothing without row errors."""
     if not report.error_rows or report.header_row is None:
         return {}
-    file_name = job.params["file_name"]
     try:
-        content, extension = annotate_errors(
-            data,
-            filename=file_name,
-            sheet_name=report.sheet_name,
-            header_row=report.header_row,
-            errors=report.errors_by_sheet_row(),
-            error_header=_("Error"),
-        )
+        content, name = report.marked_workbook(data, job.params["file_name"])
     except SpreadsheetError as error:
         return {"marked_problem": str(error)}
-    name = f"{file_name.rsplit('.', 1)[0]}-{_('errors')}.{extension}"
     files.output_path(job.pk, name).write_bytes(content)
     return {"marked_file": files.output_path(job.pk, name).name}
 
