@@ -338,3 +338,29 @@ def test_a_page_reads_the_counts_as_they_are_while_another_process_counts(units)
         other.close()
     assert tallies.stored_cells(kind, kind.records(), year=None, names=names, today=TODAY)
     assert not CountMark.objects.filter(kind="followups").exists()
+
+
+def test_the_imports_fast_insert_marks_its_units(units):
+    """An import writes its new rows with `bulk.insert_records` (PostgreSQL's COPY, SQLite's
+    executemany): the triggers mark their units as for any other write."""
+    from coordination.bulk import insert_records
+    from coordination.choices import FollowUpKind
+
+    check()
+    records = [
+        FollowUp(
+            kind=FollowUpKind.LIMITATION,
+            year=2026,
+            content=f"Nội dung nhập nhanh {index}",
+            responsible_unit=units[index % 2],
+            status=FollowUpStatus.OPEN,
+            due_date=TODAY - datetime.timedelta(days=index),
+        )
+        for index in range(20)
+    ]
+    for record in records:
+        record.prepare_for_save()
+    insert_records(FollowUp, records)
+    marked = set(CountMark.objects.filter(kind="followups").values_list("unit_id", flat=True))
+    assert marked == {units[0].pk, units[1].pk}
+    check()
