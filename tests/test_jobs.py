@@ -416,22 +416,29 @@ def test_the_status_query_count_does_not_grow_with_the_rows(
     )
 
 
-def test_a_long_yearly_report_is_written_by_a_job_in_both_formats(world, settings):
-    """The .xlsx and the .docx of a report listing more outstanding rows than REPORT_JOB_ROWS
-    come from jobs; the page itself stays in the request."""
-    import zipfile
+def overdue_tasks(world, content: str, count: int = 3) -> None:
+    """`count` overdue tasks of the committee in 2024, numbered after `content`."""
+    from tests.factories import days, make_task
 
-    from tests.factories import days, make_task, xlsx_values
-
-    settings.REPORT_JOB_ROWS = 1
-    for number in range(3):
+    for number in range(count):
         make_task(
             agreement=world.agreement,
             year=2024,
             lead_unit=world.committee,
             due_date=days(-10 - number),
-            content=f"Nhiệm vụ quá hạn số {number}",
+            content=f"{content} {number}",
         )
+
+
+def test_a_long_yearly_report_is_written_by_a_job_in_both_formats(world, settings):
+    """The .xlsx and the .docx of a report listing more outstanding rows than REPORT_JOB_ROWS
+    come from jobs; the page itself stays in the request."""
+    import zipfile
+
+    from tests.factories import xlsx_values
+
+    settings.REPORT_JOB_ROWS = 1
+    overdue_tasks(world, "Nhiệm vụ quá hạn số")
     owner = make_superuser()
     client = Client()
     client.force_login(owner)
@@ -459,17 +466,9 @@ def test_a_long_corrections_edited_docx_is_written_by_a_job(world, settings):
     """The correction form's “Download Word (.docx)” (a POST with the edits, on the page of
     `corrects=`) follows REPORT_JOB_ROWS as the GET's files do: a job writes the document
     with the edits and every outstanding row; a short one stays in the request."""
-    from tests.factories import days, make_task
     from tests.test_issued_reports import docx_texts, issue, post_data, report_url
 
-    for number in range(3):
-        make_task(
-            agreement=world.agreement,
-            year=2024,
-            lead_unit=world.committee,
-            due_date=days(-10 - number),
-            content=f"Nhiệm vụ cần đính chính số {number}",
-        )
+    overdue_tasks(world, "Nhiệm vụ cần đính chính số")
     client = Client()
     client.force_login(make_superuser())
     params = {"year": 2024, "unit": world.committee.pk}

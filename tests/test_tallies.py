@@ -285,9 +285,9 @@ def test_changes_younger_than_the_tables_cache_are_counted_later_and_the_page_sa
     scatter(units, count=10)
     tallies.refresh_all(today)
     make_followup(responsible_unit=units[0], year=2026)
-    stored = tallies.stored_cells(kind, kind.records(), year=None, names=names, today=today)
+    cells = tallies.stored_cells(kind, kind.records(), year=None, names=names, today=today)
     state = CountState.objects.get(kind="followups")
-    assert stored.counted_at == state.refreshed_at
+    assert cells.counted_at == state.refreshed_at
     assert CountMark.objects.filter(kind="followups").exists()
     client.force_login(make_superuser())
     page = client.get("/records/outstanding/", {"year": ""}).content.decode()
@@ -296,14 +296,10 @@ def test_changes_younger_than_the_tables_cache_are_counted_later_and_the_page_sa
     CountState.objects.filter(kind="followups").update(
         refreshed_at=state.refreshed_at - datetime.timedelta(seconds=61)
     )
-    stored = tallies.stored_cells(kind, kind.records(), year=None, names=names, today=today)
-    assert stored.counted_at is None
+    cells = tallies.stored_cells(kind, kind.records(), year=None, names=names, today=today)
+    assert cells.counted_at is None
     assert not CountMark.objects.filter(kind="followups").exists()
-    assert stored_now(today) == counted("followups", today)
-
-
-def stored_now(day):
-    return stored("followups", day)
+    assert stored("followups", today) == counted("followups", today)
 
 
 @pytest.mark.django_db(transaction=True)

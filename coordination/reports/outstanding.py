@@ -36,7 +36,6 @@ from coordination.filters import ageing_dates
 from coordination.models import Unit
 from coordination.reports.counts import (
     AGEING,
-    counts,
     rate,
     show_rate,
     status_columns,
@@ -49,6 +48,7 @@ from coordination.reports.parameters import (
     bind_filters,
 )
 from coordination.reports.tallies import stored_cells
+from coordination.reports.tallies import value_names as stored_value_names
 from coordination.tables import Cell, unit_name
 
 #: Unit × year rows on a page of the table.
@@ -164,7 +164,7 @@ def outstanding_table(request, today: datetime.date | None = None) -> Outstandin
     table.year = data.get("year")
     unit_field = kind.report_unit
     records_qs = filterset.qs.order_by()
-    value_names = counts(kind.model, today, kind.report_counts)
+    value_names = stored_value_names(kind, today)
 
     statuses = status_columns(kind.model)
     table.headers = [

@@ -121,7 +121,15 @@ def stored_cells(kind, records, *, year, names, today) -> StoredCells | None:
         # One year's records are counted in a quarter of a second: a table of one year
         # counts them rather than wait for every year to be counted again (a new day, a
         # large import). With valid counts, a page does not wait for another's count.
-        outcome = refresh(kind, names, today, using=primary, whole=year is None, wait=not valid)
+        outcome = refresh(
+            kind,
+            names,
+            today,
+            using=primary,
+            whole=year is None,
+            wait=not valid,
+            standing_now=now if using == primary else None,
+        )
         if outcome == BUSY:
             return select_cells(kind, names, year, using, counted_at=now.state.refreshed_at)
         if outcome != DONE:
@@ -165,15 +173,23 @@ class _NotNow(Exception):
 
 
 def refresh(
-    kind, names, today: datetime.date, *, using: str, whole: bool = True, wait: bool = True
+    kind,
+    names,
+    today: datetime.date,
+    *,
+    using: str,
+    whole: bool = True,
+    wait: bool = True,
+    standing_now: "Standing | None" = None,
 ) -> str:
     """Count again the units marked since the last refresh, or everything on a new day.
 
     With `whole` false, leave the counts as they are rather than count everything again
     (DEFERRED); with `wait` false, rather than wait for another process counting the same
-    kind (BUSY, PostgreSQL)."""
+    kind (BUSY, PostgreSQL). `standing_now` is the kind's standing on `using` if the caller
+    has just read it."""
     layout = "\n".join(names)
-    now = standing(kind, using=using)
+    now = standing_now or standing(kind, using=using)
     if now.valid(names, today) and not now.marked:
         return DONE
     if not whole and not now.valid(names, today):
