@@ -136,6 +136,59 @@ class AmongIds(In):
         return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
 
+class AmongReadIds(AmongIds):
+    """`AmongIds` whose subquery PostgreSQL reads first, in a query of its own, to send its
+    ids as one constant array (`column = ANY('{…}'::bigint[])`); past `READ_FIRST_MAX` ids,
+    as `AmongIds` sends it.
+
+    An array the planner knows is counted into its estimates, still answered by an index in a
+    BitmapOr, and, where it filters rows one by one (a list's ordered walk along its
+    list-order index, ORDER BY … LIMIT 50), hashed: PostgreSQL hashes a constant array of
+    more than eight elements. An array an InitPlan computes (`ANY(ARRAY(subquery))`) is
+    searched element by element for every row the walk passes: a unit sharing 90,000 items
+    made each row cost 90,000 comparisons, and each page seconds. Used by the scope's
+    many-valued paths (`scoping._involving`); the ids are read when the SQL is made, so each
+    statement sees the links as they are then.
+    """
+
+    lookup_name = "among_read_ids"
+    #: More ids than this are not worth sending in the statement's text (about 7 bytes each).
+    READ_FIRST_MAX = 200_000
+    #: (the database's alias, what `read_ids` read there).
+    read = None
+
+    def as_postgresql(self, compiler, connection):
+        if self.rhs_is_direct_value():
+            return super().as_postgresql(compiler, connection)
+        count, ids = self.read_ids(compiler, connection)
+        if count == 0:
+            raise EmptyResultSet
+        if ids is None:
+            return super().as_postgresql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, "{" + ids + "}")
+
+    def read_ids(self, compiler, connection) -> tuple[int, str | None]:
+        """How many ids the subquery names, and the ids as text (None past the maximum).
+
+        Read once per condition and database: the queries of one list (its count by paths,
+        its page, the page's rows) share the scope's conditions, and its copies."""
+        if self.read is not None and self.read[0] == connection.alias:
+            return self.read[1]
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT cardinality(ids), CASE WHEN cardinality(ids) <= %s "
+                f"THEN array_to_string(ids, ',') END FROM (SELECT ARRAY{rhs} AS ids) AS read",
+                (self.READ_FIRST_MAX, *rhs_params),
+            )
+            result = cursor.fetchone()
+        # Kept on the instance: its copies (a subquery's relabelled condition) made after
+        # the first read share it.
+        self.read = (connection.alias, result)
+        return result
+
+
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
 

@@ -32,7 +32,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from coordination.scoping import scoped_count
+from coordination.scoping import scoped_count, without_scope
 
 #: How deep, in rows from either end, a list in an order the user chose may be paged: an
 #: OFFSET in an order no index gives sorts the rows it skips (5,000 rows: 100 pages of 50).
@@ -128,7 +128,9 @@ class DeferredJoinPaginator(Paginator):
         or subqueries but those its filters and order need; the outer one builds the page's
         rows only, in the same total order.
         """
-        queryset = self.object_list.filter(pk__in=sliced.values("pk"))
+        # The ids are the scoped list's: the page's rows need not be scoped again (a unit's
+        # scope read once per page, not twice).
+        queryset = without_scope(self.object_list).filter(pk__in=sliced.values("pk"))
         return self.rows(queryset) if self.rows is not None else queryset
 
 

@@ -5,7 +5,7 @@ from django.db.models.sql.where import AND, OR, WhereNode
 from django.utils.translation import gettext as _
 
 from coordination import registry
-from coordination.db_functions import AmongIds
+from coordination.db_functions import AmongReadIds
 from coordination.models import Person, Unit, UnitMember
 
 MANAGE_ALL_UNITS = "coordination.manage_all_units"
@@ -52,7 +52,7 @@ def involving_units(queryset: QuerySet, unit_ids, paths=None) -> QuerySet:
 
     One condition per path, all on the record's own row and ORed: a unit column is compared
     with the ids; a many-valued path (coordinating units) becomes the ids of the records its
-    link table names for those units, read once (`AmongIds`). So each path is answered by its
+    link table names for those units, read first (`AmongReadIds`). So each path is answered by its
     own index (the record's unit column, the link table's unit column), PostgreSQL ORs them
     and ANDs them with the list's other filters (year, status) on the record's indexes, and
     no join can repeat a record. The former `pk IN (SELECT … LEFT JOIN links … WHERE unit IN
@@ -110,6 +110,21 @@ class ScopeNode(WhereNode):
         clone = super().clone()
         clone.unit_ids, clone.paths = self.unit_ids, self.paths
         return clone
+
+
+def without_scope(queryset: QuerySet) -> QuerySet:
+    """`queryset` without the scopes `involving_units` added to it: for the query that loads
+    a page's rows by the ids an already scoped query chose."""
+    where = queryset.query.where
+    if where.connector != AND or where.negated:
+        return queryset
+    if not any(isinstance(child, ScopeNode) for child in where.children):
+        return queryset
+    clone = queryset.all()
+    clone.query.where.children = [
+        child for child in clone.query.where.children if not isinstance(child, ScopeNode)
+    ]
+    return clone
 
 
 def scoped_count(queryset: QuerySet) -> int:
@@ -196,7 +211,7 @@ def _involving(model, path: str, unit_ids: list[int]):
         if model_field.many_to_many or model_field.one_to_many:
             rest = names[index + 1 :]
             column = "__".join(prefix) or "pk"
-            return AmongIds(F(column), _holding(model_field, rest, unit_ids))
+            return AmongReadIds(F(column), _holding(model_field, rest, unit_ids))
         prefix.append(name)
         model = model_field.related_model
     return Q(**{f"{path}__in": unit_ids})

@@ -53,6 +53,12 @@ def days(n: int) -> datetime.date:
     return today() + datetime.timedelta(days=n)
 
 
+def shared_ids_reads(captured) -> int:
+    """How many of the captured queries (a `CaptureQueriesContext`) read a unit scope's
+    shared records' ids first (`db_functions.AmongReadIds`, PostgreSQL: one per scope)."""
+    return sum("SELECT cardinality(ids)" in query["sql"] for query in captured)
+
+
 def make_unit(**overrides) -> Unit:
     n = _next()
     fields = {

@@ -14,10 +14,11 @@ from django.urls import reverse
 
 from coordination import kinds, scoping
 from coordination.choices import FollowUpStatus
-from coordination.db_functions import AmongIds
+from coordination.db_functions import AmongIds, AmongReadIds
 from coordination.models import FollowUp, Meeting, Signatory, Task
 from coordination.pagination import DeferredJoinPaginator
 from tests.factories import (
+    days,
     make_agreement,
     make_followup,
     make_member,
@@ -26,6 +27,7 @@ from tests.factories import (
     make_task,
     make_unit,
     make_user,
+    shared_ids_reads,
 )
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +170,8 @@ class TestCountedPathByPath:
         with CaptureQueriesContext(connection) as queries:
             count = scoping.scoped_count(scoped.filter(year__gte=2020))
         assert count == len(joined(FollowUp, {units[0].pk}, kinds.get("followups").involving))
-        assert len(queries) == 3
+        assert len(queries) == 3 + shared_ids_reads(queries.captured_queries)
+        assert shared_ids_reads(queries.captured_queries) <= 1
         assert not any(" OR " in query["sql"] for query in queries.captured_queries)
 
     def test_other_queries_are_counted_as_django_counts_them(self, units, followups):
@@ -182,7 +185,7 @@ class TestCountedPathByPath:
             with CaptureQueriesContext(connection) as queries:
                 count = scoping.scoped_count(queryset)
             assert count == queryset.count()
-            assert len(queries) == 1
+            assert len(queries) - shared_ids_reads(queries.captured_queries) == 1
 
     def test_the_paginator_counts_and_pages_the_scope(self, units, followups):
         scoped = scoping.involving_units(FollowUp.objects.all(), {units[0].pk})
@@ -207,6 +210,83 @@ class TestAmongIds:
             assert "= ANY(" in sql and len(params) == 1
         else:
             assert len(params) == len(ids)
+
+
+class TestAmongReadIds:
+    """The scope's many-valued path: on PostgreSQL the links' ids are read first and sent as
+    one constant array, which the planner hashes where it tests rows one by one."""
+
+    def condition(self, unit):
+        links = FollowUp.co_responsible_units.through.objects.filter(unit=unit)
+        return AmongReadIds(F("pk"), links.values("followup_id"))
+
+    def test_the_same_records_as_the_subquery(self, units, followups):
+        a, _b, _c, d = units
+        for unit in (a, d):
+            found = FollowUp.objects.filter(self.condition(unit))
+            assert pks(found) == pks(FollowUp.objects.filter(co_responsible_units=unit))
+        nobody = make_unit(full_name="Đơn vị không chung việc nào")
+        assert list(FollowUp.objects.filter(self.condition(nobody))) == []
+        either = FollowUp.objects.filter(Q(responsible_unit=nobody) | self.condition(nobody))
+        assert list(either) == []
+
+    @postgres_only
+    def test_the_ids_are_one_constant_array_read_once(self, units, followups):
+        condition = self.condition(units[0])
+        queryset = FollowUp.objects.filter(Q(responsible_unit=units[0]) | condition)
+        with CaptureQueriesContext(connection) as queries:
+            sql, params = queryset.query.sql_with_params()
+            list(queryset.filter(year__gte=2016))
+            queryset.count()
+        assert "ARRAY(" not in sql and "= ANY(%s::bigint[])" in sql
+        assert sorted(map(int, params[-1].strip("{}").split(","))) == sorted(
+            FollowUp.objects.filter(co_responsible_units=units[0]).values_list("pk", flat=True)
+        )
+        # One read for the three statements, which share the condition.
+        assert len(queries) == 3
+        assert "cardinality" in queries[0]["sql"]
+
+    @postgres_only
+    def test_past_the_maximum_the_subquery_stays_in_the_statement(
+        self, units, followups, monkeypatch
+    ):
+        monkeypatch.setattr(AmongReadIds, "READ_FIRST_MAX", 2)
+        condition = self.condition(units[0])
+        queryset = FollowUp.objects.filter(condition)
+        assert "= ANY(ARRAY(SELECT" in queryset.query.sql_with_params()[0]
+        assert pks(queryset) == pks(FollowUp.objects.filter(co_responsible_units=units[0]))
+
+
+@postgres_only
+def test_a_units_ordered_list_hashes_its_shared_items(units):
+    """A unit's list walks the list-order index (ORDER BY … LIMIT) testing each row against
+    the items the unit shares: a constant array, which PostgreSQL hashes, not an InitPlan's
+    array searched element by element (a unit sharing 90,000 items made each row cost 90,000
+    comparisons)."""
+    a, b, _c, _d = units
+    FollowUp.objects.bulk_create(
+        FollowUp(responsible_unit=b, year=2024, content=f"Mục {n}", due_date=days(n % 300))
+        for n in range(6000)
+    )
+    shared = list(FollowUp.objects.filter(year=2024).values_list("pk", flat=True)[3000:])
+    FollowUp.co_responsible_units.through.objects.bulk_create(
+        FollowUp.co_responsible_units.through(followup_id=pk, unit=a) for pk in shared
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    listed = (
+        scoping.involving_units(FollowUp.objects.all(), {a.pk})
+        .filter(year=2024)
+        .order_by("-year", "due_date", "id")
+        .values("pk")[:50]
+    )
+    sql = listed.query.sql_with_params()[0]
+    assert "ARRAY(SELECT" not in sql
+    plan = plan_of(listed)
+    assert not any(node.get("Subplan Name", "").startswith("InitPlan") for node in nodes(plan)), (
+        plan
+    )
+    assert len(list(listed)) == 50
 
 
 class TestUnitStaffAdminLists:
