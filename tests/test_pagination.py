@@ -228,6 +228,40 @@ def test_postgresql_evaluates_the_history_subqueries_for_the_pages_rows_only():
     assert len(list(page.object_list)) == 50
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_postgresql_reads_a_searched_pages_rows_by_their_ids():
+    """A page of a search: the rows are read by the page's ids (the primary key's index),
+    not again through the search's trigram index over the table, which the planner chose
+    for `id IN (SELECT … LIMIT 50)` and which took 4 s under load. The search's and the
+    year's filters run once, in the query choosing the ids."""
+    unit = make_unit()
+    FollowUp.objects.bulk_create(
+        FollowUp(responsible_unit=unit, year=2024, kind="limitation", content=f"Mục {n} số 123")
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    searched = FollowUp.objects.filter(search_text__contains="123", year=2024)
+    paginator = DeferredJoinPaginator(searched, 50, rows=with_last_change)
+    page = paginator.page(3)
+    sql, params = page.object_list.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
+    reads = [
+        node for node in all_nodes(plan) if node.get("Relation Name") == "coordination_followup"
+    ]
+    outer = [node for node in reads if node.get("Alias") == "coordination_followup"]
+    assert outer and all(
+        node.get("Index Name") == "coordination_followup_pkey" for node in outer
+    ), plan
+    assert all(node["Actual Rows"] <= 50 for node in outer), plan
+    assert page_ids(page) == list(
+        searched.order_by(*FollowUp._meta.ordering, "pk").values_list("pk", flat=True)[100:150]
+    )
+
+
 def nodes_named(node: dict, prefix: str):
     """The nodes of a JSON plan whose Subplan Name starts with `prefix`."""
     if node.get("Subplan Name", "").startswith(prefix):
