@@ -225,6 +225,16 @@ def test_postgresql_evaluates_the_history_subqueries_for_the_pages_rows_only():
     subplans = list(nodes_named(plan[0]["Plan"], "SubPlan"))
     assert len(subplans) >= 3, plan
     assert all(node["Actual Loops"] <= 50 for node in subplans), plan
+    # Each row's last change is one probe of the (id, history_date, history_id) index
+    # (migration 0028), never a walk of the history by date.
+    history = [
+        node
+        for node in all_nodes(plan[0]["Plan"])
+        if node.get("Relation Name") == "coordination_historicalfollowup"
+    ]
+    assert history and all(
+        node.get("Index Name") == "historicalfollowup_last_change" for node in history
+    ), plan
     assert len(list(page.object_list)) == 50
 
 
