@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from coordination.jobs import services as jobs
+from coordination.maintenance import merge_search_index_pending
 from coordination.reports import tallies
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,11 @@ class Command(BaseCommand):
             tallies.refresh_all()
         except Exception:
             logger.exception("Refreshing the outstanding table's stored counts failed")
+        try:
+            # The search indexes' entries an import left pending (migration 0029).
+            merge_search_index_pending()
+        except Exception:
+            logger.exception("Merging the search indexes' pending entries failed")
         finally:
             close_old_connections()
 

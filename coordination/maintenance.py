@@ -1,0 +1,30 @@
+"""Database upkeep the jobs worker runs between jobs (`manage.py jobs_worker`'s housekeeping).
+
+The trigram indexes of the search text (PostgreSQL) take new entries into a pending list
+(migration 0029) so that an import does not merge them into the index while the user waits;
+`merge_search_index_pending` merges them, off the request, so that searches read few of them.
+"""
+
+from django.db import connections, router
+
+from coordination.models import FollowUp, Task
+
+#: The trigram index of each model's search text (migration 0008), with a pending list.
+SEARCH_INDEXES = {
+    FollowUp: "coordination_fu_search_trgm",
+    Task: "coordination_task_search_trgm",
+}
+
+
+def merge_search_index_pending() -> dict[str, int]:
+    """Merge the pending entries of the search indexes into the indexes (PostgreSQL; nothing
+    elsewhere): the number of index pages each merge emptied, by index."""
+    merged = {}
+    for model, index in SEARCH_INDEXES.items():
+        connection = connections[router.db_for_write(model)]
+        if connection.vendor != "postgresql":
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+            merged[index] = cursor.fetchone()[0]
+    return merged
