@@ -791,7 +791,7 @@ def page_cache_kb(db: str) -> int:
 
 LOAD_TARGET_S = 180.0
 #: The kinds a whole province is loaded with, in order (each names records of those before).
-LOAD_KINDS = ["units", "people", "agreements", "tasks", "followups"]
+LOAD_KINDS = ["units", "people", "agreements", "meetings", "tasks", "followups"]
 
 
 def province_generator():
@@ -902,11 +902,16 @@ def load_columns(resource_class) -> tuple[list[str], list[str]]:
     """(headers dropped, headers of the natural key) of a kind's export, for loading it
     into a fresh database: record numbers and versions name the source's records."""
     from coordination.widgets import RecordIdWidget, VersionWidget
+    from coordination.widgets.references import ManyWidget, PersonWidget
+
+    def names_people(widget) -> bool:
+        # People's names repeat across units: a meeting's co-chairs are not loaded.
+        return isinstance(widget, ManyWidget) and isinstance(widget.inner, PersonWidget)
 
     dropped = [
         str(column.column_name)
         for column in resource_class.columns()
-        if isinstance(column.widget, RecordIdWidget | VersionWidget)
+        if isinstance(column.widget, RecordIdWidget | VersionWidget) or names_people(column.widget)
     ]
     key = [
         str(resource_class.fields[name].column_name)
