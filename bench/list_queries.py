@@ -75,7 +75,8 @@ def fill(rows: int) -> None:
             """
             INSERT INTO coordination_followup (
                 kind, year, content, responsible_unit_id, source_reference, due_date, status,
-                resolution, resolved_on, created_at, updated_at, search_text)
+                resolution, resolved_on, created_at, updated_at, search_text,
+                first_raised_year, times_carried, times_raised)
             SELECT
                 (ARRAY['limitation','conclusion','voter_petition','supervision_recommendation',
                        'complaint','other'])[1 + i %% 6],
@@ -91,7 +92,8 @@ def fill(rows: int) -> None:
                 END,
                 now(), now(),
                 -- what SearchableMixin stores: the content folded (no diacritics, lower case)
-                'noi dung theo doi so ' || i
+                'noi dung theo doi so ' || i,
+                2016 + i %% 11, 0, 1
             FROM generate_series(1, %s) AS i,
             LATERAL (SELECT CASE
                 WHEN i %% 20 < 12 THEN 'resolved'
