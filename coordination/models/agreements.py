@@ -13,6 +13,7 @@ from coordination.choices import (
 )
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
 from coordination.db_functions import UnicodeLower, number_key_prefix
+from coordination.history import unindexed_entry_fields
 from coordination.models.base import (
     Record,
     RecordQuerySet,
@@ -120,7 +121,9 @@ class Agreement(Record):
 
     objects = AgreementQuerySet.as_manager()
     # Each history entry keeps the parties (and their roles) as they were.
-    history = HistoricalRecords(m2m_fields=[parties])
+    history = HistoricalRecords(
+        m2m_fields=[parties], no_db_index=unindexed_entry_fields("parent", "supersedes")
+    )
 
     class Meta:
         verbose_name = _("coordination agreement")

@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 from coordination.choices import FollowUpKind, FollowUpStatus
 from coordination.constraints import FieldCheckConstraint
 from coordination.db_functions import key_prefix
+from coordination.history import unindexed_entry_fields
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
     DeadlineMixin,
@@ -225,7 +226,11 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
     # Each entry keeps the co-responsible units as they were, as a task's keeps its
     # coordinating units.
     history = HistoricalRecords(
-        m2m_fields=[co_responsible_units], excluded_fields=["search_text", *THREAD_FIELDS]
+        m2m_fields=[co_responsible_units],
+        excluded_fields=["search_text", *THREAD_FIELDS],
+        no_db_index=unindexed_entry_fields(
+            "responsible_unit", "agreement", "meeting", "carried_over_from", "repeats", "task"
+        ),
     )
 
     class Meta:

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coordination.choices import MeetingKind
 from coordination.constraints import FieldCheckConstraint
+from coordination.db_functions import Fold, KeyPrefix
 from coordination.models.agreements import Agreement
 from coordination.models.base import Record, import_export_permissions, year_range_constraint
 from coordination.models.units import Person, Unit
@@ -55,6 +56,9 @@ class Meeting(Record):
         ]
         indexes = [
             models.Index(fields=["held_on"], name="coordination_meeting_held_on"),
+            # An import reads the meetings its cells name by their folded titles
+            # (`MeetingWidget.named_records`): without it, every title of the table is folded.
+            models.Index(KeyPrefix(Fold("title")), name="coordination_meeting_title_key"),
         ]
         permissions = import_export_permissions("meeting", "meetings")
 

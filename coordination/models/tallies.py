@@ -5,7 +5,8 @@ every year reads these rows instead (`reports/tallies.py`). They are kept right 
 
 - a database trigger on each counted table (migration 0026) writes a `CountMark` for the unit
   of every row inserted, changed or deleted, on any path (the admin, imports, mergers, bulk
-  updates, SQL typed by hand);
+  updates, SQL typed by hand): on PostgreSQL once per unit and statement (migration 0030), on
+  SQLite once per unit until it is counted;
 - before the counts are read, the marked units are counted again, and the marks removed, in
   one transaction;
 - the counts depend on the day (overdue, ageing): `CountState.counted_for` says for which

@@ -7,6 +7,7 @@ from simple_history.models import HistoricalRecords
 from coordination.choices import TaskStatus
 from coordination.constraints import FieldCheckConstraint
 from coordination.db_functions import key_prefix
+from coordination.history import unindexed_entry_fields
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
     DeadlineMixin,
@@ -109,7 +110,13 @@ class Task(DeadlineMixin, SearchableMixin, Record):
 
     objects = TaskQuerySet.as_manager()
     # Each history entry keeps the coordinating units as they were.
-    history = HistoricalRecords(m2m_fields=[coordinating_units], excluded_fields=["search_text"])
+    history = HistoricalRecords(
+        m2m_fields=[coordinating_units],
+        excluded_fields=["search_text"],
+        no_db_index=unindexed_entry_fields(
+            "agreement", "lead_unit", "assignee", "meeting", "repeats", "carried_over_from"
+        ),
+    )
 
     class Meta:
         verbose_name = _("task")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from coordination.choices import UnitKind, UnitLevel
 from coordination.collation import vietnamese
 from coordination.constraints import FieldCheckConstraint, FieldUniqueConstraint
-from coordination.db_functions import UnicodeLower, key_prefix
+from coordination.db_functions import Fold, KeyPrefix, UnicodeLower, key_prefix
 from coordination.models.base import Record, SearchableMixin, import_export_permissions
 from coordination.unit_names import own_name_keys, unit_key
 
@@ -230,6 +230,11 @@ class Person(SearchableMixin, Record):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         ordering = [vietnamese("full_name"), "pk"]
+        indexes = [
+            # An import reads the people its cells name by their folded names
+            # (`PersonWidget.named_records`).
+            models.Index(KeyPrefix(Fold("full_name")), name="coordination_person_name_key"),
+        ]
         permissions = import_export_permissions("person", "people")
 
     def __str__(self):
