@@ -16,11 +16,18 @@ SEARCH_INDEXES = {
 }
 
 
-def merge_search_index_pending() -> dict[str, int]:
-    """Merge the pending entries of the search indexes into the indexes (PostgreSQL; nothing
-    elsewhere): the number of index pages each merge emptied, by index."""
+def merge_search_index_pending(models=None) -> dict[str, int]:
+    """Merge the pending entries of the search indexes (of `models`, or all) into the indexes
+    (PostgreSQL; nothing elsewhere): the number of index pages each merge emptied, by index.
+
+    `manage.py import_records` runs it for its kind once its rows are committed: the next
+    import of the kind, which may be waiting for the kind's lock, then starts with an empty
+    list instead of merging this import's entries while it holds the lock.
+    """
     merged = {}
     for model, index in SEARCH_INDEXES.items():
+        if models is not None and model not in models:
+            continue
         connection = connections[router.db_for_write(model)]
         if connection.vendor != "postgresql":
             continue

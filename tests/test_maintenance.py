@@ -71,3 +71,34 @@ def test_nothing_to_merge_on_sqlite_or_when_nothing_is_pending():
         assert set(merged) == set(SEARCH_INDEXES.values())
     else:
         assert merged == {}
+
+
+@postgres_only
+def test_the_import_command_merges_what_it_added_once_its_rows_are_written(world, tmp_path):
+    from django.core.management import call_command
+
+    from coordination.importing import import_records
+    from tests.factories import csv_bytes
+
+    def follow_ups(first: int) -> bytes:
+        header = ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm"]
+        return csv_bytes(
+            [header]
+            + [
+                ["Kiến nghị cử tri", 2025, f"Kiến nghị về đường số {n}", world.front.full_name]
+                for n in range(first, first + 300)
+            ]
+        )
+
+    pending_pages("coordination_fu_search_trgm")
+    # An import alone (the admin's, a job's) leaves its entries for the worker to merge.
+    report = import_records(kind="followups", data=follow_ups(0), file_name="a.csv", dry_run=False)
+    assert report.written, [problem.message for problem in report.problems[:3]]
+    assert pending_pages("coordination_fu_search_trgm") > 0
+    path = tmp_path / "b.csv"
+    path.write_bytes(follow_ups(300))
+    call_command("import_records", "followups", str(path))
+    assert FollowUp.objects.filter(year=2025).count() == 600
+    assert pending_pages("coordination_fu_search_trgm") == 0
+    # Only the kind imported: the tasks' index is left to the worker.
+    assert merge_search_index_pending([FollowUp]) == {"coordination_fu_search_trgm": 0}

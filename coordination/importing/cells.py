@@ -11,8 +11,9 @@ name its count.
 from coordination.resources import Column
 from coordination.widgets import PersonWidget
 
-#: Distinct cells remembered per column (a column of dates holds a few thousand).
-MEMO_CELLS = 4096
+#: Distinct cells remembered per column: a province's file names its 4,000 units and 5,000
+#: agreements; a column of dates holds a few thousand.
+MEMO_CELLS = 16384
 
 
 class ColumnCells:

@@ -106,32 +106,35 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
         sheet = table.sheet
         present = {column.attribute for column in table.matched.values()}
 
-        def process():
-            rows = self.parse_rows(table)
-            # Unit names left for the user to pick, but those of units of this same file.
-            in_file = {key for row in rows for key in row.pending.values()}
-            report.unresolved_units = self.lookups.unresolved_names("units", resolved=in_file)
-            # The raw cells are no longer needed: free them before the records are built.
-            table.rows.clear()
-            sheet.rows.clear()
-            if len(rows) > settings.IMPORT_MAX_ROWS:
-                raise too_many_rows(sheet.name, len(rows), settings.IMPORT_MAX_ROWS)
+        # Reading the cells (and the names they give) needs no lock: another import of this
+        # kind may write meanwhile. Only what depends on the stored records waits for it.
+        rows = self.parse_rows(table)
+        # Unit names left for the user to pick, but those of units of this same file.
+        in_file = {key for row in rows for key in row.pending.values()}
+        report.unresolved_units = self.lookups.unresolved_names("units", resolved=in_file)
+        # The raw cells are no longer needed: free them before the records are built.
+        table.rows.clear()
+        sheet.rows.clear()
+        if len(rows) > settings.IMPORT_MAX_ROWS:
+            raise too_many_rows(sheet.name, len(rows), settings.IMPORT_MAX_ROWS)
+        if not rows:
+            report.file_errors.append(_("The sheet has a header row but no data rows."))
+            return
+
+        def check():
             self.match(rows)
             self.build(rows, present)
             for row in rows:
                 if row.outcome.problems:
                     row.outcome.status = ERROR
             report.outcomes = [row.outcome for row in rows]
-            if not rows:
-                report.file_errors.append(_("The sheet has a header row but no data rows."))
-            return rows
 
         if dry_run:
-            process()
+            check()
             return
         with transaction.atomic():
             serialize_imports(self.model)
-            rows = process()
+            check()
             if not report.has_errors:
                 self.lock_updated(rows)
             if not report.has_errors:

@@ -1,0 +1,305 @@
+"""What a large import writes and reads beyond its rows (issue 17, the whole-province load):
+the cells read outside the import's lock, each unit named once converted once, the history's
+links copied for the new entries alone, one count mark per unit and statement, the reference
+tables read through their own indexes, and the history tables free of indexes no page uses."""
+
+import datetime
+import json
+from unittest import mock
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from coordination import kinds
+from coordination.bulk import insert_records
+from coordination.history import CHANGED, CREATED, record_history
+from coordination.importing import import_records
+from coordination.models import CountMark, FollowUp, Meeting, Person, Task
+from coordination.widgets.references import UnitWidget
+from tests.factories import csv_bytes, make_person, make_task
+
+pytestmark = pytest.mark.django_db
+
+FOLLOWUP_HEADER = ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm"]
+
+
+def followup_rows(world, count: int, unit_names=None) -> list[list]:
+    names = unit_names or [world.committee.full_name, world.front.full_name]
+    return [FOLLOWUP_HEADER] + [
+        ["Hạn chế", 2025, f"Hạn chế thứ {n} của năm", names[n % len(names)]] for n in range(count)
+    ]
+
+
+# Reading outside the lock -----------------------------------------------------------------
+
+
+def lock_held() -> bool:
+    """Whether this connection holds an import's advisory lock (PostgreSQL) or is inside a
+    transaction (SQLite: its IMMEDIATE transactions hold the database's write lock)."""
+    if connection.vendor != "postgresql":
+        return connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid = pg_backend_pid() AND granted"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cells_are_read_before_the_import_takes_its_lock(world):
+    """Another import of the kind may write while this one reads its cells and names: only
+    the checks against the stored records and the writing wait for the lock."""
+    held = {}
+
+    def stages(stage, done, total):
+        held.setdefault(stage, set()).add(lock_held())
+
+    report = import_records(
+        kind="followups",
+        data=csv_bytes(followup_rows(world, 1200)),
+        file_name="f.csv",
+        dry_run=False,
+        stages=stages,
+    )
+    assert report.written, [p.message for p in report.problems[:3]]
+    assert held["reading"] == {False}
+    assert held["checking"] == {True}
+    assert held["writing"] == {True}
+    assert FollowUp.objects.filter(year=2025).count() == 1200
+
+
+# Each unit named once, converted once ------------------------------------------------------
+
+
+def test_a_unit_named_on_every_row_is_looked_up_once(world):
+    calls = []
+    real_find = UnitWidget.find
+
+    def counting_find(self, text, lookups, row_values):
+        calls.append(text)
+        return real_find(self, text, lookups, row_values)
+
+    with mock.patch.object(UnitWidget, "find", counting_find):
+        report = import_records(
+            kind="followups",
+            data=csv_bytes(followup_rows(world, 600)),
+            file_name="f.csv",
+            dry_run=True,
+        )
+    assert not report.problems
+    assert report.count_new == 600
+    assert sorted(calls) == sorted([world.committee.full_name, world.front.full_name])
+    units = {outcome.row: outcome for outcome in report.outcomes}
+    assert len(units) == 600
+
+
+def test_an_unknown_unit_is_still_told_on_every_row(world):
+    rows = followup_rows(world, 6, unit_names=["Phòng Không Có Thật", world.front.full_name])
+    report = import_records(kind="followups", data=csv_bytes(rows), file_name="f.csv")
+    refused = sorted(problem.row for problem in report.problems)
+    assert refused == [2, 4, 6]
+    assert all(problem.column == "Đơn vị chịu trách nhiệm" for problem in report.problems)
+    assert all("Phòng Không Có Thật" in problem.message for problem in report.problems)
+
+
+# History: the links of the new entries ----------------------------------------------------
+
+
+def test_two_entries_of_one_moment_each_keep_the_links_of_their_time(world):
+    """Two entries of the same records written at the same moment (an import, then a change
+    in the same transaction): each keeps the coordinating units as they were then, once."""
+    tasks = [make_task(coordinating_units=[world.front]) for _ in range(3)]
+    other = make_task(coordinating_units=[world.committee])
+    moment = timezone.now() + datetime.timedelta(days=1)
+    pks = [task.pk for task in tasks]
+    with transaction.atomic(), mock.patch("django.utils.timezone.now", return_value=moment):
+        record_history(Task, pks, history_type=CREATED)
+        for task in tasks:
+            # As the bulk paths change a set: without an entry of simple-history's own.
+            task.skip_history_when_saving = True
+            task.coordinating_units.set([world.front, world.committee])
+        record_history(Task, pks, history_type=CHANGED)
+    links = Task.history.model._history_m2m_fields
+    [field] = links
+    for task in tasks:
+        first, second = task.history.filter(history_date=moment).order_by("history_id")
+        assert {unit.unit_id for unit in getattr(first, field.name).all()} == {world.front.pk}
+        assert {unit.unit_id for unit in getattr(second, field.name).all()} == {
+            world.front.pk,
+            world.committee.pk,
+        }
+    assert not other.history.filter(history_date=moment).exists()
+    [entry] = other.history.all()
+    assert {unit.unit_id for unit in getattr(entry, field.name).all()} == {world.committee.pk}
+
+
+def test_an_import_of_tasks_keeps_each_new_tasks_coordinating_units_in_its_entry(world):
+    header = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Đơn vị phối hợp"]
+    rows = [header] + [
+        [
+            world.agreement.number,
+            2025,
+            f"Nhiệm vụ thứ {n}",
+            world.committee.full_name,
+            world.front.full_name if n % 2 else "",
+        ]
+        for n in range(130)
+    ]
+    # Three batches of history (the import's 5,000 made 50).
+    with mock.patch("coordination.history.BATCH", 50):
+        report = import_records(
+            kind="tasks", data=csv_bytes(rows), file_name="t.csv", dry_run=False
+        )
+    assert report.written, [p.message for p in report.problems[:3]]
+    [field] = Task.history.model._history_m2m_fields
+    entries = Task.history.filter(year=2025)
+    assert entries.count() == len(rows) - 1
+    for entry in entries:
+        kept = {link.unit_id for link in getattr(entry, field.name).all()}
+        number = int(entry.content.rsplit(" ", 1)[1])
+        assert kept == ({world.front.pk} if number % 2 else set())
+
+
+# One mark per unit and statement ------------------------------------------------------------
+
+
+def test_an_insert_of_many_rows_marks_each_unit_once(world):
+    CountMark.objects.all().delete()
+    items = [
+        FollowUp(
+            kind="limitation",
+            year=2025,
+            content=f"Hạn chế số {n}",
+            responsible_unit=world.committee if n % 3 else world.front,
+        )
+        for n in range(300)
+    ]
+    for item in items:
+        item.prepare_for_save()
+    insert_records(FollowUp, items)
+    marks = sorted(CountMark.objects.filter(kind="followups").values_list("unit_id", flat=True))
+    assert marks == sorted([world.committee.pk, world.front.pk])
+    # One DELETE statement (the ORM's delete() sends several, a batch each).
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {FollowUp._meta.db_table} WHERE year = 2025")
+    marks = sorted(CountMark.objects.filter(kind="followups").values_list("unit_id", flat=True))
+    # PostgreSQL: once more per unit for the DELETE statement; SQLite's row triggers mark a
+    # unit once until it is counted.
+    times = 2 if connection.vendor == "postgresql" else 1
+    assert marks == sorted([world.committee.pk, world.front.pk] * times)
+
+
+# The reference tables read through their own indexes -------------------------------------
+
+
+def named_query(table: str, captured) -> str:
+    [sql] = [
+        query["sql"]
+        for query in captured
+        if query["sql"].startswith("SELECT")
+        and f'FROM "{table}"' in query["sql"]
+        and "SUBSTR" in query["sql"].upper()
+    ]
+    return sql
+
+
+def plan_indexes(sql: str) -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0]
+            plan = plan if isinstance(plan, list) else json.loads(plan)
+            found, stack = set(), [plan[0]["Plan"]]
+            while stack:
+                node = stack.pop()
+                if node["Node Type"] == "Seq Scan":
+                    found.add(f"seq scan of {node['Relation Name']}")
+                if "Index Name" in node:
+                    found.add(node["Index Name"])
+                stack += node.get("Plans", [])
+            return found
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return {row[-1] for row in cursor.fetchall()}
+
+
+def test_the_people_a_file_names_are_read_through_their_name_index(world):
+    people = [Person(full_name=f"Nguyễn Văn Cán Bộ {n}", unit=world.committee) for n in range(2000)]
+    for person in people:
+        person.prepare_for_save()
+    insert_records(Person, people)
+    make_person(full_name="Lê Thị Được Giao", unit=world.committee)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    header = ["Văn bản phối hợp", "Năm", "Nội dung", "Đơn vị chủ trì", "Cán bộ thực hiện"]
+    rows = [header] + [
+        [world.agreement.number, 2025, f"Việc {n}", world.committee.full_name, name]
+        for n, name in enumerate(["Lê Thị Được Giao", "NGUYỄN VĂN CÁN BỘ 7", "Nguyễn Văn Cán Bộ 9"])
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        report = import_records(kind="tasks", data=csv_bytes(rows), file_name="t.csv")
+    assert not report.problems, [p.message for p in report.problems]
+    used = plan_indexes(named_query(Person._meta.db_table, captured))
+    if connection.vendor == "postgresql":
+        assert "coordination_person_name_key" in used, used
+        assert "coordination_person_name_trgm" not in used, used
+        assert not [name for name in used if name.startswith("seq scan of coordination_person")]
+    else:
+        assert any("coordination_person_name_key" in detail for detail in used), used
+
+
+def test_the_meetings_a_file_names_are_read_through_their_title_index(world):
+    meetings = [
+        Meeting(
+            title=f"Hội nghị giao ban tháng {n}",
+            kind="interim",
+            held_on=datetime.date(2024, 1, 1) + datetime.timedelta(days=n),
+            period_from_year=2024,
+        )
+        for n in range(2000)
+    ]
+    for meeting in meetings:
+        meeting.prepare_for_save()
+    insert_records(Meeting, meetings)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    header = [*FOLLOWUP_HEADER, "Hội nghị"]
+    rows = [header] + [
+        ["Kết luận", 2024, f"Kết luận số {n}", world.front.full_name, str(meetings[n * 7])]
+        for n in range(5)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        report = import_records(kind="followups", data=csv_bytes(rows), file_name="f.csv")
+    assert not report.problems, [p.message for p in report.problems]
+    used = plan_indexes(named_query(Meeting._meta.db_table, captured))
+    if connection.vendor == "postgresql":
+        assert "coordination_meeting_title_key" in used, used
+        assert not [name for name in used if name.startswith("seq scan of coordination_meeting")]
+    else:
+        assert any("coordination_meeting_title_key" in detail for detail in used), used
+
+
+# History tables: only the indexes pages use ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["agreements", "tasks", "followups"])
+def test_a_history_table_indexes_only_what_its_pages_and_reminders_ask(kind):
+    """Each entry writes every index of its table: the record's entries are found by the
+    (id, history_date, history_id) index, the reminders by date, a user's deletion by user;
+    nothing asks for the entries of a unit, an agreement or a meeting."""
+    history_model = kinds.get(kind).model.history.model
+    table = history_model._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    indexed = {
+        tuple(info["columns"])
+        for info in constraints.values()
+        if info["index"] and not info["primary_key"]
+    }
+    assert indexed == {
+        ("history_date",),
+        ("history_user_id",),
+        ("id", "history_date", "history_id"),
+    }
