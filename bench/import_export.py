@@ -65,7 +65,9 @@ failure, Ctrl-C or SIGTERM; each child has a time limit, so the run always stops
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -975,11 +977,45 @@ def province_export(args) -> dict:
     return {"seconds": time.perf_counter() - started, "rows": counts}
 
 
-def province_load(args) -> dict:
-    """Import every exported file, in order, into this (fresh) database: the whole province
-    through `import_records`, confirmed without a preview (as `manage.py import_records`)."""
+def load_file(path: Path) -> dict:
+    """One exported file through `import_records`, confirmed without a preview, then the
+    search index's pending entries merged, as `manage.py import_records` does: its time and
+    what it wrote, or what refused it."""
     from coordination import kinds
     from coordination.importing import import_records
+    from coordination.maintenance import merge_search_index_pending
+
+    kind = path.stem.split("-")[1]
+    began = time.perf_counter()
+    report = import_records(kind=kind, data=path.read_bytes(), file_name=path.name, dry_run=False)
+    problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
+    if report.file_errors or problems or not report.written:
+        return {"name": path.name, "refused": f"{report.file_errors} {problems}"}
+    # As the command does once the rows are committed, outside the kind's lock.
+    merge_search_index_pending([kinds.get(kind).model])
+    return {
+        "name": path.name,
+        "kind": kind,
+        "new": report.count_new,
+        "seconds": time.perf_counter() - began,
+        "peak_rss_kb": peak_rss_kb(),
+    }
+
+
+def province_load(args) -> dict:
+    """Import every exported file into this (fresh) database, kind by kind in order (a kind
+    names the records of those before it): the whole province through `import_records`.
+
+    `--jobs N` runs N imports at a time, each in its own process and connection, as N
+    offices importing at once: each reads its file's cells while another holds the kind's
+    import lock (`importing.writing.serialize_imports`), which checks and writes one file at
+    a time. A kind's files are done before the next kind's begin.
+    """
+    import multiprocessing
+
+    from django.db import connections
+
+    from coordination import kinds
 
     folder = Path(args.workdir) / "load"
     per_kind: dict[str, float] = {}
@@ -987,45 +1023,52 @@ def province_load(args) -> dict:
     #: Seconds per follow-up file, in order: flat if the cost does not grow with the table.
     followup_files: list[float] = []
     slowest = (0.0, "")
+    peak_kb = 0
     started = time.perf_counter()
+    by_kind: dict[str, list[Path]] = {}
     for path in sorted(folder.glob("*.csv")):
-        kind = path.stem.split("-")[1]
-        began = time.perf_counter()
+        by_kind.setdefault(path.stem.split("-")[1], []).append(path)
+    # Each worker opens its own connection: none may be inherited from this process.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(args.jobs) if args.jobs > 1 else contextlib.nullcontext() as pool:
+        for kind, paths in by_kind.items():
+            began = time.perf_counter()
+            if pool is not None:
+                results = pool.imap(load_file, paths)
+            elif args.profile_stats and kind == "followups":
+                # The first follow-up file under the profiler (`--profile`): where a row's
+                # time goes.
+                import cProfile
 
-        def load(path=path, kind=kind):
-            return import_records(
-                kind=kind, data=path.read_bytes(), file_name=path.name, dry_run=False
-            )
-
-        if args.profile_stats and kind == "followups" and not followup_files:
-            # The first follow-up file under the profiler (`--profile`): where a row's time goes.
-            import cProfile
-
-            profiler = cProfile.Profile()
-            report = profiler.runcall(load)
-            profiler.dump_stats(args.profile_stats)
-        else:
-            report = load()
-        seconds = time.perf_counter() - began
-        problems = [f"row {p.row}: {p.column}: {p.message}" for p in report.problems[:5]]
-        if report.file_errors or problems or not report.written:
-            raise SystemExit(f"{path.name} was refused: {report.file_errors} {problems}")
-        per_kind[kind] = per_kind.get(kind, 0.0) + seconds
-        rows[kind] = rows.get(kind, 0) + report.count_new
-        slowest = max(slowest, (seconds, path.name))
-        if kind == "followups":
-            followup_files.append(seconds)
-        log(f"  {path.name}: {report.count_new:,} new in {seconds:.1f} s")
+                profiler = cProfile.Profile()
+                first = profiler.runcall(load_file, paths[0])
+                profiler.dump_stats(args.profile_stats)
+                results = itertools.chain([first], map(load_file, paths[1:]))
+            else:
+                results = map(load_file, paths)
+            for result in results:
+                if "refused" in result:
+                    raise SystemExit(f"{result['name']} was refused: {result['refused']}")
+                rows[kind] = rows.get(kind, 0) + result["new"]
+                slowest = max(slowest, (result["seconds"], result["name"]))
+                peak_kb = max(peak_kb, result["peak_rss_kb"])
+                if kind == "followups":
+                    followup_files.append(result["seconds"])
+                log(f"  {result['name']}: {result['new']:,} new in {result['seconds']:.1f} s")
+            per_kind[kind] = time.perf_counter() - began
+    seconds = time.perf_counter() - started
     stored = {kind: kinds.get(kind).resource._meta.model.objects.count() for kind in per_kind}
     if stored != rows:
         raise SystemExit(f"stored {stored}, imported {rows}")
     return {
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
         "per_kind": per_kind,
         "rows": rows,
         "slowest": slowest,
         "followup_files": followup_files,
-        "peak_rss_kb": peak_rss_kb(),
+        "peak_rss_kb": max(peak_kb, peak_rss_kb()),
+        "jobs": args.jobs,
     }
 
 
@@ -1080,7 +1123,7 @@ class ProvinceDatabases:
 def province_step(db, url, action, workdir, args, *, part="", file=None) -> dict:
     step = Step(f"{action}-{part}", action, 0, False, 1)
     extra = ["--part", part, "--scale", str(args.scale), "--seed", str(args.seed)]
-    extra += ["--repeat", str(args.repeat)]
+    extra += ["--repeat", str(args.repeat), "--jobs", str(args.jobs)]
     if file is not None:
         extra += ["--file", str(file)]
     if args.loaded_from:
@@ -1184,7 +1227,7 @@ def run_load(db: str, workdir: Path, args) -> list[list[str]]:
         [
             name,
             f"Whole province through the import path ({total_rows:,} rows, files of "
-            f"{LOAD_FILE_ROWS:,}): time",
+            f"{LOAD_FILE_ROWS:,}, {loaded['jobs']} import(s) at a time): time",
             f"{loaded['seconds']:.0f} s ({detail}); slowest file {loaded['slowest'][0]:.1f} s; "
             f"follow-up files, first three {trend[:3]} s, last three {trend[-3:]} s; "
             f"peak RSS {mb(loaded['peak_rss_kb']):.0f} MB",
@@ -1257,6 +1300,13 @@ def parse_args(argv=None):
         action="store_true",
         help="instead: a whole province exported, then loaded through the import path",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="with --load-province: imports at a time, each in its own process (default 2, "
+        "as two offices importing at once; 1: one after the other)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="province size (1.0: full)")
     parser.add_argument("--seed", type=int, default=2025, help="the province's seed")
     parser.add_argument(
@@ -1278,6 +1328,8 @@ def parse_args(argv=None):
         args.repeat = 1 if args.quick else 3
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     args.sizes = Sizes.for_mode(args.quick)
     return args
 
