@@ -225,6 +225,23 @@ def plan_indexes(sql: str) -> set[str]:
         return {row[-1] for row in cursor.fetchall()}
 
 
+def indexes_reading_names(kind: str, rows, model) -> set[str]:
+    """The indexes (or scans) of the plan of the query a preview of `rows` reads the records
+    of `model` its cells name with."""
+    with CaptureQueriesContext(connection) as captured:
+        report = import_records(kind=kind, data=csv_bytes(rows), file_name="f.csv")
+    assert not report.problems, [p.message for p in report.problems]
+    return plan_indexes(named_query(model._meta.db_table, captured))
+
+
+def assert_reads_through(used: set[str], index: str, model) -> None:
+    if connection.vendor == "postgresql":
+        assert index in used, used
+        assert f"seq scan of {model._meta.db_table}" not in used, used
+    else:
+        assert any(index in detail for detail in used), used
+
+
 def test_the_people_a_file_names_are_read_through_their_name_index(world):
     people = [Person(full_name=f"Nguyễn Văn Cán Bộ {n}", unit=world.committee) for n in range(2000)]
     for person in people:
@@ -238,16 +255,9 @@ def test_the_people_a_file_names_are_read_through_their_name_index(world):
         [world.agreement.number, 2025, f"Việc {n}", world.committee.full_name, name]
         for n, name in enumerate(["Lê Thị Được Giao", "NGUYỄN VĂN CÁN BỘ 7", "Nguyễn Văn Cán Bộ 9"])
     ]
-    with CaptureQueriesContext(connection) as captured:
-        report = import_records(kind="tasks", data=csv_bytes(rows), file_name="t.csv")
-    assert not report.problems, [p.message for p in report.problems]
-    used = plan_indexes(named_query(Person._meta.db_table, captured))
-    if connection.vendor == "postgresql":
-        assert "coordination_person_name_key" in used, used
-        assert "coordination_person_name_trgm" not in used, used
-        assert not [name for name in used if name.startswith("seq scan of coordination_person")]
-    else:
-        assert any("coordination_person_name_key" in detail for detail in used), used
+    used = indexes_reading_names("tasks", rows, Person)
+    assert_reads_through(used, "coordination_person_name_key", Person)
+    assert "coordination_person_name_trgm" not in used, used
 
 
 def test_the_meetings_a_file_names_are_read_through_their_title_index(world):
@@ -270,15 +280,8 @@ def test_the_meetings_a_file_names_are_read_through_their_title_index(world):
         ["Kết luận", 2024, f"Kết luận số {n}", world.front.full_name, str(meetings[n * 7])]
         for n in range(5)
     ]
-    with CaptureQueriesContext(connection) as captured:
-        report = import_records(kind="followups", data=csv_bytes(rows), file_name="f.csv")
-    assert not report.problems, [p.message for p in report.problems]
-    used = plan_indexes(named_query(Meeting._meta.db_table, captured))
-    if connection.vendor == "postgresql":
-        assert "coordination_meeting_title_key" in used, used
-        assert not [name for name in used if name.startswith("seq scan of coordination_meeting")]
-    else:
-        assert any("coordination_meeting_title_key" in detail for detail in used), used
+    used = indexes_reading_names("followups", rows, Meeting)
+    assert_reads_through(used, "coordination_meeting_title_key", Meeting)
 
 
 # History tables: only the indexes pages use ----------------------------------------------
@@ -303,3 +306,49 @@ def test_a_history_table_indexes_only_what_its_pages_and_reminders_ask(kind):
         ("history_user_id",),
         ("id", "history_date", "history_id"),
     }
+
+
+# A long text's key: the same in the database and in Python --------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ủy ban nhân dân xã ĐẠ HÒA chưa giải quyết dứt điểm kiến nghị về đường liên thôn",
+        "ĐƯỜNG GIAO THÔNG NÔNG THÔN XUỐNG CẤP — Ước tính 1,5 tỷ đồng",
+        "x" * 5000,
+        "Khoảng trắng   giữa\tcác từ và ký tự đặc biệt: « » ‘ ’ € ₫",
+    ],
+)
+def test_a_contents_key_is_the_same_in_the_database_and_in_python(world, text):
+    from coordination.db_functions import ContentKey, content_key
+
+    item = FollowUp.objects.create(
+        kind="limitation", year=2025, content=text, responsible_unit=world.front
+    )
+    item.refresh_from_db()  # as stored: trimmed, single-spaced
+    stored = FollowUp.objects.filter(pk=item.pk).values_list(ContentKey("content"), flat=True)
+    assert stored.get() == content_key(item.content) == content_key(item.content.upper())
+    assert len(content_key(text)) == 16
+
+
+def test_a_row_differing_from_a_record_in_case_only_updates_it(world):
+    FollowUp.objects.create(
+        kind="limitation",
+        year=2025,
+        content="Chưa hoàn thành việc cấp giấy chứng nhận quyền sử dụng đất",
+        responsible_unit=world.front,
+    )
+    rows = [
+        [*FOLLOWUP_HEADER, "Kết quả giải quyết"],
+        [
+            "Tồn tại – hạn chế",
+            2025,
+            "CHƯA HOÀN THÀNH VIỆC CẤP GIẤY CHỨNG NHẬN QUYỀN SỬ DỤNG ĐẤT",
+            world.front.full_name,
+            "Đã cấp 80%",
+        ],
+    ]
+    report = import_records(kind="followups", data=csv_bytes(rows), file_name="f.csv")
+    assert not report.problems, [p.message for p in report.problems]
+    assert (report.count_new, report.count_updated) == (0, 1)

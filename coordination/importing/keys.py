@@ -6,15 +6,23 @@ province's table for a file that spans many units and years; instead each query 
 the file's keys themselves, `(a, b, c) IN (VALUES (...), ...)`, which both databases answer
 from an index on the key's columns, a few thousand keys per query.
 
-Text compares by a prefix of its lower-cased form (`KEY_PREFIX` characters), the expression
-the natural-key indexes are built on (migration 0020): the query may return a record whose
-text only begins like a row's, never misses one, and the caller compares the whole keys.
+Text compares by a prefix of its lower-cased form (`KEY_PREFIX` characters), a long text (a
+task's or follow-up item's content) by a hash of it (`ContentKey`): the expressions the
+natural-key indexes are built on (migrations 0020, 0031). The query may return a record whose
+text only begins like a row's (or shares its hash), never misses one, and the caller compares
+the whole keys.
 """
 
 from django.db import connection, models
 from django.db.models import Expression, F
 
-from coordination.db_functions import KEY_PREFIX, key_prefix, number_key_prefix
+from coordination.db_functions import (
+    KEY_PREFIX,
+    ContentKey,
+    content_key,
+    key_prefix,
+    number_key_prefix,
+)
 from coordination.widgets.names import agreement_key
 
 #: Keys per query on PostgreSQL (SQLite: as many as its parameter limit allows).
@@ -149,7 +157,9 @@ def key_expression(model_field, widget):
             return target.get_db_prep_value(value, connection)
 
         return F(model_field.attname), related
-    if isinstance(model_field, models.CharField | models.TextField) and not model_field.choices:
+    if isinstance(model_field, models.TextField):
+        return ContentKey(F(model_field.attname)), content_key
+    if isinstance(model_field, models.CharField) and not model_field.choices:
         if getattr(widget, "compares_without_whitespace", False):
             return number_key_prefix(F(model_field.attname)), (
                 lambda value: agreement_key(value)[:KEY_PREFIX]

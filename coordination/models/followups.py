@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from coordination.choices import FollowUpKind, FollowUpStatus
 from coordination.constraints import FieldCheckConstraint
-from coordination.db_functions import key_prefix
+from coordination.db_functions import ContentKey
 from coordination.history import unindexed_entry_fields
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
@@ -139,6 +139,9 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
         verbose_name=_("responsible unit"),
         on_delete=models.PROTECT,
         related_name="followups",
+        # The index beginning with the unit ("coordination_fu_unit_st_due") serves every
+        # lookup by unit; one more written by every new item would serve none (migration 0031).
+        db_index=False,
     )
     co_responsible_units = models.ManyToManyField(
         Unit,
@@ -312,7 +315,7 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
                 models.F("year"),
                 models.F("responsible_unit"),
                 models.F("kind"),
-                key_prefix("content"),
+                ContentKey("content"),
                 name="coordination_fu_natural_key",
             ),
         ]

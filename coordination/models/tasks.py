@@ -6,7 +6,7 @@ from simple_history.models import HistoricalRecords
 
 from coordination.choices import TaskStatus
 from coordination.constraints import FieldCheckConstraint
-from coordination.db_functions import key_prefix
+from coordination.db_functions import ContentKey
 from coordination.history import unindexed_entry_fields
 from coordination.models.agreements import Agreement
 from coordination.models.base import (
@@ -53,7 +53,13 @@ class Task(DeadlineMixin, SearchableMixin, Record):
     year = models.PositiveSmallIntegerField(_("year"))
     content = models.TextField(_("content"))
     lead_unit = models.ForeignKey(
-        Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT, related_name="led_tasks"
+        Unit,
+        verbose_name=_("lead unit"),
+        on_delete=models.PROTECT,
+        related_name="led_tasks",
+        # The index beginning with the unit ("coordination_task_unit_st_due") serves every
+        # lookup by unit (migration 0031).
+        db_index=False,
     )
     coordinating_units = models.ManyToManyField(
         Unit, verbose_name=_("coordinating units"), related_name="coordinated_tasks", blank=True
@@ -176,7 +182,7 @@ class Task(DeadlineMixin, SearchableMixin, Record):
             models.Index(
                 models.F("agreement"),
                 models.F("year"),
-                key_prefix("content"),
+                ContentKey("content"),
                 name="coordination_task_natural_key",
             ),
         ]
