@@ -983,7 +983,7 @@ def load_file(path: Path) -> dict:
     what it wrote, or what refused it."""
     from coordination import kinds
     from coordination.importing import import_records
-    from coordination.maintenance import merge_search_index_pending
+    from coordination.maintenance import checkpoint_log, merge_search_index_pending
 
     kind = path.stem.split("-")[1]
     began = time.perf_counter()
@@ -993,6 +993,7 @@ def load_file(path: Path) -> dict:
         return {"name": path.name, "refused": f"{report.file_errors} {problems}"}
     # As the command does once the rows are committed, outside the kind's lock.
     merge_search_index_pending([kinds.get(kind).model])
+    checkpoint_log()
     return {
         "name": path.name,
         "kind": kind,

@@ -3,7 +3,14 @@
 The trigram indexes of the search text (PostgreSQL) take new entries into a pending list
 (migration 0029) so that an import does not merge them into the index while the user waits;
 `merge_search_index_pending` merges them, off the request, so that searches read few of them.
+
+SQLite writes a transaction's pages to its write-ahead log, and the connection that commits
+past 1,000 pages of log copies them back into the database (a checkpoint) before its commit
+returns: for an import into a province's tables, a third of the confirmation
+(`checkpoint_later`). An import leaves the checkpoint to `checkpoint_log`.
 """
+
+from contextlib import contextmanager
 
 from django.db import connections, router
 
@@ -35,3 +42,32 @@ def merge_search_index_pending(models=None) -> dict[str, int]:
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
             merged[index] = cursor.fetchone()[0]
     return merged
+
+
+@contextmanager
+def checkpoint_later(connection):
+    """SQLite: commits inside leave the write-ahead log as it is, for `checkpoint_log` (the jobs
+    worker's housekeeping, `manage.py import_records` once it has written) or the next write
+    of another connection; elsewhere nothing."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (pages,) = cursor.fetchone()
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+
+def checkpoint_log(connection=None) -> None:
+    """SQLite: copy the write-ahead log back into the database, as far as no reader needs it
+    (a passive checkpoint: it waits for no one); elsewhere nothing."""
+    connection = connection or connections["default"]
+    # Inside a transaction (a test's) the log holds its pages until it ends: nothing to copy.
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")

@@ -58,3 +58,16 @@ def test_the_export_for_loading_drops_record_numbers_and_repeated_keys(bench, tm
     assert 1 < len(rows) <= 151
     assert 0 < exported["rows"]["tasks"] <= Task.objects.count()
     assert exported["rows"]["followups"] <= FollowUp.objects.count()
+
+
+def test_a_file_loaded_again_is_found_unchanged(bench, tmp_path):
+    """`load_file` (the load mode's one file): the province's own follow-up items, exported
+    and loaded again, are all found, none written twice."""
+    bench.province_export(SimpleNamespace(workdir=str(tmp_path)))
+    [first, *_rest] = sorted((tmp_path / "load").glob("*-followups-*.csv"))
+    before = FollowUp.objects.count()
+    result = bench.load_file(first)
+    assert "refused" not in result, result
+    assert (result["kind"], result["new"]) == ("followups", 0)
+    assert result["seconds"] > 0
+    assert FollowUp.objects.count() == before

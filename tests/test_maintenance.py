@@ -102,3 +102,36 @@ def test_the_import_command_merges_what_it_added_once_its_rows_are_written(world
     assert pending_pages("coordination_fu_search_trgm") == 0
     # Only the kind imported: the tasks' index is left to the worker.
     assert merge_search_index_pending([FollowUp]) == {"coordination_fu_search_trgm": 0}
+
+
+def test_an_import_commits_without_copying_sqlites_log_back_then_the_setting_returns(world):
+    """SQLite: the import's own commit runs no checkpoint (the worker's housekeeping or the
+    next write of another connection does); the connection's setting is as before after."""
+    from coordination.importing import import_records
+    from coordination.maintenance import checkpoint_log
+    from tests.factories import csv_bytes
+
+    def autocheckpoint() -> int | None:
+        if connection.vendor != "sqlite":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    before = autocheckpoint()
+    during = []
+    header = ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm"]
+    rows = [header, ["Kiến nghị cử tri", 2025, "Kiến nghị về đường số 1", world.front.full_name]]
+    report = import_records(
+        kind="followups",
+        data=csv_bytes(rows),
+        file_name="a.csv",
+        dry_run=False,
+        before_commit=lambda report: during.append(autocheckpoint()),
+    )
+    assert report.written
+    if connection.vendor == "sqlite":
+        assert before > 0
+        assert during == [0]
+    assert autocheckpoint() == before
+    checkpoint_log()  # nothing to copy back in a test database; it runs

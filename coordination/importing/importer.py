@@ -5,7 +5,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -17,6 +17,7 @@ from coordination.importing.matching import Matching
 from coordination.importing.reading import HEADER_SCAN_ROWS, Reading
 from coordination.importing.report import ERROR, ImportReport
 from coordination.importing.writing import Writing, serialize_imports
+from coordination.maintenance import checkpoint_later
 from coordination.resources import RecordResource
 from coordination.scoping import allowed_unit_ids, owning_paths
 from coordination.spreadsheets import (
@@ -132,7 +133,7 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
         if dry_run:
             check()
             return
-        with transaction.atomic():
+        with checkpoint_later(connection), transaction.atomic():
             serialize_imports(self.model)
             check()
             if not report.has_errors:

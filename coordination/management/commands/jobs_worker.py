@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from coordination.jobs import services as jobs
-from coordination.maintenance import merge_search_index_pending
+from coordination.maintenance import checkpoint_log, merge_search_index_pending
 from coordination.reports import tallies
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,10 @@ class Command(BaseCommand):
         except Exception:
             logger.exception("Refreshing the outstanding table's stored counts failed")
         try:
-            # The search indexes' entries an import left pending (migration 0029).
+            # The search indexes' entries an import left pending (migration 0029), and
+            # SQLite's log an import left uncopied.
             merge_search_index_pending()
+            checkpoint_log()
         except Exception:
             logger.exception("Merging the search indexes' pending entries failed")
         finally:
