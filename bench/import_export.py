@@ -983,7 +983,7 @@ def load_file(path: Path) -> dict:
     what it wrote, or what refused it."""
     from coordination import kinds
     from coordination.importing import import_records
-    from coordination.maintenance import checkpoint_log, merge_search_index_pending
+    from coordination.maintenance import settle_writes
 
     kind = path.stem.split("-")[1]
     began = time.perf_counter()
@@ -992,8 +992,7 @@ def load_file(path: Path) -> dict:
     if report.file_errors or problems or not report.written:
         return {"name": path.name, "refused": f"{report.file_errors} {problems}"}
     # As the command does once the rows are committed, outside the kind's lock.
-    merge_search_index_pending([kinds.get(kind).model])
-    checkpoint_log()
+    settle_writes([kinds.get(kind).model])
     return {
         "name": path.name,
         "kind": kind,

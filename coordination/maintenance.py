@@ -63,6 +63,15 @@ def checkpoint_later(connection):
             cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
 
+def settle_writes(models=None) -> None:
+    """What written rows leave behind, done off the request: the search indexes' pending
+    entries of `models` (or all) merged, SQLite's log copied back. The jobs worker's
+    housekeeping runs it, and `manage.py import_records` for its kind once its rows are
+    committed, outside the kind's lock."""
+    merge_search_index_pending(models)
+    checkpoint_log()
+
+
 def checkpoint_log(connection=None) -> None:
     """SQLite: copy the write-ahead log back into the database, as far as no reader needs it
     (a passive checkpoint: it waits for no one); elsewhere nothing."""

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from coordination import kinds
 from coordination.importing import PROBLEMS_LISTED, import_records
-from coordination.maintenance import checkpoint_log, merge_search_index_pending
+from coordination.maintenance import settle_writes
 
 # Exit statuses: 0 written (or a clean dry run), 1 rows refused (nothing written), 2 usage or
 # unreadable file.
@@ -99,8 +99,7 @@ class Command(BaseCommand):
         if report.written:
             # The entries this import added to the search index, merged now rather than by
             # the next import while it holds the kind's lock; SQLite's log copied back.
-            merge_search_index_pending([kinds.get(kind).model])
-            checkpoint_log()
+            settle_writes([kinds.get(kind).model])
         if report.file_errors and not report.outcomes and report.header_row is None:
             sys.exit(EXIT_USAGE)
         if report.has_errors:

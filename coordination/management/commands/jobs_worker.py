@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from coordination.jobs import services as jobs
-from coordination.maintenance import checkpoint_log, merge_search_index_pending
+from coordination.maintenance import settle_writes
 from coordination.reports import tallies
 
 logger = logging.getLogger(__name__)
@@ -60,10 +60,9 @@ class Command(BaseCommand):
         try:
             # The search indexes' entries an import left pending (migration 0029), and
             # SQLite's log an import left uncopied.
-            merge_search_index_pending()
-            checkpoint_log()
+            settle_writes()
         except Exception:
-            logger.exception("Merging the search indexes' pending entries failed")
+            logger.exception("Merging the search indexes' pending entries or SQLite's log failed")
         finally:
             close_old_connections()
 
