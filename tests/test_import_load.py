@@ -10,15 +10,17 @@ from unittest import mock
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from coordination import kinds
 from coordination.bulk import insert_records
+from coordination.choices import FollowUpKind, UnitKind, UnitLevel
 from coordination.history import CHANGED, CREATED, record_history
 from coordination.importing import import_records
-from coordination.models import CountMark, FollowUp, Meeting, Person, Task
+from coordination.models import CountMark, FollowUp, Meeting, Person, Task, Unit
 from coordination.widgets.references import UnitWidget
-from tests.factories import csv_bytes, make_person, make_task
+from tests.factories import csv_bytes, make_followup, make_person, make_task, make_unit
 
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +51,10 @@ def lock_held() -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_cells_are_read_before_the_import_takes_its_lock(world):
-    """Another import of the kind may write while this one reads its cells and names: only
-    the checks against the stored records and the writing wait for the lock."""
+def test_the_rows_are_read_and_checked_before_the_import_takes_its_lock(world):
+    """Another import of the kind may write while this one reads its cells and checks its
+    rows against the records as they are: only the writing waits for the lock (and, under
+    it, a read of the versions of the records the check read)."""
     held = {}
 
     def stages(stage, done, total):
@@ -66,9 +69,124 @@ def test_the_cells_are_read_before_the_import_takes_its_lock(world):
     )
     assert report.written, [p.message for p in report.problems[:3]]
     assert held["reading"] == {False}
-    assert held["checking"] == {True}
+    assert held["checking"] == {False}
     assert held["writing"] == {True}
     assert FollowUp.objects.filter(year=2025).count() == 1200
+
+
+def confirm_with(rows, meanwhile, *, kind="followups"):
+    """Confirm the import of `rows`, running `meanwhile()` once, when its rows are checked
+    and before it takes its lock (another import or a save committing at that moment).
+    Also returns the stages it told, each with whether it was complete."""
+    told, pending = [], [meanwhile]
+
+    def stages(stage, done, total):
+        told.append((stage, done == total))
+        if stage == "checking" and done == total and pending:
+            pending.pop()()
+
+    report = import_records(
+        kind=kind, data=csv_bytes(rows), file_name="f.csv", dry_run=False, stages=stages
+    )
+    return report, told
+
+
+def test_a_record_written_meanwhile_with_a_rows_key_is_found_not_duplicated(world):
+    """Another import (or a save) writes, between this import's check and its lock, the
+    record one of its rows would create: the rows are checked again under the lock, and
+    that row finds the record (unchanged) instead of writing it a second time."""
+    rows = followup_rows(world, 3)
+    content = rows[2][2]
+
+    def meanwhile():
+        make_followup(
+            kind=FollowUpKind.LIMITATION,
+            year=2025,
+            content=content,
+            responsible_unit=world.front,
+        )
+
+    report, told = confirm_with(rows, meanwhile)
+    assert report.written
+    assert report.summary_line() == "new=2 updated=0 unchanged=1 errors=0"
+    assert FollowUp.objects.filter(content=content).count() == 1
+    # Checked twice: before the lock, then again under it.
+    assert told.count(("checking", True)) == 2
+
+
+def test_a_record_changed_meanwhile_is_checked_again_and_its_row_refused(world):
+    """A row updates a record from its exported version; somebody changes the record between
+    the check and the lock: checked again, the row is refused as overwriting that change,
+    and nothing of the file is written."""
+    item = make_followup(year=2025, responsible_unit=world.committee, content="Việc cũ")
+    version = item.updated_at.isoformat()
+    header = ["Mã", "Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Kết quả giải quyết"]
+    rows = [
+        [*header, "Phiên bản"],
+        [item.pk, "Hạn chế", 2025, "Việc cũ", world.committee.full_name, "Đã xong", version],
+        ["", "Hạn chế", 2025, "Việc mới", world.committee.full_name, "", ""],
+    ]
+
+    def meanwhile():
+        FollowUp.objects.filter(pk=item.pk).update(
+            resolution="Sửa giữa chừng", updated_at=timezone.now() + datetime.timedelta(seconds=1)
+        )
+
+    report, _stages = confirm_with(rows, meanwhile)
+    assert not report.written
+    [problem] = report.problems
+    assert problem.row == 2
+    assert "sau khi file này được xuất" in problem.message
+    item.refresh_from_db()
+    assert item.resolution == "Sửa giữa chừng"
+    assert not FollowUp.objects.filter(content="Việc mới").exists()
+
+
+def test_an_item_carried_over_from_is_read_again_under_the_lock(world):
+    """A row names by number the item it carries over; that item is moved to a later year
+    between the check and the lock: checked again, the row is refused as the model's rule
+    says (carried over from an earlier year only)."""
+    earlier = make_followup(year=2024, responsible_unit=world.committee, content="Năm trước")
+    rows = [
+        ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Chuyển tiếp từ mã"],
+        ["Hạn chế", 2025, "Năm nay", world.committee.full_name, earlier.pk],
+    ]
+
+    def meanwhile():
+        FollowUp.objects.filter(pk=earlier.pk).update(year=2026, updated_at=timezone.now())
+
+    report, _stages = confirm_with(rows, meanwhile)
+    assert not report.written
+    [problem] = report.problems
+    assert problem.column == "Chuyển tiếp từ mã"
+    assert not FollowUp.objects.filter(content="Năm nay").exists()
+
+
+def test_a_unique_name_taken_meanwhile_refuses_the_row_under_the_lock(world):
+    """A new unit's short name is taken, between the check and the lock, by another unit of
+    the locality (no record the check read changed): the unique rules, checked again under
+    the lock, refuse the row with the rule's own message, and nothing is written."""
+    locality = world.committee.locality
+    with translation.override("vi"):
+        kind, level = str(UnitKind.SOCIO_POLITICAL.label), str(UnitLevel.DISTRICT.label)
+    rows = [
+        ["Tên đầy đủ", "Tên viết tắt", "Loại", "Cấp", "Địa bàn"],
+        ["Hội Cựu chiến binh huyện Hàm Tân", "HCCB huyện", kind, level, locality],
+    ]
+
+    def meanwhile():
+        make_unit(full_name="Hội Cựu giáo chức huyện Hàm Tân", short_name="HCCB huyện")
+
+    report, told = confirm_with(rows, meanwhile, kind="units")
+    assert not report.written, told
+    assert not report.file_errors
+    [problem] = report.problems
+    with translation.override("vi"):
+        expected = gettext("A unit with this short name already exists in this locality.")
+    assert problem.message == expected
+    assert not Unit.objects.filter(full_name="Hội Cựu chiến binh huyện Hàm Tân").exists()
+    # Nothing the check read changed: it was not run again.
+    assert told.count(("checking", True)) == 1
 
 
 # Each unit named once, converted once ------------------------------------------------------

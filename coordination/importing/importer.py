@@ -66,6 +66,8 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
                 ("self",) if path == "pk" else resource_class.unit_columns.get(path, (path,))
             )
         ]
+        #: (pk, version) of each record of the kind the rows' check read (`Matching`).
+        self.records_read: set = set()
         self.progress: Callable[[int, int], None] | None = progress
         self.stages: Callable[[str, int, int], None] | None = stages
         self.lookups = ImportLookups(user, unit_choices=unit_choices)
@@ -125,6 +127,9 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
         def check():
             self.match(rows)
             self.build(rows, present)
+            mark_errors()
+
+        def mark_errors():
             for row in rows:
                 if row.outcome.problems:
                     row.outcome.status = ERROR
@@ -133,9 +138,21 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
         if dry_run:
             check()
             return
+        # The rows are matched and checked before the kind's lock, against the records as
+        # they are now, while another import of the kind may be writing. Under the lock they
+        # are checked again only if a record of the kind that the check read was written
+        # meanwhile; else only the unique rules, against records written meanwhile.
+        parsed = [(row.outcome.status, list(row.outcome.problems)) for row in rows]
+        check()
+        read = self.records_read
         with checkpoint_later(connection), transaction.atomic():
             serialize_imports(self.model)
-            check()
+            if self.read_now(rows) != read:
+                unchecked(rows, parsed)
+                check()
+            else:
+                self.check_unique(rows)
+                mark_errors()
             if not report.has_errors:
                 self.lock_updated(rows)
             if not report.has_errors:
@@ -145,6 +162,19 @@ class Importer(Reading, Matching, Checks, Changes, Writing):
                     # In the import's transaction: what the caller records (a job done)
                     # commits with the rows, or neither does.
                     before_commit(report)
+
+
+def unchecked(rows, parsed) -> None:
+    """Return `rows` to how reading left them (`parsed`: each row's status and problems), to
+    be matched and checked again."""
+    for row, (status, problems) in zip(rows, parsed, strict=True):
+        row.instance = None
+        row.changed = set()
+        row.before = {}
+        row.outcome.status = status
+        row.outcome.problems = list(problems)
+        row.outcome.label = ""
+        row.outcome.changes = []
 
 
 def import_records(

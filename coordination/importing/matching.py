@@ -16,6 +16,13 @@ from coordination.resources import Column
 from coordination.widgets import CaselessText, caseless_value
 
 LABELLED_ROWS = 200
+#: Record numbers per query when they are read again.
+IDS_PER_QUERY = 10000
+
+
+def chunks(values: list, size: int = IDS_PER_QUERY):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def blank_records(model):
@@ -68,16 +75,11 @@ class Matching:
             parts.append(key_of(value))
         return tuple(parts)
 
-    def existing_records(self, rows: list[ParsedRow]):
-        """The records the file may name, by id and by natural key (all matches of a key).
-
-        Only records the user may see are candidates: for unit staff an import behaves
-        exactly as if other units' records did not exist, so no message can tell a hidden
-        record from a missing one.
-        """
+    def record_queries(self, rows: list[ParsedRow]):
+        """(the records the user may see, the record numbers the rows give, the querysets of
+        the records whose natural key is one of the rows' keys)."""
         candidates = self.lookups.visible(self.model.objects.all())
         ids = {row.values["id"] for row in rows if row.values.get("id")}
-        by_id = candidates.in_bulk(ids) if ids else {}
         # The rows' own keys, sent to the database (`importing.keys`): the records found
         # are those the file names, however many the table holds.
         parts = [
@@ -92,16 +94,45 @@ class Matching:
             keys.add(
                 tuple(convert(value) for (_sql, convert), value in zip(parts, values, strict=True))
             )
+        return candidates, ids, filter_by_keys(candidates, [sql for sql, _convert in parts], keys)
+
+    def existing_records(self, rows: list[ParsedRow]):
+        """The records the file may name, by id and by natural key (all matches of a key).
+
+        Only records the user may see are candidates: for unit staff an import behaves
+        exactly as if other units' records did not exist, so no message can tell a hidden
+        record from a missing one.
+
+        Also keeps `records_read`: the version of each record found (`read_now`).
+        """
+        candidates, ids, querysets = self.record_queries(rows)
+        by_id = candidates.in_bulk(ids) if ids else {}
+        read = {(record.pk, record.updated_at) for record in by_id.values()}
         by_key = defaultdict(list)
-        for queryset in filter_by_keys(candidates, [sql for sql, _convert in parts], keys):
+        for queryset in querysets:
             for record in queryset.order_by("pk"):
+                read.add((record.pk, record.updated_at))
                 key = self.natural_key(record, from_instance=True)
                 if key is not None:
                     by_key[key].append(record)
         for matches in by_key.values():
             matches.sort(key=lambda record: record.pk)
             by_id.update({record.pk: record for record in matches})
+        self.records_read = read
         return by_id, by_key
+
+    def read_now(self, rows: list[ParsedRow]) -> set:
+        """(pk, version) of the records of this kind the rows' check read, as they are now:
+        those `existing_records` and `numbered_records` found. The same set as when the rows
+        were checked means that no record the check depended on was written since."""
+        candidates, ids, querysets = self.record_queries(rows)
+        read = set()
+        numbered = self.numbered_ids(rows, self.model)
+        for chunk in chunks(sorted(ids | numbered)):
+            read |= set(candidates.filter(pk__in=chunk).values_list("pk", "updated_at"))
+        for queryset in querysets:
+            read |= set(queryset.values_list("pk", "updated_at"))
+        return read
 
     def match(self, rows: list[ParsedRow]):
         by_id, by_key = self.existing_records(rows)

@@ -51,18 +51,37 @@ class Writing:
         owner, target = m2m_columns(self.model, attribute)
         return through.objects.filter(**{f"{owner}__in": pks}).values_list(owner, target)
 
+    def numbered_columns(self):
+        """The relation columns that name a record by its number (an item carried over from)."""
+        return [
+            column
+            for column in self.columns
+            if column.attribute != "id" and isinstance(column.widget, RecordIdWidget)
+        ]
+
     def numbered_records(self, rows) -> dict:
         """The records named by number in relation columns (an item carried over from),
-        among those the user may see: attribute → {number: record}, one query each."""
+        among those the user may see: attribute → {number: record}, one query each. Those
+        of this same kind join `records_read`."""
         found = {}
-        for column in self.columns:
-            if column.attribute == "id" or not isinstance(column.widget, RecordIdWidget):
-                continue
+        for column in self.numbered_columns():
             model = self.model._meta.get_field(column.attribute).related_model
             ids = {row.values.get(column.attribute) for row in rows} - {None}
             records = self.lookups.visible(model.objects.all())
             found[column.attribute] = records.in_bulk(ids) if ids else {}
+            if model is self.model:
+                self.records_read |= {
+                    (record.pk, record.updated_at) for record in found[column.attribute].values()
+                }
         return found
+
+    def numbered_ids(self, rows, model) -> set:
+        """The numbers the rows give in relation columns to records of `model`."""
+        ids = set()
+        for column in self.numbered_columns():
+            if self.model._meta.get_field(column.attribute).related_model is model:
+                ids |= {row.values.get(column.attribute) for row in rows} - {None}
+        return ids
 
     # -- writing ----------------------------------------------------------------------------
 
