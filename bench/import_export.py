@@ -810,8 +810,10 @@ def province_generator():
 
 def province_setup(args) -> dict:
     """Migrate; `empty`: the province's units, people and agreements only (the generator's
-    first steps, so the same units as the loaded province); `loaded`: the whole province,
-    unless the database was copied from one (`--loaded-from`); `fresh`: nothing."""
+    first steps, so the same units as the loaded province), or with `--loaded-from` a copy
+    of that province with its follow-up items removed (whoever built it); `loaded`: the
+    whole province, unless the database was copied from one (`--loaded-from`); `fresh`:
+    nothing."""
     import io
 
     from django.core.management import call_command
@@ -821,7 +823,10 @@ def province_setup(args) -> dict:
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False, stdout=io.StringIO())
-    if args.part != "fresh" and not (args.part == "loaded" and args.loaded_from):
+    if args.part == "empty" and args.loaded_from:
+        remove_followups()
+        call_command("count_outstanding", stdout=io.StringIO())
+    elif args.part != "fresh" and not (args.part == "loaded" and args.loaded_from):
         province = province_generator().Province(scale=args.scale, seed=args.seed)
         if args.part == "empty":
             province.make_users()
@@ -839,31 +844,62 @@ def province_setup(args) -> dict:
     return {"seconds": time.perf_counter() - started, "followups": FollowUp.objects.count()}
 
 
+def remove_followups() -> None:
+    """Empty the follow-up items' tables: the items, their co-responsible units and their
+    history (`TRUNCATE … CASCADE` on PostgreSQL), as in a province that has none yet."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    from coordination.models import FollowUp
+
+    owners = [FollowUp._meta.db_table, FollowUp.history.model._meta.db_table]
+    tables = [
+        model._meta.db_table
+        for model in apps.get_models(include_auto_created=True)
+        if any(
+            model._meta.db_table == owner or model._meta.db_table.startswith(f"{owner}_")
+            for owner in owners
+        )
+    ]
+    statements = connection.ops.sql_flush(no_style(), tables, allow_cascade=True)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # TRUNCATE refuses a table with foreign-key checks still deferred in the transaction.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    connection.ops.execute_sql_flush(statements)
+
+
 def province_files(args) -> dict:
     """`--repeat` workbooks of `PROVINCE_ROWS` new follow-up items naming the province's
-    units, years and kinds (content never met in the province: every row is new)."""
+    units, in its years (weighted as its items are; the generator's weights if it has none)
+    and kinds (content never met in the province: every row is new). Run on the loaded
+    province, whoever built it: only units a row can name are named (`nameable_units`)."""
     import random
 
+    from django.db.models import Count
     from django.utils import translation
 
     from coordination.choices import FollowUpKind, FollowUpStatus
-    from coordination.models import Unit
+    from coordination.models import FollowUp
 
     generator = province_generator()
     rng = random.Random(args.seed)
-    units = list(Unit.objects.order_by("pk").values_list("full_name", flat=True))
-    years, weights = list(generator.YEAR_WEIGHTS), list(generator.YEAR_WEIGHTS.values())
+    counted = dict(
+        FollowUp.objects.order_by().values("year").annotate(n=Count("pk")).values_list("year", "n")
+    )
+    weights_by_year = counted or generator.YEAR_WEIGHTS
+    years, weights = list(weights_by_year), list(weights_by_year.values())
     with translation.override("vi"):
         kinds = [str(label) for _value, label in FollowUpKind.choices]
         open_status = str(dict(FollowUpStatus.choices)["open"])
+    units = nameable_units(Path(args.workdir), kinds[0], max(years, key=weights_by_year.get))
     from openpyxl import Workbook
 
     for run in range(args.repeat):
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("Kiến nghị")
-        sheet.append(
-            ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Ngày nêu", "Trạng thái"]
-        )
+        sheet.append(FOLLOWUP_HEADER)
         for index in range(PROVINCE_ROWS):
             year = rng.choices(years, weights)[0]
             sheet.append(
@@ -878,6 +914,38 @@ def province_files(args) -> dict:
             )
         workbook.save(Path(args.workdir) / f"province-{run}.xlsx")
     return {"files": args.repeat, "units": len(units)}
+
+
+FOLLOWUP_HEADER = ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Ngày nêu", "Trạng thái"]
+
+
+def nameable_units(workdir: Path, kind: str, year: int) -> list[str]:
+    """The full names of the province's units that a follow-up row can name: a preview of
+    one row per unit, keeping those whose row has no problem (a name two units share, or a
+    unit the import refuses, is left out). The province's own rules decide, not this bench's
+    idea of them."""
+    from openpyxl import Workbook
+
+    from coordination.importing import import_records
+    from coordination.models import Unit
+
+    names = sorted(set(Unit.objects.values_list("full_name", flat=True)))
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Đơn vị")
+    sheet.append(FOLLOWUP_HEADER[:4])
+    for name in names:
+        sheet.append([kind, year, f"Thử tên đơn vị {name}", name])
+    path = workdir / "unit-names.xlsx"
+    workbook.save(path)
+    report = import_records(kind="followups", data=path.read_bytes(), file_name=path.name)
+    if report.file_errors:
+        raise SystemExit(f"the unit names could not be tried: {report.file_errors}")
+    refused = {outcome.row for outcome in report.error_rows}
+    # Row 1 is the header: the name of data row n is on row n + 1.
+    kept = [name for row, name in enumerate(names, start=2) if row not in refused]
+    if not kept:
+        raise SystemExit("no unit of the province can be named by a follow-up row")
+    return kept
 
 
 def province_import(args) -> dict:
@@ -1098,7 +1166,7 @@ class ProvinceDatabases:
         scratch = ScratchPostgres(self.args.pg_admin_url)
         scratch.name = f"{scratch.name}_{part}"
         scratch.url = f"{scratch.url}_{part}"
-        template = self.args.loaded_from if part == "loaded" else None
+        template = self.args.loaded_from if part in ("loaded", "empty") else None
         if template:
             scratch._execute(f'CREATE DATABASE {{}} TEMPLATE "{template}"')
             log(f"postgres: copied {template} into {scratch.name}")
@@ -1143,15 +1211,15 @@ def run_province(db: str, workdir: Path, args) -> list[list[str]]:
     with ProvinceDatabases(db, workdir, args) as databases:
         urls = {}
         for part in ("empty", "loaded"):
-            if part == "loaded":
-                databases.copy_sqlite(part)
+            databases.copy_sqlite(part)
             urls[part] = databases.url(part)
             setup = province_step(db, urls[part], "province-setup", workdir, args, part=part)
             log(
                 f"{db}: {part} province ready in {setup['seconds']:.0f} s "
                 f"({setup['followups']:,} follow-up items)"
             )
-        province_step(db, urls["empty"], "province-files", workdir, args, part="empty")
+        # Made on the loaded province: the units and years of its items.
+        province_step(db, urls["loaded"], "province-files", workdir, args, part="loaded")
         results = {(part, step): [] for part in urls for step in ("preview", "confirm")}
         for run in range(args.repeat):
             for part in ("empty", "loaded"):
@@ -1312,7 +1380,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--loaded-from",
         help="copy the loaded province from this PostgreSQL database (or SQLite file) "
-        "instead of building it (it must have been built with the same --scale and --seed)",
+        "instead of building it, whoever built it (with --province, the empty one too: the "
+        "copy without its follow-up items)",
     )
     # Internal: one measurement in a child process.
     parser.add_argument("--child", help=argparse.SUPPRESS)
