@@ -952,8 +952,15 @@ def province_import(args) -> dict:
     """Preview or confirm file number `--file` into this database, as the admin runs them."""
     from coordination.models import FollowUp
 
+    from coordination.maintenance import settle_writes
+
     if args.part == "empty":
         empty_followups()
+    # What the previous run (or the emptying) left, settled as the jobs worker and
+    # `manage.py import_records` settle it after an import: SQLite's log copied into the
+    # database (else every run reads through a longer log), PostgreSQL's search-index
+    # pending entries merged. Untimed: production does it outside the import.
+    settle_writes()
     path = Path(args.workdir) / f"province-{args.file}.xlsx"
     data = path.read_bytes()
     before = FollowUp.objects.count()
