@@ -950,9 +950,8 @@ def nameable_units(workdir: Path, kind: str, year: int) -> list[str]:
 
 def province_import(args) -> dict:
     """Preview or confirm file number `--file` into this database, as the admin runs them."""
-    from coordination.models import FollowUp
-
     from coordination.maintenance import settle_writes
+    from coordination.models import FollowUp
 
     if args.part == "empty":
         empty_followups()
