@@ -870,6 +870,10 @@ def remove_followups() -> None:
     connection.ops.execute_sql_flush(statements)
 
 
+#: The columns of the province modes' follow-up workbooks.
+FOLLOWUP_HEADER = ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Ngày nêu", "Trạng thái"]
+
+
 def province_files(args) -> dict:
     """`--repeat` workbooks of `PROVINCE_ROWS` new follow-up items naming the province's
     units, in its years (weighted as its items are; the generator's weights if it has none)
@@ -914,9 +918,6 @@ def province_files(args) -> dict:
             )
         workbook.save(Path(args.workdir) / f"province-{run}.xlsx")
     return {"files": args.repeat, "units": len(units)}
-
-
-FOLLOWUP_HEADER = ["Loại", "Năm", "Nội dung", "Đơn vị chịu trách nhiệm", "Ngày nêu", "Trạng thái"]
 
 
 def nameable_units(workdir: Path, kind: str, year: int) -> list[str]:

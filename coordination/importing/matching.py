@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from coordination.constraints import violated_checks
 from coordination.importing.checks import VERSION
-from coordination.importing.keys import filter_by_keys, key_expression
+from coordination.importing.keys import chunks, filter_by_keys, key_expression
 from coordination.importing.report import PROGRESS_EVERY, UNCHANGED, UPDATED, ParsedRow, Problem
 from coordination.resources import Column
 from coordination.widgets import CaselessText, caseless_value
@@ -18,11 +18,6 @@ from coordination.widgets import CaselessText, caseless_value
 LABELLED_ROWS = 200
 #: Record numbers per query when they are read again.
 IDS_PER_QUERY = 10000
-
-
-def chunks(values: list, size: int = IDS_PER_QUERY):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def blank_records(model):
@@ -128,7 +123,7 @@ class Matching:
         candidates, ids, querysets = self.record_queries(rows)
         read = set()
         numbered = self.numbered_ids(rows, self.model)
-        for chunk in chunks(sorted(ids | numbered)):
+        for chunk in chunks(sorted(ids | numbered), IDS_PER_QUERY):
             read |= set(candidates.filter(pk__in=chunk).values_list("pk", "updated_at"))
         for queryset in querysets:
             read |= set(queryset.values_list("pk", "updated_at"))
