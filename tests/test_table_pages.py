@@ -3,7 +3,7 @@
 free space on, but together on new pages at the table's end."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from coordination.importing import import_records
 from coordination.models import FollowUp, Task
@@ -34,8 +34,10 @@ def test_the_tables_an_import_writes_keep_room_on_their_pages():
 @pytest.mark.django_db(transaction=True)
 def test_an_import_into_a_vacuumed_table_appends_its_rows_together():
     unit = make_unit()
-    # Another program's bulk load: long rows filling every page to its last row's worth.
+    # Another program's bulk load: long rows filling every page to its last row's worth,
+    # into a new file (the earlier tests' rolled-back rows left free space to reuse).
     with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE coordination_followup CASCADE")
         cursor.execute("ALTER TABLE coordination_followup SET (fillfactor = 100)")
     try:
         FollowUp.objects.bulk_create(
@@ -64,3 +66,39 @@ def test_an_import_into_a_vacuumed_table_appends_its_rows_together():
     # 300 short rows: a few new pages after the last one loaded, not a page each among them.
     assert min(imported) > max(loaded)
     assert len(set(imported)) <= 10
+
+
+@pytest.mark.django_db
+def test_one_index_serves_the_import_keys_and_the_lists_by_year_unit_and_status(world):
+    """Migration 0033: the follow-up items have one index beginning with the year and the
+    unit, where an import's lookups by natural key search; the lists by year, unit and status
+    search an index too (this one or the unit's, as the planner prefers)."""
+    from coordination.importing.keys import filter_by_keys, key_expression
+    from coordination.kinds import get
+
+    resource_class = get("followups").resource
+    names = resource_class._meta.import_id_fields
+    parts = [
+        key_expression(FollowUp._meta.get_field(n), resource_class.fields[n].widget) for n in names
+    ]
+    values = {"year": 2025, "responsible_unit": world.front.pk, "kind": "petition"}
+    values["content"] = "Đường số 1"
+    key = tuple(convert(values[n]) for (_sql, convert), n in zip(parts, names, strict=True))
+    (lookup,) = filter_by_keys(FollowUp.objects.all(), [sql for sql, _convert in parts], [key])
+    listed = FollowUp.objects.filter(year=2025, responsible_unit=world.front, status="open")
+    plans = []
+    for queryset in (lookup, listed):
+        sql, params = queryset.query.sql_with_params()
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute(f"EXPLAIN {sql}", params)
+            else:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
+    assert "coordination_fu_year_unit_key" in plans[0], plans[0]
+    assert "coordination_fu_" in plans[1], plans[1]
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, FollowUp._meta.db_table)
+    assert "coordination_fu_year_unit_key" in indexes
+    assert not {"coordination_fu_year_unit", "coordination_fu_natural_key"} & set(indexes)

@@ -8,9 +8,10 @@ from an index on the key's columns, a few thousand keys per query.
 
 Text compares by a prefix of its lower-cased form (`KEY_PREFIX` characters), a long text (a
 task's or follow-up item's content) by a hash of it (`ContentKey`): the expressions the
-natural-key indexes are built on (migrations 0020, 0031). The query may return a record whose
-text only begins like a row's (or shares its hash), never misses one, and the caller compares
-the whole keys.
+natural-key indexes are built on (migrations 0020, 0031, 0033; a key part an index leaves out,
+the follow-up item's kind, is compared on the row). The query may return a record whose text
+only begins like a row's (or shares its hash), never misses one, and the caller compares the
+whole keys.
 """
 
 from django.db import connection, models

@@ -292,8 +292,17 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
             ),
         ]
         indexes = [
+            # A year and a unit (and a status, checked in the index), and the natural key
+            # an import finds its rows' records by (`importing.keys`: year, unit, a hash of
+            # the content; the kind is compared on the row). One index where there were two
+            # (migration 0033): an import's rows, spread over the province's units, touch
+            # the pages of one index beginning with the year and unit, not of two.
             models.Index(
-                fields=["year", "responsible_unit", "status"], name="coordination_fu_year_unit"
+                models.F("year"),
+                models.F("responsible_unit"),
+                ContentKey("content"),
+                models.F("status"),
+                name="coordination_fu_year_unit_key",
             ),
             # The lists' default order (newest year, then by due date), and a year's rows
             # by due date: the admin's first page reads 50 index entries, sorts nothing.
@@ -310,14 +319,6 @@ class FollowUp(DeadlineMixin, SearchableMixin, Record):
                 name="coordination_fu_unit_st_due",
             ),
             models.Index(fields=["kind", "year"], name="coordination_fu_kind_year"),
-            # The natural key an import finds its rows' records by (`importing.keys`).
-            models.Index(
-                models.F("year"),
-                models.F("responsible_unit"),
-                models.F("kind"),
-                ContentKey("content"),
-                name="coordination_fu_natural_key",
-            ),
         ]
         permissions = import_export_permissions("followup", "follow-up items")
 
