@@ -5,6 +5,7 @@ free space on, but together on new pages at the table's end."""
 import pytest
 from django.db import connection, transaction
 
+from coordination.choices import FollowUpKind
 from coordination.importing import import_records
 from coordination.models import FollowUp, Task
 from tests.factories import csv_bytes, make_unit
@@ -76,6 +77,20 @@ def test_one_index_serves_the_import_keys_and_the_lists_by_year_unit_and_status(
     from coordination.importing.keys import filter_by_keys, key_expression
     from coordination.kinds import get
 
+    units = [world.front, *(make_unit() for _ in range(19))]
+    kinds = [value for value, _label in FollowUpKind.choices]
+    FollowUp.objects.bulk_create(
+        FollowUp(
+            responsible_unit=units[n % 20],
+            year=2021 + n % 5,
+            kind=kinds[n % len(kinds)],
+            content=f"Kiến nghị về đường liên xã số {n}",
+            first_raised_year=2021 + n % 5,
+        )
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     resource_class = get("followups").resource
     names = resource_class._meta.import_id_fields
     parts = [
