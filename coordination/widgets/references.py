@@ -126,15 +126,21 @@ class ReferenceWidget(CellWidget):
             return None
         # The records whose names begin alike come too; `build_table` files each under its
         # own whole key.
+        from coordination.importing.keys import KeysIn
+
         keys = sorted({self.key(self.name_of(text))[:KEY_PREFIX] for text in texts} - {""})
         records = []
         for start in range(0, len(keys), NAMES_PER_QUERY):
             chunk = keys[start : start + NAMES_PER_QUERY]
             # A name's records all come from one query, in the order the whole table has.
-            # The keys are folded already: the wrapper keeps `Fold` from folding them again
-            # in SQL (a bilateral transform's IN list).
+            # Each name is looked up in the index by itself (`KeysIn`): as `IN (…)`,
+            # PostgreSQL chose to fold every title of a table of 20,000 meetings (1.8 s a
+            # file), its cost model not knowing what the folding costs. The keys are folded
+            # already: the wrapper keeps `Fold` from folding them again.
             folded = ExpressionWrapper(self.name_key(), output_field=TextField())
-            records += self.candidates(lookups).alias(_name_key=folded).filter(_name_key__in=chunk)
+            records += self.candidates(lookups).filter(
+                KeysIn(self.model, [folded], [(key,) for key in chunk])
+            )
         return records
 
     def rank(self, records, key: str, lookups) -> list:
