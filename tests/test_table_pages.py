@@ -28,15 +28,16 @@ def test_the_tables_an_import_writes_keep_room_on_their_pages():
     tables = [FollowUp._meta.db_table, Task._meta.db_table]
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)", [tables])
-        assert dict(cursor.fetchall()) == {table: ["fillfactor=90"] for table in tables}
+        assert dict(cursor.fetchall()) == {table: ["fillfactor=75"] for table in tables}
 
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_an_import_into_a_vacuumed_table_appends_its_rows_together():
     unit = make_unit()
-    # Another program's bulk load: long rows filling every page to its last row's worth,
-    # into a new file (the earlier tests' rolled-back rows left free space to reuse).
+    # Another program's bulk load: rows of 1,500 characters filling every page to its last
+    # row's worth (remnants of up to some 2,000 bytes; 90 % let short rows into them), into
+    # a new file (the earlier tests' rolled-back rows left free space to reuse).
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE coordination_followup CASCADE")
         cursor.execute("ALTER TABLE coordination_followup SET (fillfactor = 100)")
@@ -46,14 +47,14 @@ def test_an_import_into_a_vacuumed_table_appends_its_rows_together():
                 responsible_unit=unit,
                 year=2024,
                 kind="petition",
-                content=f"Cử tri phản ánh tình trạng sạt lở bờ sông tại khu vực {n} " * 9,
+                content=f"Cử tri phản ánh tình trạng sạt lở bờ sông tại khu vực {n} " * 25,
                 first_raised_year=2024,
             )
             for n in range(3000)
         )
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE coordination_followup SET (fillfactor = 90)")
+            cursor.execute("ALTER TABLE coordination_followup SET (fillfactor = 75)")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM coordination_followup")
     loaded = pages()
@@ -64,8 +65,8 @@ def test_an_import_into_a_vacuumed_table_appends_its_rows_together():
     )
     assert report.count_new == 300, [problem.message for problem in report.problems[:3]]
     imported = pages("WHERE year = 2025")
-    # 300 short rows: a few new pages after the last one loaded, not a page each among them.
-    assert min(imported) > max(loaded)
+    # 300 short rows: the last page loaded and a few new ones, not a page each among them.
+    assert min(imported) >= max(loaded)
     assert len(set(imported)) <= 10
 
 
