@@ -3,7 +3,6 @@
 import re
 from collections import defaultdict
 
-from django.db.models import ExpressionWrapper, TextField
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -126,6 +125,7 @@ class ReferenceWidget(CellWidget):
             return None
         # The records whose names begin alike come too; `build_table` files each under its
         # own whole key.
+        # Imported here: the importing package imports the widgets.
         from coordination.importing.keys import KeysIn
 
         keys = sorted({self.key(self.name_of(text))[:KEY_PREFIX] for text in texts} - {""})
@@ -133,13 +133,11 @@ class ReferenceWidget(CellWidget):
         for start in range(0, len(keys), NAMES_PER_QUERY):
             chunk = keys[start : start + NAMES_PER_QUERY]
             # A name's records all come from one query, in the order the whole table has.
-            # Each name is looked up in the index by itself (`KeysIn`): as `IN (…)`,
-            # PostgreSQL chose to fold every title of a table of 20,000 meetings (1.8 s a
-            # file), its cost model not knowing what the folding costs. The keys are folded
-            # already: the wrapper keeps `Fold` from folding them again.
-            folded = ExpressionWrapper(self.name_key(), output_field=TextField())
+            # Each name is looked up in the index by itself (`KeysIn`, the keys already
+            # folded): as `IN (…)`, PostgreSQL chose to fold every title of a table of
+            # 20,000 meetings (1.8 s a file), its cost model not knowing what folding costs.
             records += self.candidates(lookups).filter(
-                KeysIn(self.model, [folded], [(key,) for key in chunk])
+                KeysIn(self.model, [self.name_key()], [(key,) for key in chunk])
             )
         return records
 
